@@ -1,0 +1,17 @@
+"""synthscene: labelled synthetic images for object detection, measured against real photographs."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import DatasetConfig, load_config  # noqa: E402
+from .errors import BadInput, SynthsceneError  # noqa: E402
+
+
+def generate(config, out=None, **kwargs):
+    """Render a dataset; see synthscene.pipeline.generate."""
+    from .pipeline import generate as _generate
+
+    return _generate(config, out, **kwargs)
+
+
+__all__ = ["DatasetConfig", "load_config", "generate", "BadInput", "SynthsceneError", "__version__"]

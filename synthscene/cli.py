@@ -1,0 +1,92 @@
+"""The `synthscene` command: a thin layer over the Python API."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import SynthsceneError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Labelled synthetic images for object detection.")
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks.")) -> None:
+    _state["debug"] = debug
+
+
+def _indices(text: Optional[str]) -> Optional[list[int]]:
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        from .errors import BadInput
+
+        raise BadInput(f"expected image indices like 3 or 3,7,12, got {text!r}", None, "--only") from None
+
+
+@app.command()
+def generate(
+    config: Path = typer.Argument(..., help="Dataset config (YAML)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the config's output.dir)."),
+    count: Optional[int] = typer.Option(None, "--count", help="Number of images."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    workers: int = typer.Option(1, "--workers", help="Worker processes."),
+    backend: str = typer.Option("local", "--backend", help="local"),
+    only: Optional[str] = typer.Option(None, "--only", help="Re-render only these indices: I[,J..]."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset already in --out."),
+) -> None:
+    """Render a labelled dataset from a config."""
+    from . import generate as _generate
+    from . import load_config
+
+    res = _generate(load_config(config), out, count=count, seed=seed, workers=workers, backend=backend,
+                    only=_indices(only), resume=resume, overwrite=overwrite)
+    typer.echo(f"{res.rendered} images rendered in {res.seconds:.1f} s ({res.images_per_s:.1f} img/s) → {res.out_dir}")
+
+
+@app.command()
+def preview(
+    config: Path = typer.Argument(..., help="Dataset config (YAML)."),
+    out: Path = typer.Option(..., "--out", help="Contact sheet PNG."),
+    count: int = typer.Option(16, "--count"),
+) -> None:
+    """Render a contact sheet with boxes and class names drawn."""
+    from . import load_config
+    from .preview import preview as _preview
+
+    typer.echo(f"preview → {_preview(load_config(config), out, count)}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SynthsceneError as err:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as err:  # click's own usage errors carry their exit code
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(2)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(130)
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

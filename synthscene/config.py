@@ -1,0 +1,240 @@
+"""The dataset config: a YAML file validated by pydantic, paths resolved relative to the file."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import Annotated
+
+from .errors import BadInput
+from .randomizers.camera import CameraRandomizerConfig
+from .randomizers.lighting import LightingConfig
+from .randomizers.pose import PoseConfig
+from .renderers.camera import intrinsics_from_fov
+from .schema import IntRange, StrictModel
+
+PYBULLET_PREFIX = "pybullet:"
+
+
+def resolve_path(value: str, base_dir: Path | None) -> Path:
+    """`pybullet:x` → PyBullet's bundled data; `$VARS` and `~` expanded; relative → the config's folder."""
+    if value.startswith(PYBULLET_PREFIX):
+        import pybullet_data
+
+        return Path(pybullet_data.getDataPath()) / value[len(PYBULLET_PREFIX):]
+    p = Path(os.path.expanduser(os.path.expandvars(value)))
+    if not p.is_absolute():
+        p = (base_dir or Path.cwd()) / p
+    return p.resolve()
+
+
+def _existing(value: str, info: ValidationInfo) -> str:
+    base = (info.context or {}).get("base_dir")
+    p = resolve_path(str(value), base)
+    if not p.exists():
+        raise ValueError(f"file not found: {p}")
+    return str(p)
+
+
+def _output_path(value: str, info: ValidationInfo) -> str:
+    return str(resolve_path(str(value), (info.context or {}).get("base_dir")))
+
+
+ExistingPath = Annotated[str, AfterValidator(_existing)]
+OutputPath = Annotated[str, AfterValidator(_output_path)]
+
+
+class AssetConfig(StrictModel):
+    name: str = Field(min_length=1)
+    urdf: ExistingPath
+    class_name: str | None = Field(None, alias="class")
+    count: IntRange = (1, 1)
+    scale: float = Field(1.0, gt=0)
+
+    @field_validator("count")
+    @classmethod
+    def _count_non_negative(cls, v):
+        if v[0] < 0:
+            raise ValueError(f"expected [min, max] with 0 <= min <= max, got {list(v)}")
+        return v
+
+    @property
+    def cls(self) -> str:
+        return self.class_name or self.name
+
+
+class GroundConfig(StrictModel):
+    urdf: ExistingPath = Field("pybullet:plane.urdf", validate_default=True)
+    rgba: tuple[float, float, float, float] | None = None
+
+
+class SceneConfig(StrictModel):
+    ground: GroundConfig | None = GroundConfig()
+    max_targets: int | None = Field(None, ge=1)
+
+
+class Intrinsics(StrictModel):
+    fx: float = Field(gt=0)
+    fy: float = Field(gt=0)
+    cx: float
+    cy: float
+
+
+class CameraConfig(StrictModel):
+    width: int = Field(640, ge=16, le=8192)
+    height: int = Field(480, ge=16, le=8192)
+    fov_deg: float | None = Field(None, gt=0, lt=180)
+    intrinsics: Intrinsics | None = None
+    near: float = Field(0.01, gt=0)
+    far: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_model(self):
+        if self.fov_deg is not None and self.intrinsics is not None:
+            raise ValueError("give either fov_deg or intrinsics, not both")
+        if self.far <= self.near:
+            raise ValueError(f"far ({self.far}) must be greater than near ({self.near})")
+        return self
+
+    @property
+    def K(self) -> np.ndarray:
+        if self.intrinsics is not None:
+            i = self.intrinsics
+            return np.array([[i.fx, 0, i.cx], [0, i.fy, i.cy], [0, 0, 1]], dtype=float)
+        return intrinsics_from_fov(self.fov_deg or 60.0, self.width, self.height)
+
+
+class RandomizersConfig(StrictModel):
+    pose: PoseConfig = PoseConfig()
+    camera: CameraRandomizerConfig = CameraRandomizerConfig()
+    lighting: LightingConfig = LightingConfig()
+
+
+class LabelsConfig(StrictModel):
+    min_box_px: int = Field(4, ge=0)  # objects whose visible box is narrower or lower are not kept
+
+
+class OutputConfig(StrictModel):
+    dir: OutputPath | None = None
+    val_fraction: float = Field(0.2, ge=0, le=1)
+    jpeg_quality: int = Field(95, ge=1, le=100)
+
+
+class RendererConfig(StrictModel):
+    backend: Literal["auto", "egl", "tiny"] = "auto"
+
+
+class DatasetConfig(StrictModel):
+    seed: int = Field(0, ge=0)
+    count: int = Field(100, ge=1)
+    classes: list[str] | None = None
+    assets: list[AssetConfig] = Field(min_length=1)
+    scene: SceneConfig = SceneConfig()
+    camera: CameraConfig = CameraConfig()
+    randomizers: RandomizersConfig = RandomizersConfig()
+    labels: LabelsConfig = LabelsConfig()
+    output: OutputConfig = OutputConfig()
+    renderer: RendererConfig = RendererConfig()
+    source: str | None = Field(None, exclude=True)  # the file it came from, for messages
+
+    @model_validator(mode="after")
+    def _classes(self):
+        names = [a.name for a in self.assets]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"assets: duplicate asset names {dup}")
+        if self.classes is not None:
+            unknown = [a.cls for a in self.assets if a.cls not in self.classes]
+            if unknown:
+                raise ValueError(f"assets: classes {unknown} are not in `classes` {self.classes}")
+        return self
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class id → name: the `classes` list, else asset classes in order of first appearance."""
+        if self.classes is not None:
+            return list(self.classes)
+        return list(dict.fromkeys(a.cls for a in self.assets))
+
+    def with_overrides(self, **changes: Any) -> "DatasetConfig":
+        """A copy with top-level fields (seed, count) or `output_dir` replaced."""
+        out_dir = changes.pop("output_dir", None)
+        updates = {k: v for k, v in changes.items() if v is not None}
+        cfg = self.model_copy(update=updates)
+        if out_dir is not None:
+            cfg = cfg.model_copy(update={"output": self.output.model_copy(update={"dir": str(Path(out_dir).resolve())})})
+        return cfg
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True, exclude={"source"})
+
+    def content_hash(self) -> str:
+        """Identifies what the images are: everything but where they are written."""
+        d = self.to_dict()
+        d["output"].pop("dir", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _field_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(("function-", "tagged-union")):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling and the README's config reference)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{_field_path(e['loc']) or '(top level)'}: {msg}")
+    return lines
+
+
+def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
+    if not isinstance(data, dict):
+        raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
+    try:
+        cfg = DatasetConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else None})
+    except ValidationError as err:
+        lines = _format_errors(err)
+        raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source) from None
+    return cfg.model_copy(update={"source": source})
+
+
+def load_config(path: str | os.PathLike) -> DatasetConfig:
+    """Read and validate a dataset config; BadInput names the file and the field on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput("config file not found", path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise BadInput(f"invalid YAML: {problem}", path, where) from None
+    except UnicodeDecodeError:
+        raise BadInput("not a text file", path) from None
+    return config_from_dict(data, path.resolve().parent, str(path))

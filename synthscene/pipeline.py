@@ -1,0 +1,237 @@
+"""generate(): indices → scene samples → workers (PyBullet worlds) → writers.
+
+Each image is a function of (config, seed, index) alone, so images can be produced in any order,
+by any number of workers, and a run can be resumed: an image is done once its record is written,
+and the manifest is assembled from the records in index order at the end.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from . import __version__
+from .config import DatasetConfig
+from .errors import BadInput, SynthsceneError
+from .labels.annotate import annotate_objects
+from .labels.io import atomic_write
+from .labels.manifest import image_record, label_file, write_manifest
+from .labels.yolo import data_yaml, detect_lines
+from .renderers.pybullet import resolve_backend
+from .scenes.sampler import sample_scene
+from .scenes.world import World
+
+RECORDS_DIR = ".synthscene/records"
+RESOLVED = "config.resolved.yaml"
+_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED)
+
+
+@dataclass
+class Produced:
+    image: np.ndarray  # RGB, uint8
+    record: dict
+
+
+class ImageProducer:
+    """One worker: its own PyBullet world with every asset loaded once, re-posed per image."""
+
+    def __init__(self, config: DatasetConfig, backend: str):
+        self.config = config
+        self.world = World(config, backend)
+
+    def produce(self, index: int) -> Produced:
+        sample = sample_scene(self.config, index, self.world.asset_info)
+        self.world.pose(sample)
+        render = self.world.render(sample)
+        objects = annotate_objects(self.config, sample, render, self.world.uid_of)
+        return Produced(render.rgb, image_record(sample, objects))
+
+    def close(self) -> None:
+        self.world.close()
+
+
+def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
+    """Image, label file, then the record: a record on disk means the image is complete."""
+    rec = produced.record
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
+    atomic_write(out_dir / rec["file"], jpg.tobytes())
+    atomic_write(out_dir / label_file(rec["index"], rec["split"]), detect_lines(rec["objects"], rec["width"], rec["height"]))
+    atomic_write(out_dir / RECORDS_DIR / f"{rec['index']:06d}.json", json.dumps(rec))
+
+
+def read_records(out_dir: Path) -> dict[int, dict]:
+    recs = {}
+    for f in sorted((out_dir / RECORDS_DIR).glob("[0-9]*.json")):
+        rec = json.loads(f.read_text())
+        recs[rec["index"]] = rec
+    return recs
+
+
+def resolved_config_text(config: DatasetConfig) -> str:
+    import albumentations
+    import pybullet  # noqa: F401  (version from the package metadata below)
+    from importlib.metadata import version
+
+    doc = {
+        "synthscene": {
+            "config_hash": config.content_hash(),
+            "source": config.source,
+            "versions": {
+                "synthscene": __version__,
+                "pybullet": version("pybullet"),
+                "numpy": np.__version__,
+                "opencv": cv2.__version__,
+                "albumentations": albumentations.__version__,
+                "python": sys.version.split()[0],
+            },
+        },
+        "config": config.to_dict(),
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrite: bool, partial: bool) -> None:
+    resolved = out_dir / RESOLVED
+    non_empty = out_dir.exists() and any(out_dir.iterdir())
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInput("output path exists and is not a folder", out_dir, "output.dir")
+    if non_empty and overwrite:
+        for name in _OWNED:
+            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    elif non_empty and (resume or partial):
+        if not resolved.exists():
+            raise BadInput(f"the folder holds no {RESOLVED}, so it is not a synthscene dataset to resume", out_dir, "--resume")
+        old = yaml.safe_load(resolved.read_text()).get("synthscene", {}).get("config_hash")
+        if old != config.content_hash():
+            raise BadInput(
+                f"the folder was generated from a different config (hash {old}, now {config.content_hash()}); "
+                "use --overwrite to replace it or another --out",
+                out_dir,
+                "--resume",
+            )
+    elif non_empty:
+        raise BadInput("output folder is not empty; use --resume to continue it or --overwrite to replace it", out_dir, "--out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(resolved, resolved_config_text(config))
+    except OSError as err:
+        raise BadInput(f"cannot write the output folder ({err.strerror})", out_dir, "--out") from None
+
+
+# ---- worker processes -------------------------------------------------------------------------
+
+_producer: ImageProducer | None = None
+_out_dir: Path | None = None
+
+
+def _init_worker(config: DatasetConfig, backend: str, out_dir: str) -> None:
+    global _producer, _out_dir
+    _producer, _out_dir = ImageProducer(config, backend), Path(out_dir)
+
+
+def _work(index: int) -> dict:
+    try:
+        produced = _producer.produce(index)
+        write_image(_out_dir, produced, _producer.config.output.jpeg_quality)
+    except Exception as err:  # name what reproduces it; the traceback is for --debug
+        raise SynthsceneError(
+            f"image {index} (seed {_producer.config.seed}) failed: {type(err).__name__}: {err}; "
+            f"reproduce it with --only {index}"
+        ) from err
+    return produced.record
+
+
+def _run_local(config: DatasetConfig, backend: str, out_dir: Path, todo: Sequence[int], workers: int) -> Iterable[dict]:
+    if workers <= 1:
+        _init_worker(config, backend, str(out_dir))
+        try:
+            for i in todo:
+                yield _work(i)
+        finally:
+            _producer.close()
+        return
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(config, backend, str(out_dir))) as pool:
+        yield from pool.imap_unordered(_work, todo, chunksize=1)
+
+
+@dataclass
+class GenerateResult:
+    out_dir: Path
+    rendered: int
+    total: int
+    seconds: float
+    backend: str
+
+    @property
+    def images_per_s(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+
+def generate(
+    config: DatasetConfig,
+    out: str | Path | None = None,
+    *,
+    count: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    backend: str = "local",
+    only: Sequence[int] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> GenerateResult:
+    """Render the dataset `config` describes into `out` (or the config's output.dir)."""
+    config = config.with_overrides(count=count, seed=seed, output_dir=out)
+    if config.output.dir is None:
+        raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
+    if workers < 1:
+        raise BadInput(f"--workers must be at least 1, got {workers}", None, "--workers")
+    if backend != "local":
+        raise BadInput(f"unknown backend {backend!r}; expected local", None, "--backend")
+    out_dir = Path(config.output.dir)
+    indices = sorted(set(only)) if only else list(range(config.count))
+    bad = [i for i in indices if not 0 <= i < config.count]
+    if bad:
+        raise BadInput(f"image indices {bad} are outside 0..{config.count - 1}", None, "--only")
+    _prepare_output(out_dir, config, resume, overwrite, partial=bool(only))
+    done = set(read_records(out_dir)) if resume else set()
+    todo = [i for i in indices if i not in done]
+    renderer = resolve_backend(config.renderer.backend)
+
+    start = time.perf_counter()
+    bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
+    try:
+        for _ in _run_local(config, renderer, out_dir, todo, workers):
+            bar.update(1)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    finish(out_dir, config)
+    return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
+
+
+def finish(out_dir: Path, config: DatasetConfig) -> None:
+    """The dataset-wide files, assembled from the per-image records."""
+    records = read_records(out_dir)
+    write_manifest(out_dir, list(records.values()))
+    atomic_write(out_dir / "data.yaml", data_yaml(out_dir, config.class_names))
+    for split in ("train", "val"):  # Ultralytics wants both folders, even if one split is empty
+        (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,70 @@
+"""Contact sheets: generated images with their boxes, class names and visibility drawn."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .config import DatasetConfig
+from .labels.io import atomic_write
+from .renderers.pybullet import resolve_backend
+
+_TILE_W = 320
+
+
+def _palette(k: int) -> tuple[int, int, int]:
+    hue = (k * 47) % 180
+    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    return tuple(int(x) for x in bgr)
+
+
+def draw_labels(image_rgb: np.ndarray, objects: list[dict]) -> np.ndarray:
+    """BGR image with each object's visible box; dashed and grey when it was filtered out."""
+    img = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+    for o in objects:
+        if o.get("bbox_xyxy") is None:
+            continue
+        x0, y0, x1, y1 = o["bbox_xyxy"]
+        color = _palette(o["class_id"]) if o.get("kept") else (128, 128, 128)
+        cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), color, 2 if o.get("kept") else 1)
+        text = o["class_name"]
+        if o.get("visibility") is not None:
+            text += f" {o['visibility']:.2f}"
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+        ty = max(y0, th + 4)
+        cv2.rectangle(img, (x0, ty - th - 4), (x0 + tw + 2, ty), color, -1)
+        cv2.putText(img, text, (x0 + 1, ty - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return img
+
+
+def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray:
+    h0, w0 = tiles[0].shape[:2]
+    th = round(h0 * _TILE_W / w0)
+    tiles = [cv2.resize(t, (_TILE_W, th), interpolation=cv2.INTER_AREA) for t in tiles]
+    cols = min(columns, len(tiles))
+    rows = math.ceil(len(tiles) / cols)
+    sheet = np.full((rows * th, cols * _TILE_W, 3), 255, np.uint8)
+    for k, t in enumerate(tiles):
+        r, c = divmod(k, cols)
+        sheet[r * th:(r + 1) * th, c * _TILE_W:(c + 1) * _TILE_W] = t
+    return sheet
+
+
+def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
+    """Render images 0..count-1 exactly as `generate` would and draw their labels on a sheet."""
+    from .pipeline import ImageProducer
+
+    producer = ImageProducer(config, resolve_backend(config.renderer.backend))
+    try:
+        tiles = []
+        for i in range(min(count, config.count)):
+            produced = producer.produce(i)
+            tiles.append(draw_labels(produced.image, produced.record["objects"]))
+    finally:
+        producer.close()
+    out = Path(out)
+    ok, png = cv2.imencode(".png", contact_sheet(tiles))
+    atomic_write(out, png.tobytes())
+    return out

@@ -1,0 +1,1 @@
+"""Rendering: the camera model (OpenCV intrinsics ↔ OpenGL matrices) and the PyBullet renderer."""

@@ -1,0 +1,115 @@
+"""PyBullet camera images: backends `egl` (OpenGL via the EGL plugin; GPU or Mesa llvmpipe),
+`tiny` (PyBullet's CPU TinyRenderer) and `auto` (EGL when its plugin loads, else tiny)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import pkgutil
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+
+from ..errors import SynthsceneError
+from .camera import linear_depth, projection_matrix, view_matrix
+
+_announced = False
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence what PyBullet's C code prints to stdout/stderr (EGL banners, importer warnings)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def _egl_plugin_path() -> str | None:
+    loader = pkgutil.get_loader("eglRenderer")
+    return loader.get_filename() if loader is not None else None
+
+
+def load_egl(client: int) -> bool:
+    """Load the EGL plugin into a client. Once loaded it serves every getCameraImage call."""
+    path = _egl_plugin_path()
+    if path is None:
+        return False
+    with quiet():
+        return p.loadPlugin(path, "_eglRendererPlugin", physicsClientId=client) >= 0
+
+
+def resolve_backend(name: str, announce: bool = True) -> str:
+    """The concrete backend for `auto` | `egl` | `tiny`, probed once in a throwaway client."""
+    global _announced
+    if name == "tiny":
+        chosen = "tiny"
+    else:
+        with quiet():
+            client = p.connect(p.DIRECT)
+            try:
+                ok = load_egl(client)
+            finally:
+                p.disconnect(client)
+        if not ok and name == "egl":
+            raise SynthsceneError("renderer.backend: egl requested but PyBullet's EGL plugin does not load here; use auto or tiny")
+        chosen = "egl" if ok else "tiny"
+    if announce and not _announced:
+        why = {"egl": "PyBullet EGL plugin (OpenGL)", "tiny": "PyBullet TinyRenderer (CPU)"}[chosen]
+        print(f"synthscene: renderer {chosen}: {why}", file=sys.stderr)
+        _announced = True
+    return chosen
+
+
+@dataclass
+class RenderOutput:
+    rgb: np.ndarray  # (H, W, 3) uint8
+    depth: np.ndarray  # (H, W) float32, metres along the optical axis
+    segmentation: np.ndarray  # (H, W) int32: PyBullet body id, -1 where nothing was hit
+
+
+class Renderer:
+    """Draws a client's world from a CameraSample; the backend must be concrete (egl or tiny)."""
+
+    def __init__(self, client: int, backend: str):
+        if backend not in ("egl", "tiny"):
+            raise ValueError(f"backend must be egl or tiny, got {backend!r}")
+        self.client = client
+        self.backend = backend
+        if backend == "egl" and not load_egl(client):
+            raise SynthsceneError("PyBullet's EGL plugin failed to load")
+        self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
+
+    def render(self, camera, lighting: dict) -> RenderOutput:
+        w, h = camera.width, camera.height
+        view = view_matrix(camera.position, camera.quaternion)
+        proj = projection_matrix(camera.K, w, h, camera.near, camera.far)
+        # Every light parameter is passed on every call: the EGL renderer keeps what it was last given.
+        _, _, rgba, depth, seg = p.getCameraImage(
+            w,
+            h,
+            viewMatrix=view,
+            projectionMatrix=proj,
+            renderer=self._renderer,
+            lightDirection=lighting["direction"],
+            lightColor=lighting["color"],
+            lightDistance=lighting["distance"],
+            lightAmbientCoeff=lighting["ambient"],
+            lightDiffuseCoeff=lighting["diffuse"],
+            lightSpecularCoeff=lighting["specular"],
+            shadow=int(lighting["shadow"]),
+            physicsClientId=self.client,
+        )
+        rgb = np.ascontiguousarray(np.reshape(rgba, (h, w, 4))[:, :, :3], dtype=np.uint8)
+        depth = linear_depth(np.reshape(depth, (h, w)).astype(np.float32), camera.near, camera.far)
+        return RenderOutput(rgb, depth.astype(np.float32), np.reshape(seg, (h, w)).astype(np.int32))
