@@ -63,6 +63,11 @@ def preview(
     typer.echo(f"preview → {_preview(load_config(config), out, count)}")
 
 
+from .train.cli import register as _register_train  # noqa: E402
+
+_register_train(app)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
