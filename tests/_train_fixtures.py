@@ -14,9 +14,13 @@ needs_gold = pytest.mark.skipif(not GOLD.is_dir(), reason="../shared/gold is abs
 
 
 def small_gold(dst: Path, n: int, names: list[str] | None = None, start: int = 0) -> Path:
-    """n gold photos (symlinked) and their labels, optionally renamed/reordered classes, in a flat YOLO folder."""
+    """n gold photos (symlinked) and their labels in a flat YOLO folder.
+
+    `names` reorders the classes (ids rewritten to follow the names); a class missing from it is
+    renamed to the name at its own id.
+    """
     names = names or LMO
-    remap = {i: names.index(c) for i, c in enumerate(LMO)}
+    remap = {i: names.index(c) if c in names else i for i, c in enumerate(LMO)}
     (dst / "images").mkdir(parents=True)
     (dst / "labels").mkdir()
     for img in sorted((GOLD / "images").glob("*.png"))[start:start + n]:
