@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--data", help="a dataset folder or data.yaml instead of gold photos")
+    ap.add_argument("--args", default="{}", help='further Ultralytics train arguments as JSON, e.g. {"cache": "ram"}')
     args = ap.parse_args()
 
     from synthscene.train import train
@@ -40,7 +41,7 @@ def main() -> None:
             data = write_view(gold, gold.images[: args.images], gold.names, Path(tmp) / "view")
             n = min(args.images, len(gold.images))
         res = train(data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-                    out=Path(tmp) / "run", val=False, plots=False)
+                    out=Path(tmp) / "run", val=False, plots=False, **json.loads(args.args))
         rows = list(csv.DictReader((res.out_dir / "results.csv").open()))
     times = [float(r["time"]) for r in rows]
     per_epoch = [b - a for a, b in zip([0.0] + times, times)]
@@ -48,7 +49,7 @@ def main() -> None:
     s = sum(steady) / len(steady)
     print(json.dumps({
         "benchmark": "train_speed", "model": args.model, "imgsz": args.imgsz, "batch": args.batch,
-        "images": n, "epochs": args.epochs, "seconds_per_epoch": round(s, 2),
+        "args": json.loads(args.args), "images": n, "epochs": args.epochs, "seconds_per_epoch": round(s, 2),
         "images_per_s": round(n / s, 2) if n else None, "total_seconds": round(res.seconds, 1),
         "loadavg_before": [round(x, 2) for x in load0], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": len(os.sched_getaffinity(0)),

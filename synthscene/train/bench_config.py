@@ -32,6 +32,7 @@ class Budget(StrictModel):
     batch: int = Field(16, ge=1)
     device: str = "cpu"
     workers: int = Field(2, ge=0)
+    threads: int | None = Field(None, ge=1)  # torch CPU threads; None = Ultralytics' default (cpu count - 1)
     synthetic_images: int = Field(1000, ge=1)
     render_workers: int = Field(1, ge=1)
     epochs: Epochs = Epochs()

@@ -228,7 +228,7 @@ class Runner:
         if run_dir.exists():
             shutil.rmtree(run_dir)  # an interrupted run is redone from its start
         res = train(data, model=model, epochs=arm.epochs, imgsz=b.imgsz, batch=b.batch, device=b.device,
-                    out=run_dir, workers=b.workers, seed=self.cfg.seed, val=False, plots=False, **args)
+                    out=run_dir, workers=b.workers, threads=b.threads, seed=self.cfg.seed, val=False, plots=False, **args)
         return {"hash": h, "spec": self.spec(arm), "weights": str(res.last), "seconds": res.seconds,
                 "train_images": _count_train_images(data)}
 

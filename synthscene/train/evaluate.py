@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from .data import GoldSet, load_gold, write_view
-from .offline import ultralytics
+from .offline import set_threads, ultralytics
 
 SIZE_BUCKETS = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, float("inf"))}  # COCO, px²
 PR_POINTS = 101
@@ -90,6 +90,7 @@ def evaluate(
     names = model_names(weights)
     images = list(images) if images is not None else gold.images
     ul = ultralytics()
+    set_threads(None)
     with tempfile.TemporaryDirectory(prefix="synthscene-eval-") as tmp:
         data_yaml = write_view(gold, images, names, Path(tmp) / "gold", what=f"the model ({weights})")
         model = ul.YOLO(str(weights), task="detect")

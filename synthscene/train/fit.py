@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from .data import resolve_data_yaml
-from .offline import patch_amp_check, ultralytics
+from .offline import patch_amp_check, set_threads, ultralytics
 
 DEFAULT_MODEL = "yolov8n.yaml"
 
@@ -65,16 +65,18 @@ def train(
     workers: int = 2,
     seed: int = 0,
     val: bool = True,
+    threads: int | None = None,
     **args: Any,
 ) -> TrainResult:
     """Train a detector; weights in OUT/weights/{best,last}.pt, per-epoch OUT/results.csv, OUT/metrics.json.
 
     `args` go to Ultralytics as they are (lr0, mosaic, ...). AMP stays off unless asked for: its
-    check downloads weights.
+    check downloads weights. `threads`: torch CPU threads (default: Ultralytics' choice).
     """
     if epochs < 1 or imgsz < 32 or batch < 1:
         raise BadInput(f"epochs ≥ 1, imgsz ≥ 32 and batch ≥ 1 expected, got {epochs}, {imgsz}, {batch}", None, "--epochs/--imgsz/--batch")
     ul = ultralytics()
+    set_threads(threads)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data_yaml, _ = resolve_data_yaml(data, out)

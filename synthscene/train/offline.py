@@ -68,3 +68,15 @@ def patch_amp_check() -> None:
     import ultralytics.engine.trainer as trainer
 
     trainer.check_amp = offline_amp_check
+
+
+def set_threads(threads: int | None) -> None:
+    """Torch threads for CPU work; None keeps Ultralytics' cpu_count - 1 (one thread on a 2-core machine).
+
+    Measured here under load ~5 on 2 cores: 2 threads trained at half the speed of 1 (OpenMP
+    threads waiting on each other on oversubscribed cores), so more threads is a choice, not a default.
+    """
+    import ultralytics.utils.torch_utils as tu
+    from ultralytics.utils import NUM_THREADS
+
+    tu.NUM_THREADS = threads or NUM_THREADS
