@@ -91,12 +91,13 @@ def _ks(cfg: BenchConfig, n_train: int) -> list[tuple[int, str]]:
 
 
 def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int) -> list[Arm]:
-    ks = _ks(cfg, n_train)
+    """Synthetic first, then per k (smallest first) real, fine-tune, mixed: a run cut short has the
+    comparisons that matter most at small k, and the report orders arms by kind anyway."""
     arms = [Arm("synthetic", None, "0", budget.epochs.synthetic)] if "synthetic" in cfg.arms else []
-    for kind in ("real", "mixed", "finetune"):
-        if kind not in cfg.arms:
-            continue
-        for k, label in ks:
+    for k, label in _ks(cfg, n_train):
+        for kind in ("real", "finetune", "mixed"):
+            if kind not in cfg.arms:
+                continue
             epochs = getattr(budget.epochs, kind)
             if kind != "mixed" and budget.min_real_images_seen:
                 epochs = min(budget.max_epochs, max(epochs, math.ceil(budget.min_real_images_seen / k)))
@@ -262,7 +263,8 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
 
     class_map(gold.names, names, Path(cfg.gold) / "data.yaml", "the synthetic dataset config")
     runner = Runner(cfg, budget, out, split, gold, synthetic, synth_hash, names, log)
-    results = [runner.run(arm) for arm in arms]
+    order = {"synthetic": 0, "real": 1, "mixed": 2, "finetune": 3}
+    results = sorted((runner.run(arm) for arm in arms), key=lambda r: (order[r["kind"]], r["k"] or 0))
     report = {
         "command": command or f"synthscene benchmark {cfg.source}",
         "config": cfg.source,
