@@ -151,9 +151,10 @@ class Runner:
         return write_view(self.gold, images, self.names, self.out / "real" / f"train-k{k}", "the synthetic dataset config")
 
     def data_yaml(self, arm: Arm) -> Path:
-        syn_train, syn_val = self.synthetic / "images" / "train", self.synthetic / "images" / "val"
-        if not any(syn_val.iterdir()):
-            syn_val = syn_train
+        if arm.kind in ("synthetic", "mixed"):
+            syn_train, syn_val = self.synthetic / "images" / "train", self.synthetic / "images" / "val"
+            if not any(syn_val.iterdir()):
+                syn_val = syn_train
         if arm.kind == "synthetic":
             train_dirs, val_dir = [syn_train], syn_val
         else:
