@@ -37,7 +37,7 @@ def bench(tmp_path_factory):
 
 def test_every_arm_runs_and_is_reported(bench):
     tmp, report_md, log = bench
-    out = tmp / "out"
+    out = tmp / "out" / "toy"
     assert report_md == out / "report.md"
     report = json.loads((out / "report.json").read_text())
     assert [(a["kind"], a["k_label"]) for a in report["arms"]] == [
@@ -58,7 +58,7 @@ def test_numbers_come_from_real_evaluations(bench):
     from synthscene.train.data import load_gold
 
     tmp, report_md, _ = bench
-    report = json.loads((tmp / "out" / "report.json").read_text())
+    report = json.loads((tmp / "out" / "toy" / "report.json").read_text())
     gold = load_gold(tmp / "gold")
     held = [p for p in gold.images if p.name in report["split"]["eval"]]
     instances = sum(len((tmp / "gold" / "labels" / f"{p.stem}.txt").read_text().split("\n")) - 1 for p in held)
@@ -70,7 +70,7 @@ def test_numbers_come_from_real_evaluations(bench):
     arm = report["arms"][-1]
     again = evaluate(json.loads(Path(arm["eval_file"]).read_text())["weights"], gold, images=held, imgsz=64)
     assert again["mAP50"] == arm["eval"]["mAP50"] and again["per_class"] == arm["eval"]["per_class"]
-    fine = json.loads((tmp / "out" / "arms" / "finetune-k2" / "arm.json").read_text())
+    fine = json.loads((tmp / "out" / "toy" / "arms" / "finetune-k2" / "arm.json").read_text())
     assert fine["spec"]["start"]["from"] == "synthetic" and fine["spec"]["real_images"] == report["split"]["train"][:2]
 
 

@@ -244,12 +244,16 @@ def _count_train_images(data_yaml: Path) -> int:
 
 def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = None, command: str | None = None,
                   log=print) -> Path:
-    """Train and measure every arm; returns the path of report.md (report.json and plots beside it)."""
+    """Train and measure every arm; returns OUT/PROFILE/report.md (report.json, plots and arms beside it).
+
+    The synthetic dataset goes to OUT/synthetic-HASH, shared by every profile asking for the same images.
+    """
     from .report import write_report
 
     cfg = config if isinstance(config, BenchConfig) else load_bench_config(config)
     budget = cfg.budget(profile)
-    out = Path(out or cfg.out or "out/benchmark").resolve()
+    base = Path(out or cfg.out or "out/benchmark").resolve()
+    out = base / (profile or cfg.profile)  # profiles share the synthetic data, not their arms
     out.mkdir(parents=True, exist_ok=True)
     wall = time.perf_counter()
     gold = load_gold(cfg.gold)
@@ -257,7 +261,7 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
     arms = plan_arms(cfg, budget, len(split.train))
     needs_synth = any(a.kind in ("synthetic", "mixed", "finetune") for a in arms)
     if needs_synth:
-        synthetic, synth_hash, names, gen_seconds = ensure_synthetic(cfg, budget, out)
+        synthetic, synth_hash, names, gen_seconds = ensure_synthetic(cfg, budget, base)
     else:
         synthetic, synth_hash, names, gen_seconds = out, None, list(gold.names), 0.0
     from .data import class_map
