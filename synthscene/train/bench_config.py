@@ -36,9 +36,10 @@ class Budget(StrictModel):
     synthetic_images: int = Field(1000, ge=1)
     render_workers: int = Field(1, ge=1)
     epochs: Epochs = Epochs()
-    # Real-only and fine-tuning arms train at least this many image presentations, so a run on
-    # 10 images is not starved of gradient steps next to one on 100 (epochs = max(epochs, ceil(n / k))).
+    # Real-only arms train at least this many image presentations, so a run on 10 images is not
+    # starved of gradient steps next to one on 100 (epochs = max(epochs, ceil(n / k)), ≤ max_epochs).
     min_real_images_seen: int = Field(0, ge=0)
+    min_finetune_images_seen: int = Field(0, ge=0)  # the same floor for the fine-tuning arms
     max_epochs: int = Field(300, ge=1)
     mixed_real_repeat: int = Field(1, ge=1)  # the k real images listed this many times next to the synthetic ones
     args: dict[str, Scalar] = {}  # further Ultralytics train arguments, every arm

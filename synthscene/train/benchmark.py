@@ -99,8 +99,9 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int) -> list[Arm]:
             if kind not in cfg.arms:
                 continue
             epochs = getattr(budget.epochs, kind)
-            if kind != "mixed" and budget.min_real_images_seen:
-                epochs = min(budget.max_epochs, max(epochs, math.ceil(budget.min_real_images_seen / k)))
+            floor = {"real": budget.min_real_images_seen, "finetune": budget.min_finetune_images_seen}.get(kind, 0)
+            if floor:
+                epochs = min(budget.max_epochs, max(epochs, math.ceil(floor / k)))
             arms.append(Arm(kind, k, label, epochs))
     return arms
 
