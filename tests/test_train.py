@@ -67,8 +67,8 @@ def test_evaluate_on_real_photos(trained, tmp_path, no_network):
 
     gold = small_gold(tmp_path / "gold", 6, start=20)
     out = tmp_path / "eval.json"
-    res = evaluate(trained.last, gold, out=out, imgsz=64)
-    assert not no_network
+    res = evaluate(trained.last, gold, out=out)  # at the size it was trained at
+    assert not no_network and res["imgsz"] == 64
     assert json.loads(out.read_text())["mAP50"] == res["mAP50"]
     expected = _label_counts(gold)
     assert res["images"] == 6 and res["instances"] == sum(expected.values())

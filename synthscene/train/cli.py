@@ -30,7 +30,7 @@ def evaluate_cmd(
     weights: Path = typer.Argument(..., help="Trained weights (.pt)."),
     gold: Path = typer.Option(..., "--gold", help="Real YOLO-format gold set: images/, labels/, data.yaml."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics as JSON here."),
-    imgsz: int = typer.Option(640, "--imgsz"),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Default: the size the model was trained at."),
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
     """Measure a detector on real photos, gold classes matched to the model's by name."""

@@ -81,11 +81,14 @@ def evaluate(
     *,
     out: str | Path | None = None,
     images: list[Path] | None = None,
-    imgsz: int = 640,
+    imgsz: int | None = None,
     batch: int = 16,
     device: str = "cpu",
 ) -> dict:
-    """Metrics of `weights` on the gold set (or on `images`, a subset of it); written as JSON to `out` if given."""
+    """Metrics of `weights` on the gold set (or on `images`, a subset of it); written as JSON to `out` if given.
+
+    `imgsz` defaults to the size the model was trained at.
+    """
     gold = gold if isinstance(gold, GoldSet) else load_gold(gold)
     names = model_names(weights)
     images = list(images) if images is not None else gold.images
@@ -94,6 +97,7 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="synthscene-eval-") as tmp:
         data_yaml = write_view(gold, images, names, Path(tmp) / "gold", what=f"the model ({weights})")
         model = ul.YOLO(str(weights), task="detect")
+        imgsz = imgsz or int(model.overrides.get("imgsz") or 640)
         metrics = model.val(
             validator=_validator_class(), data=str(data_yaml), split="val", imgsz=imgsz, batch=batch, device=device,
             plots=False, save_json=False, verbose=False, project=tmp, name="val", exist_ok=True, workers=0,
