@@ -20,6 +20,14 @@ def _by_kind(arms: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def _save(fig, file: Path) -> None:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write(file, buf.getvalue())
+
+
 def _plt():
     import matplotlib
 
@@ -42,6 +50,10 @@ def plot_map_vs_k(report: dict, file: Path) -> None:
             ks = [a["k"] for a in arms]
             ax.plot(ks, [a["eval"][metric] for a in arms], color=color, marker=marker, label=KIND_LABEL[kind])
         ax.set_xscale("log")
+        ks = sorted({a["k"] for a in report["arms"] if a["k"]})
+        if ks:
+            ax.set_xticks(ks, [str(k) for k in ks])
+            ax.minorticks_off()
         ax.set_xlabel("real training images (k)")
         ax.set_ylabel(f"{metric} on held-apart real photos")
         ax.set_ylim(bottom=0)
@@ -49,7 +61,7 @@ def plot_map_vs_k(report: dict, file: Path) -> None:
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{report['profile']} profile, {len(report['split']['eval'])} evaluation photos")
     fig.tight_layout()
-    fig.savefig(file, dpi=110)
+    _save(fig, file)
     plt.close(fig)
 
 
@@ -76,7 +88,7 @@ def plot_per_class(report: dict, file: Path) -> None:
     ax.legend(fontsize=7, ncol=2)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(file, dpi=110)
+    _save(fig, file)
     plt.close(fig)
 
 
@@ -98,7 +110,7 @@ def plot_pr(report: dict, file: Path) -> None:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(file, dpi=110)
+    _save(fig, file)
     plt.close(fig)
 
 
