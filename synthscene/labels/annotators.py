@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .boxes import boxes_from_instances, instance_map
-from .visibility import pose_matrix, rasterise
+from .visibility import pose_matrix, rasterise, rigid_inverse
 
 if TYPE_CHECKING:
     from .annotate import Frame
@@ -67,10 +67,11 @@ def amodal(frame: "Frame") -> None:
     """
     cam = frame.sample.camera
     cam_T = pose_matrix(cam.position, cam.quaternion)
+    cam_inv = rigid_inverse(cam_T)
     for k, (obj, rec) in enumerate(zip(frame.targets, frame.objects), start=1):
         mesh = frame.meshes[obj.asset]
         body_T = pose_matrix(obj.position, obj.quaternion)
-        frame.model_to_camera.append(np.linalg.solve(cam_T, body_T @ mesh.model_in_body))
+        frame.model_to_camera.append(cam_inv @ body_T @ mesh.model_in_body)
         sil = rasterise(mesh, body_T, cam_T, cam.K, cam.width, cam.height, cam.near)
         visible = missed = rec["pixels_visible"]  # visible pixels the silhouette does not cover
         if sil.pixels and visible:

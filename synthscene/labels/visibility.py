@@ -33,6 +33,13 @@ class SilhouetteMesh:
     model_in_body: np.ndarray
 
 
+def rigid_inverse(T: np.ndarray) -> np.ndarray:
+    out = np.eye(4)
+    out[:3, :3] = T[:3, :3].T
+    out[:3, 3] = -T[:3, :3].T @ T[:3, 3]
+    return out
+
+
 def pose_matrix(position, quaternion) -> np.ndarray:
     T = np.eye(4)
     T[:3, :3] = Rotation.from_quat(quaternion).as_matrix()
@@ -154,7 +161,7 @@ def _project(verts, T, fx, fy, cx, cy):
     return pc, uv, (u0, v0, u1, v1), zmin
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _raster(uv, faces, ox, oy, step, mask):
     """Set mask pixel (i, j) when image point (ox + step·i, oy + step·j) lies in a projected triangle."""
     h, w = mask.shape
@@ -175,13 +182,22 @@ def _raster(uv, faces, ox, oy, step, mask):
         area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
         if area == 0.0:
             continue
-        s = 1.0 if area > 0 else -1.0
+        sg = 1.0 if area > 0 else -1.0
+        # Edge p→q keeps points with sg·((qx−px)(y−py) − (qy−py)(x−px)) ≥ 0: per row, a bound on x.
+        # Each row's covered pixels are then one span, filled without testing pixel by pixel.
         for j in range(j0, j1 + 1):
-            for i in range(i0, i1 + 1):
-                if (s * ((bx - ax) * (j - ay) - (by - ay) * (i - ax)) >= 0
-                        and s * ((cx - bx) * (j - by) - (cy - by) * (i - bx)) >= 0
-                        and s * ((ax - cx) * (j - cy) - (ay - cy) * (i - cx)) >= 0):
-                    mask[j, i] = 1
+            lo, hi = float(i0), float(i1)
+            for px, py, qx, qy in ((ax, ay, bx, by), (bx, by, cx, cy), (cx, cy, ax, ay)):
+                k = -sg * (qy - py)  # coefficient of x
+                r = sg * (qx - px) * (j - py) + sg * (qy - py) * px  # the rest: k·x + r ≥ 0
+                if k > 0:
+                    lo = max(lo, np.ceil(-r / k))
+                elif k < 0:
+                    hi = min(hi, np.floor(-r / k))
+                elif r < 0:
+                    hi = lo - 1.0
+            for i in range(int(lo), int(hi) + 1):
+                mask[j, i] = 1
 
 
 @dataclass
@@ -213,7 +229,7 @@ def rasterise(mesh: SilhouetteMesh, body_T: np.ndarray, cam_T: np.ndarray, K, wi
     empty = Silhouette(np.zeros((0, 0), np.uint8), 0, 0, 0, False, 0.0)
     if len(mesh.faces) == 0:
         return empty
-    T = np.linalg.solve(cam_T, body_T)  # body → camera
+    T = rigid_inverse(cam_T) @ body_T  # body → camera
     faces = mesh.faces
     pc, uv, (u0, v0, u1, v1), zmin = _project(mesh.vertices, T, fx, fy, cx, cy)
     cut = bool(zmin <= near)
