@@ -3,8 +3,9 @@
 One polygon per object, as Ultralytics wants: the outlines of every part and every hole of the
 visible mask, joined by zero-width bridges (Ultralytics' own merge_multi_segment), so that an
 even-odd fill of the polygon, which is how Ultralytics rasterises it, gives back the mask.
-`segment/` is a dataset root of its own (its data.yaml, `images` linking to ../images), since
-Ultralytics finds labels by replacing /images/ with /labels/ in image paths.
+`segment/` is a dataset root of its own (its data.yaml; segment/images/{split}/ holds a relative
+symlink per image), since Ultralytics finds labels by replacing /images/ with /labels/ in image
+paths and resolves the folders in data.yaml (a symlinked folder would lead it to the detect labels).
 """
 from __future__ import annotations
 
@@ -62,7 +63,11 @@ class YoloSegment(Writer):
         root = out_dir / ROOT
         for split in ("train", "val"):
             (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        link = root / "images"
-        if not link.is_symlink():
-            os.symlink(os.path.join("..", "images"), link, target_is_directory=True)
+        for rec in records.values():
+            link = root / rec["file"]
+            if not link.is_symlink():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.path.join("..", "..", "..", rec["file"]), link)
+        for split in ("train", "val"):
+            (root / "images" / split).mkdir(parents=True, exist_ok=True)
         atomic_write(root / "data.yaml", data_yaml(root, config.class_names))
