@@ -174,6 +174,36 @@ def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]
 _MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None}
 
 
+@dataclass
+class Ready:
+    """A source made render-ready: load `urdf` with globalScaling=`scale`."""
+
+    urdf: Path
+    scale: float
+    report: MeshReport | None  # None for a URDF source
+    warnings: list[str]
+
+
+def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, cache_dir: Path | None = None,
+               field: str = "mesh", **mesh_opts) -> Ready:
+    """Check a URDF, or convert a mesh (cached), then check its size after units and scale."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AssetWarning)
+        if src.suffix.lower() == ".urdf":
+            extents = check_urdf(src)
+            scale = scale * UNITS[units]
+            check_size(extents, scale, src, f"{field}.scale")
+            ready = Ready(src, scale, None, [])
+        else:
+            built = build(src, name=name, units=units, cache_dir=cache_dir, **mesh_opts)
+            check_size(built.report.extents, scale, src, f"{field}.scale")
+            ready = Ready(built.urdf, scale, built.report, [])
+    for w in caught:  # given again to the caller's filters, and kept for reports
+        ready.warnings.append(str(w.message))
+        warnings.warn(w.message, w.category, stacklevel=2)
+    return ready
+
+
 def resolve_entry(entry, index: int, library: str | None = None):
     """A copy of one AssetConfig that names a render-ready URDF (`urdf`, final `scale`, units m).
 
@@ -186,17 +216,18 @@ def resolve_entry(entry, index: int, library: str | None = None):
     given = entry.model_fields_set
     update: dict = {}
     cache_dir = None
-    path_field = "urdf" if entry.urdf else "mesh"
     src = entry.urdf or entry.mesh
     units, scale = entry.units, entry.scale
     opts = {k: getattr(entry, k) for k in _MESH_ONLY}
+    odd = [k for k, v in _MESH_ONLY.items() if getattr(entry, k) != v]
+    if entry.urdf and odd:
+        raise BadInput(f"{', '.join(odd)} apply to `mesh:` entries; a URDF carries its own", entry.urdf, field)
     if entry.asset:
         found = lib.find_asset(entry.asset, lib.search_path([entry.library, library]))
         spec = found.spec
-        path_field = "urdf" if spec.urdf else "mesh"
         src = str(found.file)
         if not found.file.is_file():
-            raise BadInput(f"asset {spec.name!r}: its {path_field} file is missing", found.file, f"{field}.asset")
+            raise BadInput(f"asset {spec.name!r}: its mesh or URDF file is missing", found.file, f"{field}.asset")
         units = entry.units if "units" in given else spec.units
         scale = spec.scale * entry.scale
         opts = {k: getattr(entry, k) if k in given else getattr(spec, k) for k in _MESH_ONLY}
@@ -205,23 +236,13 @@ def resolve_entry(entry, index: int, library: str | None = None):
         cache_dir = lib.cache_for(found)
         update["source"] = f"library asset {spec.name} ({src})"
     src_path = Path(src)
-    if path_field == "urdf":
-        odd = [k for k, v in _MESH_ONLY.items() if getattr(entry, k) != v]
-        if entry.urdf and odd:
-            raise BadInput(f"{', '.join(odd)} apply to `mesh:` entries; a URDF carries its own", src, field)
-        extents = check_urdf(src_path)
-        scale = scale * UNITS[units]
-        check_size(extents, scale, src_path, f"{field}.scale")
-        update.update(urdf=str(src_path))
-    else:
-        built = build(src_path, name=entry.name, units=units, cache_dir=cache_dir, **opts)
-        check_size(built.report.extents, scale, src_path, f"{field}.scale")
+    if src_path.suffix.lower() == ".urdf":
+        opts = {}
+    ready = make_ready(src_path, name=entry.name, units=units, scale=scale, cache_dir=cache_dir, field=field, **opts)
+    if ready.report is not None:
         update.setdefault("source", str(src_path))
-        update.update(urdf=str(built.urdf))
-    update.update(mesh=None, asset=None, library=None, units="m", scale=scale, **_MESH_ONLY)
+    update.update(urdf=str(ready.urdf), mesh=None, asset=None, library=None, units="m", scale=ready.scale, **_MESH_ONLY)
     return entry.model_copy(update=update)
-
-
 def resolve_assets(config):
     """The config with every asset entry resolved to a URDF: run once, in the parent, at load time."""
     assets = [resolve_entry(a, i, config.library) for i, a in enumerate(config.assets)]

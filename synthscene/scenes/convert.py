@@ -89,7 +89,7 @@ def load_meshes(path: Path) -> list[trimesh.Trimesh]:
         raise BadInput(f"unsupported mesh format {path.suffix!r}; expected one of {', '.join(MESH_SUFFIXES)} or a .urdf", path, "mesh")
     check_dependencies(path)
     try:
-        scene = trimesh.load_scene(str(path))
+        scene = trimesh.load_scene(str(path), process=False)  # merging vertices would blend their colours
         meshes = [g for g in scene.dump() if isinstance(g, trimesh.Trimesh)]
     except Exception as err:  # trimesh raises many kinds on corrupt files
         raise BadInput(f"cannot read the mesh ({type(err).__name__}: {err})", path, "mesh") from None
@@ -307,14 +307,15 @@ def convert_mesh(
     )
 
 
-def urdf_meshes(urdf: Path) -> list[Path]:
-    """Mesh files a URDF refers to (package:// and absolute paths taken as they are written)."""
+def urdf_meshes(urdf: Path, visual_only: bool = False) -> list[Path]:
+    """Mesh files a URDF refers to (package:// ones skipped: PyBullet resolves those itself)."""
     try:
         root = ET.parse(urdf).getroot()
     except ET.ParseError as err:
         raise BadInput(f"not a valid URDF (XML error: {err})", urdf, "urdf") from None
     out = []
-    for el in root.iter("mesh"):
+    parents = root.iter("visual") if visual_only else [root]
+    for el in (m for parent in parents for m in parent.iter("mesh")):
         fn = el.get("filename", "")
         if fn.startswith("package://"):
             continue
