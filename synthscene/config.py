@@ -72,6 +72,7 @@ class AssetConfig(StrictModel):
     collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
     recentre: bool = False
     mass: float | None = Field(None, gt=0)
+    upright: bool = False  # stands on its base (z up): only its heading is random
     source: str | None = None  # set when resolved: what the URDF was made from
 
     @model_validator(mode="before")

@@ -281,3 +281,25 @@ def test_entry_needs_exactly_one_source(tmp_path):
     _bad(tmp_path, {"name": "x"}, "exactly one of")
     _bad(tmp_path, {"name": "x", "mesh": "box.stl", "urdf": "model.urdf"}, "exactly one of")
     _bad(tmp_path, {"name": "x", "mesh": "box.stl", "units": "inch"}, "units")
+
+
+# ---- pose constraint -------------------------------------------------------------------------
+
+def test_upright_assets_keep_z_up_and_a_uniform_heading(tmp_path):
+    from scipy.spatial.transform import Rotation
+
+    from synthscene.scenes.assets import upright
+    from synthscene.scenes.sampler import AssetInfo, sample_scene
+
+    qs = Rotation.random(400, random_state=np.random.default_rng(1)).as_quat()
+    ups = Rotation.from_quat([upright(q) for q in qs])
+    assert np.allclose(ups.apply([0, 0, 1]), [0, 0, 1], atol=1e-9)
+    heading = np.degrees(ups.as_euler("zyx")[:, 0])
+    assert np.histogram(heading, bins=4, range=(-180, 180))[0].min() > 60  # every quadrant drawn
+    trimesh.creation.box(SIDE).export(tmp_path / "box.stl")
+    cfg = config_from_dict({"assets": [{"name": "up", "mesh": "box.stl", "upright": True, "collision": "box"},
+                                       {"name": "free", "mesh": "box.stl", "collision": "box"}]}, tmp_path)
+    info = {a.name: AssetInfo(a.name, (0.04, 0.04, 0.04)) for a in cfg.assets}
+    objs = [o for i in range(5) for o in sample_scene(cfg, i, info).objects]
+    z = {o.asset: Rotation.from_quat(o.quaternion).apply([0, 0, 1])[2] for o in objs}
+    assert z["up"] == pytest.approx(1.0) and z["free"] < 0.999

@@ -9,6 +9,7 @@ mesh or option rebuilds and nothing else does.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pybullet as p
+from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
 from ..renderers.pybullet import quiet
@@ -233,6 +235,8 @@ def resolve_entry(entry, index: int, library: str | None = None):
         opts = {k: getattr(entry, k) if k in given else getattr(spec, k) for k in _MESH_ONLY}
         if entry.class_name is None:
             update["class_name"] = spec.cls
+        if "upright" not in given:
+            update["upright"] = spec.pose.upright
         cache_dir = lib.cache_for(found)
         update["source"] = f"library asset {spec.name} ({src})"
     src_path = Path(src)
@@ -251,3 +255,11 @@ def resolve_assets(config):
         if unknown:
             raise BadInput(f"classes {unknown} of library assets are not in `classes` {config.classes}", config.source, "assets")
     return config.model_copy(update={"assets": assets})
+
+
+def upright(quat) -> list[float]:
+    """The heading (yaw) of a drawn orientation, kept upright: no new random draw, so no other
+    randomizer's stream shifts, and a uniform random rotation gives a uniform heading."""
+    x = Rotation.from_quat(quat).apply([1.0, 0.0, 0.0])
+    yaw = math.atan2(x[1], x[0]) if abs(x[2]) < 0.999 else 0.0
+    return [0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]

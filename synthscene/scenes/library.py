@@ -28,7 +28,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class PoseConstraints(StrictModel):
-    upright: bool = False  # rests on its base (z up), only yaw varies: recorded for samplers that honour it
+    upright: bool = False  # stands on its base (z up): only its heading is random
 
 
 class AssetSpec(StrictModel):
