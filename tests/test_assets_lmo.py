@@ -61,3 +61,13 @@ def test_lmo_objects_render_in_their_per_vertex_colours(lmo):
         assert 0.5 < gain < 1.2, (a.name, got, expected)
         assert np.abs(got - gain * expected).max() < 12, (a.name, got, expected)
         assert px.std(0).mean() > 5, a.name  # shaded and detailed, not one flat colour
+
+
+def test_shared_folder_may_come_from_an_environment_variable(lmo, tmp_path, monkeypatch):
+    """`${SYNTHSCENE_SHARED}` instead of the relative ../../shared prefix: the same objects."""
+    text = (ROOT / "configs/lmo.yaml").read_text()
+    text = text.replace("mesh: ../../shared/", 'mesh: "${SYNTHSCENE_SHARED}/').replace(".ply,", '.ply",')  # quoted: { } are YAML
+    (tmp_path / "lmo.yaml").write_text(text)
+    monkeypatch.setenv("SYNTHSCENE_SHARED", str((ROOT / "../shared").resolve()))
+    cfg = load_config(tmp_path / "lmo.yaml")
+    assert [a.urdf for a in cfg.assets] == [a.urdf for a in lmo.assets]  # same content: same cached conversion
