@@ -39,16 +39,16 @@ def two_colour_box(extents=SIDE) -> trimesh.Trimesh:
     return out
 
 
-def textured_box(folder: Path) -> Path:
-    """OBJ + MTL + a 30×30 (not a multiple of 4) green texture."""
+def textured_box(folder: Path, suffix: str = "obj") -> Path:
+    """OBJ + MTL (or GLB) with a 30×30 (not a multiple of 4) green texture."""
     box = trimesh.creation.box(SIDE)
     box = trimesh.Trimesh(box.vertices[box.faces].reshape(-1, 3), np.arange(36).reshape(-1, 3), process=False)
     uv = np.tile([[0.2, 0.2], [0.8, 0.2], [0.5, 0.8]], (12, 1))
     img = Image.new("RGB", (30, 30), (20, 200, 40))
     box.visual = trimesh.visual.TextureVisuals(uv=uv, image=img)
     folder.mkdir(parents=True, exist_ok=True)
-    box.export(folder / "box.obj")
-    return folder / "box.obj"
+    box.export(folder / f"box.{suffix}")
+    return folder / f"box.{suffix}"
 
 
 def object_pixels(urdf, scale=1.0, view=(30.0, 60.0), distance=None):
@@ -90,8 +90,9 @@ def test_coloured_mesh_formats_render_their_colours(tmp_path, suffix):
     assert side.mean(0)[2] > 2 * side.mean(0)[0], side.mean(0)
 
 
-def test_obj_with_mtl_and_texture_renders_textured(tmp_path):
-    src = textured_box(tmp_path / "src")
+@pytest.mark.parametrize("suffix", ["obj", "glb"])
+def test_image_textures_render_textured(tmp_path, suffix):
+    src = textured_box(tmp_path / "src", suffix)
     built = build(src, name="tex", collision="convex")
     assert built.report.colour == "texture"
     pngs = list(built.urdf.parent.glob("*.png"))
