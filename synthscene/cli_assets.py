@@ -18,10 +18,26 @@ def _libraries(library: Optional[Path]):
     return search_path([library])
 
 
-def _ready(name: str, library: Optional[Path]):
-    from .scenes.assets import make_ready
-    from .scenes.library import cache_for, find_asset
+def _check_units(units: str) -> None:
+    from .errors import BadInput
+    from .scenes.convert import UNITS
 
+    if units not in UNITS:
+        raise BadInput(f"expected m, cm or mm, got {units!r}", None, "--units")
+
+
+def _ready(name: str, library: Optional[Path], units: str):
+    """A library asset by name, or a mesh/URDF file given directly (to try it before adding it)."""
+    from .scenes.assets import make_ready
+    from .scenes.library import AssetSpec, LibraryAsset, cache_for, find_asset
+
+    path = Path(name)
+    if path.is_file():
+        _check_units(units)
+        s = AssetSpec(name=path.stem, units=units, **{"urdf" if path.suffix.lower() == ".urdf" else "mesh": path.name})
+        found = LibraryAsset(s, path.resolve().parent)
+        opts = {} if s.urdf else {"collision": s.collision}
+        return found, make_ready(found.file, name=s.name, units=units, field="asset", **opts)
     found = find_asset(name, _libraries(library))
     s = found.spec
     opts = {} if s.urdf else {"collision": s.collision, "recentre": s.recentre, "mass": s.mass}
@@ -45,11 +61,10 @@ def add(
 ) -> None:
     """Validate, convert (cached) and copy a mesh or URDF into an asset library."""
     from .errors import BadInput
-    from .scenes.convert import COLLISIONS, UNITS
+    from .scenes.convert import COLLISIONS
     from .scenes.library import add_asset, default_library
 
-    if units not in UNITS:
-        raise BadInput(f"expected m, cm or mm, got {units!r}", None, "--units")
+    _check_units(units)
     if collision not in COLLISIONS:
         raise BadInput(f"expected one of {', '.join(COLLISIONS)}, got {collision!r}", None, "--collision")
     lib = (library or default_library()).resolve()
@@ -76,25 +91,27 @@ def list_(library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HE
 
 @app.command()
 def check(
-    name: str = typer.Argument(..., help="Asset name."),
+    name: str = typer.Argument(..., help="Asset name, or a mesh/URDF file to try before adding it."),
     library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
+    units: str = typer.Option("m", "--units", help="Units of a file given directly: m, cm or mm."),
 ) -> None:
     """Load and render the asset; report size, triangles, watertightness, texture/colour."""
     from .scenes.inspect_asset import check as _check
 
-    found, ready = _ready(name, library)
+    found, ready = _ready(name, library, units)
     rep = _check(found.spec.name, found.file, ready.urdf, ready.scale, ready.report, ready.warnings)
     typer.echo("\n".join(rep.lines()))
 
 
 @app.command()
 def preview(
-    name: str = typer.Argument(..., help="Asset name."),
+    name: str = typer.Argument(..., help="Asset name, or a mesh/URDF file."),
     out: Path = typer.Option(..., "--out", help="Contact sheet PNG."),
     library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
+    units: str = typer.Option("m", "--units", help="Units of a file given directly: m, cm or mm."),
 ) -> None:
     """A turntable contact sheet: eight azimuths at two elevations."""
     from .scenes.inspect_asset import turntable
 
-    found, ready = _ready(name, library)
+    found, ready = _ready(name, library, units)
     typer.echo(f"preview → {turntable(ready.urdf, ready.scale, out, f'{found.spec.name} ({found.spec.cls})')}")

@@ -266,6 +266,13 @@ def test_missing_texture_and_material(tmp_path):
     assert src.exists()
 
 
+def test_urdf_texture_width_not_a_multiple_of_4_warns(tmp_path):
+    textured_box(tmp_path / "src")  # its texture is 30 px wide
+    urdf = _urdf_for("box.obj", tmp_path / "src")
+    with pytest.warns(AssetWarning, match="model.urdf: texture .*30×30.*multiple of 4"):
+        make_ready(urdf, name="u", field="urdf")
+
+
 def test_bad_urdfs(tmp_path):
     _urdf_for("gone.stl", tmp_path)
     _bad(tmp_path, {"name": "x", "urdf": "model.urdf"}, "model.urdf", "missing mesh", "gone.stl")

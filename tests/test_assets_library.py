@@ -143,3 +143,12 @@ def test_cli_bad_asset_exits_2_naming_the_file(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 2, res.stderr
     assert "bad.stl" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_check_and_preview_a_file_before_adding_it(tmp_path):
+    src = red_box_cm(tmp_path / "src")
+    assert "size        60.0 × 60.0 × 60.0 mm" in run("assets", "check", src, "--units", "cm")
+    run("assets", "preview", src, "--units", "cm", "--out", tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    with pytest.raises(BadInput, match="--units"):
+        run("assets", "check", src, "--units", "inch")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pybullet as p
+from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
@@ -126,6 +127,8 @@ def check_urdf(urdf: Path, file_for_messages: Path | None = None, textured: bool
             raise BadInput(f"refers to a missing mesh {mesh}", urdf, "urdf")
         if mesh.suffix.lower() == ".obj":  # no MTL is fine there: PyBullet uses the URDF's colour
             convert.check_dependencies(mesh, missing_mtl_ok=True)
+            for tex in convert.dependencies(mesh):
+                _warn_texture_rows(tex, who)
     with quiet():
         client = p.connect(p.DIRECT)
     try:
@@ -149,6 +152,21 @@ def check_urdf(urdf: Path, file_for_messages: Path | None = None, textured: bool
     finally:
         with quiet():
             p.disconnect(client)
+
+
+def _warn_texture_rows(tex: Path, who: Path) -> None:
+    """PyBullet's EGL renderer mis-reads a texture whose width is not a multiple of 4: it renders
+    grey or wrongly coloured, silently. Converted meshes never have one; a URDF's own might."""
+    if tex.suffix.lower() not in convert._IMAGES or not tex.is_file():
+        return
+    try:
+        with Image.open(tex) as im:
+            width, height = im.size
+    except OSError:
+        raise BadInput(f"its texture {tex} is not a readable image", who, "urdf") from None
+    if width % 4:
+        warnings.warn(f"{who}: texture {tex.name} is {width}×{height}; PyBullet's EGL renderer mis-reads widths that are "
+                      "not a multiple of 4 (resize it, or give the mesh as `mesh:` to have it converted)", AssetWarning, stacklevel=3)
 
 
 def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]:

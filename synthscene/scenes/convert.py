@@ -320,4 +320,4 @@ def urdf_meshes(urdf: Path, visual_only: bool = False) -> list[Path]:
         if fn.startswith("package://"):
             continue
         out.append((urdf.parent / fn).resolve())
-    return out
+    return list(dict.fromkeys(out))
