@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pybullet as p
+import pybullet_data
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
@@ -132,6 +133,7 @@ def check_urdf(urdf: Path, file_for_messages: Path | None = None, textured: bool
     with quiet():
         client = p.connect(p.DIRECT)
     try:
+        p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)  # as the World does
         try:
             with quiet():
                 uid = p.loadURDF(str(urdf), physicsClientId=client)
