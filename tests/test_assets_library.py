@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import trimesh
 import yaml

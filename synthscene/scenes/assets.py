@@ -9,8 +9,8 @@ mesh or option rebuilds and nothing else does.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -29,7 +29,7 @@ from ..renderers.pybullet import quiet
 from . import convert
 from .convert import UNITS, MeshReport
 
-CONVERTER_VERSION = 1  # bump when the files a conversion writes change
+CONVERTER_VERSION = 2  # bump when the files a conversion writes change
 PLAUSIBLE_M = (0.005, 5.0)  # outside: a warning (a unit mistake is the usual cause)
 ABSURD_M = (0.0005, 50.0)  # outside: refused
 BUILD_INFO = "build.json"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,6 @@ class MeshReport:
     triangles: int
     watertight: bool
     colour: str  # "texture" | "vertex colour" | "face colour" | "material colour" | "none"
-    warnings: list[str] = field(default_factory=list)
 
 
 def dependencies(path: Path) -> list[Path]:
