@@ -1,6 +1,7 @@
 """`synthscene assets ...`: add, list, check and preview the assets of a library."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -9,6 +10,18 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Asset libraries: add a mesh or URDF, list, check (load + render), preview.")
 
+_show_default = warnings.showwarning
+
+
+def _show(message, category, filename, lineno, file=None, line=None):
+    """Asset warnings already name the file: print them as one line, not as Python source locations."""
+    if category.__name__ == "AssetWarning":
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        _show_default(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show  # this module is imported by the CLI only
 _LIB_HELP = "Asset library folder (default: $SYNTHSCENE_LIBRARY or ~/.local/share/synthscene/assets)."
 
 

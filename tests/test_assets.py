@@ -108,10 +108,13 @@ def test_stl_renders_in_default_grey(tmp_path):
     src = tmp_path / "box.stl"
     trimesh.creation.box(SIDE).export(src)
     built = build(src, name="stl")
-    assert built.report.colour == "none"
+    assert built.report.colour == "none" and built.report.watertight
     _, mask, px = object_pixels(built.urdf)
     assert mask.sum() > 500 and px.mean() > 60
     assert np.ptp(px.mean(0)) < 10  # grey: no channel dominates
+    box = trimesh.creation.box(SIDE)
+    trimesh.Trimesh(box.vertices, box.faces[:-2]).export(tmp_path / "open.stl")  # one side missing
+    assert not build(tmp_path / "open.stl", name="open", collision="box").report.watertight
 
 
 def test_urdf_source_loads_as_is(tmp_path):

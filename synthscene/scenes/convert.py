@@ -103,6 +103,11 @@ def load_meshes(path: Path) -> list[trimesh.Trimesh]:
     return meshes
 
 
+def watertight(mesh: trimesh.Trimesh) -> bool:
+    """Closed, judged on a vertex-merged copy (formats like STL store every corner separately)."""
+    return bool(trimesh.Trimesh(mesh.vertices, mesh.faces, process=True).is_watertight)
+
+
 def _pow2(n: int, lo: int = 4, hi: int = MAX_TEXTURE) -> int:
     return int(min(max(2 ** math.ceil(math.log2(max(n, 1))), lo), hi))
 
@@ -301,7 +306,7 @@ def convert_mesh(
     return MeshReport(
         extents=[float(x) for x in merged.extents],
         triangles=int(sum(len(m.faces) for m in meshes)),
-        watertight=all(m.is_watertight for m in meshes),
+        watertight=all(watertight(m) for m in meshes),
         colour=" + ".join(kind),
     )
 

@@ -92,7 +92,7 @@ def urdf_stats(urdf: Path) -> tuple[int, bool, str]:
         except BadInput:
             continue
         tris += sum(len(m.faces) for m in meshes)
-        tight = tight and all(m.is_watertight for m in meshes)
+        tight = tight and all(convert.watertight(m) for m in meshes)
         kinds += [convert.colour_kind(m) for m in meshes]
     return tris, tight, " + ".join(dict.fromkeys(kinds)) or "URDF colour"
 
