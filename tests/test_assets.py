@@ -209,6 +209,9 @@ def test_cache_is_reused_not_rebuilt(tmp_path, monkeypatch):
     assert len(calls) == 3 and third != first
     info = json.loads((Path(third).parent / "build.json").read_text())
     assert info["report"]["extents"] == pytest.approx([0.05, 0.06, 0.07])
+    next(Path(third).parent.glob("*.png")).unlink()  # a damaged cache entry is rebuilt, not trusted
+    assert config_from_dict(data, tmp_path).assets[0].urdf == third and len(calls) == 4
+    assert next(Path(third).parent.glob("*.png")).is_file()
 
 
 # ---- bad assets ------------------------------------------------------------------------------

@@ -88,8 +88,10 @@ def build(
     final = root / key
     info_file = final / BUILD_INFO
     if info_file.is_file():
-        report = MeshReport(**json.loads(info_file.read_text())["report"])
-        return Built(final / "model.urdf", key, report, cached=True)
+        info = json.loads(info_file.read_text())
+        if all((final / f).is_file() for f in info.get("files", [])):
+            return Built(final / "model.urdf", key, MeshReport(**info["report"]), cached=True)
+        shutil.rmtree(final, ignore_errors=True)  # someone deleted part of it: convert again
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
@@ -99,7 +101,9 @@ def build(
         report = convert_source(source, tmp, name=name, key=key, unit_scale=UNITS[units], recentre=recentre,
                                 collision=collision, mass=mass)
         check_urdf(tmp / "model.urdf", source, textured=True)
-        (tmp / BUILD_INFO).write_text(json.dumps({"source": str(source), "params": params, "report": asdict(report)}, indent=1))
+        files = sorted(f.name for f in tmp.iterdir())
+        info = {"source": str(source), "params": params, "report": asdict(report), "files": files}
+        (tmp / BUILD_INFO).write_text(json.dumps(info, indent=1))
         try:
             os.rename(tmp, final)  # atomic; another process may have won the race, which is fine
         except OSError:
