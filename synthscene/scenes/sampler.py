@@ -10,6 +10,7 @@ from ..randomizers import camera as camera_rnd
 from ..randomizers import lighting as lighting_rnd
 from ..randomizers import pose as pose_rnd
 from ..rng import integer, stream
+from .assets import upright
 from .sample import CameraSample, ObjectSample, SceneSample
 
 
@@ -53,6 +54,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     objects = []
     for (name, k), (pos, quat) in zip(targets, placed["poses"]):
         cls = by_name[name].cls
+        quat = upright(quat) if by_name[name].upright else quat
         objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat))
 
     cam = camera_rnd.sample(rnd.camera, stream(seed, index, "camera"), config.camera.K)
