@@ -101,3 +101,17 @@ def test_bench_config_errors(tmp_path):
         load_bench_config(bench_file(tmp_path, profile="gpu"))
     with pytest.raises(BadInput, match="train part has 8"):
         run_benchmark(bench_file(tmp_path, real_k=[50]))
+
+
+def test_lmo_benchmark_config_plans_every_arm():
+    """configs/bench_lmo.yaml validates, and its cpu profile plans 13 arms with step floors for small k."""
+    from synthscene.train.bench_config import load_bench_config
+    from synthscene.train.benchmark import plan_arms
+
+    cfg = load_bench_config(Path(__file__).resolve().parents[1] / "configs" / "bench_lmo.yaml")
+    assert {"cpu", "gpu"} <= set(cfg.profiles) and cfg.profile == "cpu"
+    arms = plan_arms(cfg, cfg.budget("cpu"), 100)
+    assert len(arms) == 13 and arms[0].id == "synthetic"
+    epochs = {a.id: a.epochs for a in arms}
+    assert epochs["real-k10"] == 400 and epochs["real-kall"] == 40 and epochs["finetune-k10"] == 200
+    assert cfg.budget("gpu").device == "0" and cfg.content_hash("cpu") != cfg.content_hash("gpu")
