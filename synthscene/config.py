@@ -63,6 +63,7 @@ class AssetConfig(StrictModel):
     class_name: str | None = Field(None, alias="class")
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
+    allow_external_paths: bool = False  # may the URDF's meshes lie outside its folder?
 
     @field_validator("count")
     @classmethod

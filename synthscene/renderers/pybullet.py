@@ -90,6 +90,13 @@ class Renderer:
             raise SynthsceneError("PyBullet's EGL plugin failed to load")
         self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
 
+    def warm_up(self) -> None:
+        """Two throwaway frames. Measured on EGL/llvmpipe: the first two frames of a context draw
+        textures differently from every later one, so without this an image would depend on
+        whether it was among a worker's first two (and so on --workers, --only and resume)."""
+        for _ in range(2):
+            p.getCameraImage(16, 16, renderer=self._renderer, physicsClientId=self.client)
+
     def render(self, camera, lighting: dict) -> RenderOutput:
         w, h = camera.width, camera.height
         view = view_matrix(camera.position, camera.quaternion)

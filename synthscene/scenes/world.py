@@ -11,6 +11,7 @@ from ..config import DatasetConfig
 from ..errors import BadInput
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .sample import SceneSample
+from .urdf_check import check_urdf
 from .sampler import AssetInfo
 
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
@@ -38,7 +39,7 @@ class World:
         self.asset_info: dict[str, AssetInfo] = {}
         for i, asset in enumerate(self.config.assets):
             for k in range(max(asset.count[1], 1)):
-                uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale)
+                uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale, allow_external=asset.allow_external_paths)
                 self.bodies[(asset.name, k)] = uid
                 if k == 0:
                     lo, hi = p.getAABB(uid, -1, physicsClientId=c)
@@ -48,8 +49,10 @@ class World:
                     half = tuple(float(x) for x in (np.asarray(hi) - np.asarray(lo)) / 2)
                     self.asset_info[asset.name] = AssetInfo(asset.name, half)
         self._park_all()
+        self.renderer.warm_up()
 
-    def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0) -> int:
+    def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0, allow_external: bool = False) -> int:
+        check_urdf(urdf, field, allow_external)
         try:
             with quiet():
                 uid = p.loadURDF(urdf, useFixedBase=fixed, globalScaling=scale, physicsClientId=self.client)

@@ -1,0 +1,112 @@
+"""Local worker processes the parent can account for. Each worker renders one index at a time, so
+when one dies (segfault, OOM kill) the parent knows which image it was on; workers ignore SIGINT
+and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orphan and no
+traceback from each worker."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .errors import BadInput, SynthsceneError
+
+
+def failure_message(index: int, seed: int, what: str) -> str:
+    return (f"image {index} (seed {seed}) failed: {what}; reproduce it with --only {index}; "
+            "the images finished so far are kept: continue with --resume")
+
+
+def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no KeyboardInterrupt spew
+    from . import pipeline
+
+    try:
+        pipeline._init_worker(config, backend, out_dir, factory)
+    except SynthsceneError as err:
+        conn.send(("init_error", -1, (isinstance(err, BadInput), str(err))))
+        return
+    except Exception as err:
+        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}\n{traceback.format_exc()}")))
+        return
+    conn.send(("ready", -1, None))
+    while True:
+        try:
+            index = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            break
+        if index is None:
+            break
+        try:
+            conn.send(("done", index, pipeline._work(index)))
+        except SynthsceneError as err:
+            conn.send(("error", index, str(err)))
+        except (EOFError, OSError, BrokenPipeError):
+            break
+    pipeline._producer.close()
+
+
+@dataclass
+class _Slot:
+    proc: mp.process.BaseProcess
+    conn: Connection
+    index: int | None = None  # what it is rendering now
+
+
+def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, factory) -> Iterator[dict]:
+    """Records of `todo` as workers finish them; raises naming the image whose worker failed."""
+    ctx = mp.get_context("spawn")
+    slots: list[_Slot] = []
+    pending = deque(todo)
+    clean = False
+    try:
+        for _ in range(min(workers, len(todo))):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), factory), daemon=True)
+            proc.start()
+            child.close()
+            slots.append(_Slot(proc, parent))
+        live = list(slots)
+        while live:
+            ready = wait([s.conn for s in live] + [s.proc.sentinel for s in live])
+            for slot in list(live):
+                if slot.conn not in ready and slot.proc.sentinel not in ready:
+                    continue
+                try:
+                    kind, index, payload = slot.conn.recv()
+                except (EOFError, OSError):
+                    slot.proc.join(1)
+                    code = slot.proc.exitcode
+                    if slot.index is None:
+                        raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
+                    raise SynthsceneError(failure_message(slot.index, config.seed, f"its worker process died (exit code {code})")) from None
+                if kind == "init_error":
+                    bad, message = payload
+                    raise (BadInput if bad else SynthsceneError)(message)
+                if kind == "error":
+                    raise SynthsceneError(payload)
+                if kind == "done":
+                    slot.index = None
+                    yield payload
+                if pending:
+                    slot.index = pending.popleft()
+                    slot.conn.send(slot.index)
+                else:
+                    slot.conn.send(None)
+                    live.remove(slot)
+        clean = True
+    finally:
+        for slot in slots:
+            if clean:
+                slot.proc.join(30)
+            if slot.proc.is_alive():
+                slot.proc.terminate()
+                slot.proc.join(5)
+            if slot.proc.is_alive():
+                slot.proc.kill()
+                slot.proc.join()
+            slot.conn.close()
