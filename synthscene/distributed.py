@@ -48,10 +48,25 @@ def _ray():
     return ray
 
 
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes; a host:port that refuses is bad input now."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and the like: Ray's own lookup
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise BadInput(f"no Ray cluster answers at {address} ({err.strerror or err})", None, "--ray-address") from None
+
+
 def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None) -> Iterator[dict]:
     ray = _ray()
     started = False
     if address is not None or not ray.is_initialized():
+        if address is not None:
+            _check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as err:
