@@ -22,12 +22,12 @@ _IN_FLIGHT = 2  # per actor: one rendering, one queued, so an actor never waits 
 class ImageActor:
     """One Ray worker: an ImageProducer kept between tasks."""
 
-    def __init__(self, config, backend: str):
+    def __init__(self, config, backend: str, factory=None):
         from .pipeline import ImageProducer
         from .renderers.pybullet import resolve_backend
 
         self.config = config
-        self.producer = ImageProducer(config, resolve_backend(backend, announce=False))
+        self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))
 
     def render(self, index: int):
         """("done", index, record, files) or ("error", index, message): errors travel as data."""
@@ -38,6 +38,12 @@ class ImageActor:
             return ("done", index, produced.record, image_files(produced, self.config.output.jpeg_quality))
         except Exception as err:
             return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"))
+
+
+def _producer_class():
+    from . import pipeline
+
+    return pipeline.ImageProducer
 
 
 def _ray():
@@ -77,10 +83,12 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         n = min(n, len(todo)) or 1
         Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
-        actors = [Actor.remote(config, config.renderer.backend) for _ in range(n)]
+        factory = _producer_class()
+        actors = [Actor.remote(config, config.renderer.backend, factory) for _ in range(n)]
         pending = deque(todo)
         queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
         owner = {}  # object ref → (actor number, index)
+        working = set()  # actors that have answered at least once
 
         def submit(k: int) -> None:
             while pending and len(queued[k]) < _IN_FLIGHT:
@@ -96,8 +104,11 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayActorError as err:
+                if k not in working:
+                    raise SynthsceneError(f"a Ray actor failed to start: {err}") from None
                 first = queued[k][0]  # an actor runs its calls in order: the oldest was on the stage
                 raise SynthsceneError(failure_message(first, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
+            working.add(k)
             queued[k].remove(index)
             if result[0] == "error":
                 raise SynthsceneError(result[2])
