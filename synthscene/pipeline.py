@@ -10,7 +10,7 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -22,10 +22,11 @@ from tqdm import tqdm
 from . import __version__
 from .config import DatasetConfig
 from .errors import BadInput, Interrupted, SynthsceneError
-from .labels.annotate import annotate_objects
+from .labels import writers
+from .labels.annotate import Labeler
 from .labels.io import atomic_write
-from .labels.manifest import image_record, label_file, write_manifest
-from .labels.yolo import data_yaml, detect_lines
+from .labels.manifest import image_record, write_manifest
+from .labels.yolo import data_yaml
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
 from .scenes.world import World
@@ -34,13 +35,14 @@ from .workers import failure_message, run_processes
 
 RECORDS_DIR = ".synthscene/records"
 RESOLVED = "config.resolved.yaml"
-_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED)
+_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED, *writers.OWNED)
 
 
 @dataclass
 class Produced:
     image: np.ndarray  # RGB, uint8
     record: dict
+    files: dict = field(default_factory=dict)  # label files of the enabled formats: relative path → content
 
 
 class ImageProducer:
@@ -49,13 +51,19 @@ class ImageProducer:
     def __init__(self, config: DatasetConfig, backend: str):
         self.config = config
         self.world = World(config, backend)
+        self.labeler = Labeler(config, self.world)
+        self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
         sample = sample_scene(self.config, index, self.world.asset_info)
         self.world.pose(sample)
+        t0 = time.perf_counter()
         render = self.world.render(sample)
-        objects = annotate_objects(self.config, sample, render, self.world.uid_of)
-        return Produced(render.rgb, image_record(sample, objects))
+        t1 = time.perf_counter()
+        frame = self.labeler(sample, render)
+        files = writers.image_files(self.config, frame)
+        self.timings = {"render": t1 - t0, "labels": time.perf_counter() - t1}
+        return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def close(self) -> None:
         self.world.close()
@@ -67,15 +75,11 @@ def image_files(produced: Produced, jpeg_quality: int) -> list[tuple[str, bytes 
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
-    return [
-        (rec["file"], jpg.tobytes()),
-        (label_file(rec["index"], rec["split"]), detect_lines(rec["objects"], rec["width"], rec["height"])),
-        (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec)),
-    ]
+    return [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
 
 
 def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
-    """Image, label file, then the record: a record on disk means the image is complete."""
+    """Image, label files, then the record: a record on disk means the image is complete."""
     for rel, data in image_files(produced, jpeg_quality):
         atomic_write(out_dir / rel, data)
 
@@ -255,6 +259,7 @@ def finish(out_dir: Path, config: DatasetConfig) -> None:
     records = read_records(out_dir)
     write_manifest(out_dir, list(records.values()))
     atomic_write(out_dir / "data.yaml", data_yaml(out_dir, config.class_names))
+    writers.finish(out_dir, config, records)
     for split in ("train", "val"):  # Ultralytics wants both folders, even if one split is empty
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)

@@ -91,11 +91,12 @@ class Renderer:
         self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
 
     def warm_up(self) -> None:
-        """Two throwaway frames. Measured on EGL/llvmpipe: the first two frames of a context draw
-        textures differently from every later one, so without this an image would depend on
-        whether it was among a worker's first two (and so on --workers, --only and resume)."""
-        for _ in range(2):
-            p.getCameraImage(16, 16, renderer=self._renderer, physicsClientId=self.client)
+        """Two throwaway frames once the world is loaded. EGL draws the first frames after loading
+        differently (measured: shadows differ until two frames have been drawn), which would make
+        an image depend on whether it was among a worker's first."""
+        with quiet():  # the EGL plugin prints its GL vendor on its first frame
+            for _ in range(2):
+                p.getCameraImage(64, 48, renderer=self._renderer, shadow=1, physicsClientId=self.client)
 
     def render(self, camera, lighting: dict) -> RenderOutput:
         w, h = camera.width, camera.height
