@@ -4,6 +4,11 @@ measured in the same run, interleaved, median of several rounds. Prints one JSON
 
     python benchmarks/throughput.py [--config benchmarks/configs/throughput.yaml] [--images 40]
                                     [--rounds 3] [--backend auto|egl|tiny] [--formats yolo,coco,..]
+                                    [--scaling] [--scaling-images 60]
+
+--scaling adds the whole pipeline (worker processes, writes) with 1 and 2 local workers and with
+the Ray backend (2 actors on a local Ray started here): steady-state images/s over the second half
+of each run (start-up excluded), in the same run.
 """
 from __future__ import annotations
 
@@ -43,6 +48,52 @@ def _end_to_end(producer: ImageProducer, indices, out: Path, stages: dict) -> fl
     return len(indices) / (time.perf_counter() - t)
 
 
+def _steady_rate(records) -> float:
+    """Images/s over the second half of a run: worker start-up (process spawn, imports, assets,
+    first frames), which can take seconds and differs per worker, is left out."""
+    stamps = [time.perf_counter() for _ in records]
+    half = len(stamps) // 2
+    return (len(stamps) - 1 - half) / (stamps[-1] - stamps[half])
+
+
+def scaling(config, backend: str, images: int) -> dict:
+    """images/s of the pipeline with 1 and 2 local workers and 2 Ray actors, same config and images."""
+    import os
+
+    import ray
+
+    from synthscene.distributed import run_ray
+    from synthscene.pipeline import _prepare_output, _run_local
+
+    todo = list(range(images))
+    config = config.with_overrides(count=images)
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        def out(name):
+            d = Path(tmp) / name
+            _prepare_output(d, config.with_overrides(output_dir=d), resume=False, overwrite=False, partial=False)
+            return d
+
+        rates["1w"] = _steady_rate(_run_local(config, backend, out("w1"), todo, 1))
+        rates["2w"] = _steady_rate(_run_local(config, backend, out("w2"), todo, 2))
+        ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+        try:
+            rates["ray"] = _steady_rate(run_ray(config, out("ray"), todo, 2))
+        finally:
+            ray.shutdown()
+    return {
+        "images_per_s_1w": round(rates["1w"], 2),
+        "images_per_s_2w": round(rates["2w"], 2),
+        "scaling_2w": round(rates["2w"] / rates["1w"], 3),
+        "ray_images_per_s": round(rates["ray"], 2),
+        "ray_vs_local": round(rates["ray"] / rates["2w"], 3),
+        "scaling_images": images,
+        "lp_num_threads": os.environ.get("LP_NUM_THREADS", "default"),
+        "cpus": os.cpu_count(),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(HERE / "configs" / "throughput.yaml"))
@@ -50,6 +101,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--backend", default=None)
     ap.add_argument("--formats", default=None, help="comma-separated output.formats, e.g. yolo,coco,bop")
+    ap.add_argument("--scaling", action="store_true", help="also 1 vs 2 workers and the Ray backend")
+    ap.add_argument("--scaling-images", type=int, default=60)
     args = ap.parse_args()
 
     config = load_config(args.config)
@@ -88,6 +141,8 @@ def main() -> None:
         "rounds": args.rounds,
         "config": str(Path(args.config).resolve().relative_to(HERE.parent)) if str(Path(args.config).resolve()).startswith(str(HERE.parent)) else args.config,
     }
+    if args.scaling:
+        result.update(scaling(config, backend, args.scaling_images))
     print(json.dumps(result))
 
 

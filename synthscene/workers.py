@@ -1,5 +1,5 @@
-"""Local worker processes the parent can account for. Each worker renders one index at a time, so
-when one dies (segfault, OOM kill) the parent knows which image it was on; workers ignore SIGINT
+"""Local worker processes the parent can account for. Each worker renders the indices it is sent in
+order, so when one dies (segfault, OOM kill) the parent knows which image it was on; workers ignore SIGINT
 and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orphan and no
 traceback from each worker."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import multiprocessing as mp
 import signal
 import traceback
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -50,11 +50,14 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
     pipeline._producer.close()
 
 
+_IN_FLIGHT = 2  # per worker: one rendering, one queued, so a worker never waits on a busy parent
+
+
 @dataclass
 class _Slot:
     proc: mp.process.BaseProcess
     conn: Connection
-    index: int | None = None  # what it is rendering now
+    queued: deque = field(default_factory=deque)  # indices sent, in order: the first is on the stage
 
 
 def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, factory) -> Iterator[dict]:
@@ -81,21 +84,21 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
                 except (EOFError, OSError):
                     slot.proc.join(1)
                     code = slot.proc.exitcode
-                    if slot.index is None:
+                    if not slot.queued:
                         raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
-                    raise SynthsceneError(failure_message(slot.index, config.seed, f"its worker process died (exit code {code})")) from None
+                    raise SynthsceneError(failure_message(slot.queued[0], config.seed, f"its worker process died (exit code {code})")) from None
                 if kind == "init_error":
                     bad, message = payload
                     raise (BadInput if bad else SynthsceneError)(message)
                 if kind == "error":
                     raise SynthsceneError(payload)
                 if kind == "done":
-                    slot.index = None
+                    slot.queued.popleft()
                     yield payload
-                if pending:
-                    slot.index = pending.popleft()
-                    slot.conn.send(slot.index)
-                else:
+                while pending and len(slot.queued) < _IN_FLIGHT:
+                    slot.queued.append(pending.popleft())
+                    slot.conn.send(slot.queued[-1])
+                if not slot.queued:
                     slot.conn.send(None)
                     live.remove(slot)
         clean = True

@@ -23,7 +23,7 @@ randomizers:
 """
 
 
-def write_config(folder: Path, count: int = 10, mode: str = "free", name: str = "c.yaml") -> Path:
+def write_config(folder: Path, count: int = 10, mode: str = "drop", name: str = "c.yaml") -> Path:
     path = folder / name
     path.write_text(SMALL_CONFIG.format(count=count, mode=mode))
     return path
@@ -63,3 +63,15 @@ class RaiseAt4(ImageProducer):
         if index == 4:
             raise ValueError("boom")
         return super().produce(index)
+
+
+class Timed(ImageProducer):
+    """Prints each image's render and label time (benchmark diagnostics)."""
+
+    def produce(self, index):
+        import time
+
+        t = time.perf_counter()
+        out = super().produce(index)
+        print(f"T {time.time():.3f} {os.getpid()} {index} total={time.perf_counter() - t:.3f} {self.timings}", file=sys.stderr, flush=True)
+        return out
