@@ -64,6 +64,7 @@ def scaling(config, backend: str, images: int) -> dict:
 
     from synthscene.distributed import run_ray
     from synthscene.pipeline import _prepare_output, _run_local
+    from synthscene.workers import THREAD_VARS, renderer_threads_env
 
     todo = list(range(images))
     config = config.with_overrides(count=images)
@@ -88,7 +89,8 @@ def scaling(config, backend: str, images: int) -> dict:
         "ray_images_per_s": round(rates["ray"], 2),
         "ray_vs_local": round(rates["ray"] / rates["2w"], 3),
         "scaling_images": images,
-        "lp_num_threads": os.environ.get("LP_NUM_THREADS", "default"),
+        "lp_num_threads_1w": os.environ.get("LP_NUM_THREADS", "llvmpipe default (one per core)"),
+        "threads_per_worker_2w": {k: renderer_threads_env(2).get(k, os.environ.get(k)) for k in THREAD_VARS},
         "cpus": os.cpu_count(),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
     }

@@ -23,8 +23,12 @@ class ImageActor:
     """One Ray worker: an ImageProducer kept between tasks."""
 
     def __init__(self, config, backend: str, factory=None):
+        import os
+
         from .pipeline import ImageProducer
         from .renderers.pybullet import resolve_backend
+
+        os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor: see workers.renderer_threads_env
 
         self.config = config
         self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))

@@ -4,7 +4,9 @@ and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orpha
 traceback from each worker."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import signal
 import traceback
 from collections import deque
@@ -50,6 +52,29 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
     pipeline._producer.close()
 
 
+THREAD_VARS = ("LP_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def renderer_threads_env(workers: int) -> dict[str, str]:
+    """Thread counts for each of `workers` processes sharing this machine: its share of the cores.
+    Otherwise Mesa's llvmpipe (EGL here) starts a rasteriser thread per core in every worker and
+    OpenBLAS/OpenMP a pool per core, and they oversubscribe the cores (measured:
+    docs/ROBUSTNESS.md; Ray does the same for OMP_NUM_THREADS). Values the user set are kept."""
+    share = str(max(1, (os.cpu_count() or 1) // workers))
+    return {k: share for k in THREAD_VARS if k not in os.environ}
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]):
+    """Set for the processes started inside: a spawned child imports numpy before any code of ours."""
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+
+
 _IN_FLIGHT = 2  # per worker: one rendering, one queued, so a worker never waits on a busy parent
 
 
@@ -67,10 +92,13 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
     pending = deque(todo)
     clean = False
     try:
-        for _ in range(min(workers, len(todo))):
+        n = min(workers, len(todo))
+        env = renderer_threads_env(n)
+        for _ in range(n):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), factory), daemon=True)
-            proc.start()
+            with _environment(env):
+                proc.start()
             child.close()
             slots.append(_Slot(proc, parent))
         live = list(slots)

@@ -20,6 +20,7 @@ assets:
 camera: {{width: 96, height: 72, fov_deg: 50}}
 randomizers:
   pose: {{mode: {mode}, volume: {{x: [-0.12, 0.12], y: [-0.12, 0.12], z: [0.02, 0.15]}}}}
+output: {{formats: [yolo, coco]}}
 """
 
 
@@ -64,14 +65,3 @@ class RaiseAt4(ImageProducer):
             raise ValueError("boom")
         return super().produce(index)
 
-
-class Timed(ImageProducer):
-    """Prints each image's render and label time (benchmark diagnostics)."""
-
-    def produce(self, index):
-        import time
-
-        t = time.perf_counter()
-        out = super().produce(index)
-        print(f"T {time.time():.3f} {os.getpid()} {index} total={time.perf_counter() - t:.3f} {self.timings}", file=sys.stderr, flush=True)
-        return out
