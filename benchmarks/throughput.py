@@ -48,12 +48,33 @@ def _end_to_end(producer: ImageProducer, indices, out: Path, stages: dict) -> fl
     return len(indices) / (time.perf_counter() - t)
 
 
-def _steady_rate(records) -> float:
-    """Images/s over the second half of a run: worker start-up (process spawn, imports, assets,
-    first frames), which can take seconds and differs per worker, is left out."""
-    stamps = [time.perf_counter() for _ in records]
-    half = len(stamps) // 2
-    return (len(stamps) - 1 - half) / (stamps[-1] - stamps[half])
+def _cpu_seconds() -> float:
+    """CPU time (user + system, all threads) of this process and its live children."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _steady_rate(records, total: int) -> tuple[float, float, float]:
+    """(images/s, CPU s per image, cores busy) over the second half of a run of `total` images:
+    worker start-up (spawn, imports, assets, first frames), which differs per worker, is left out.
+    CPU counts this process and its children (local workers; not Ray's actors, which belong to the
+    raylet), read as each half-way and last record arrives, while every worker is still alive."""
+    half = total // 2
+    for n, _ in enumerate(records, 1):
+        if n == half:
+            t0, c0 = time.perf_counter(), _cpu_seconds()
+        if n == total:
+            wall, used = time.perf_counter() - t0, _cpu_seconds() - c0
+    images = total - half
+    return images / wall, used / images, used / wall
 
 
 def scaling(config, backend: str, images: int) -> dict:
@@ -75,11 +96,11 @@ def scaling(config, backend: str, images: int) -> dict:
             _prepare_output(d, config.with_overrides(output_dir=d), resume=False, overwrite=False, partial=False)
             return d
 
-        rates["1w"] = _steady_rate(_run_local(config, backend, out("w1"), todo, 1))
-        rates["2w"] = _steady_rate(_run_local(config, backend, out("w2"), todo, 2))
+        rates["1w"], cpu_1w, util_1w = _steady_rate(_run_local(config, backend, out("w1"), todo, 1), images)
+        rates["2w"], cpu_2w, util_2w = _steady_rate(_run_local(config, backend, out("w2"), todo, 2), images)
         ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
         try:
-            rates["ray"] = _steady_rate(run_ray(config, out("ray"), todo, 2))
+            rates["ray"] = _steady_rate(run_ray(config, out("ray"), todo, 2), images)[0]
         finally:
             ray.shutdown()
     return {
@@ -88,6 +109,10 @@ def scaling(config, backend: str, images: int) -> dict:
         "scaling_2w": round(rates["2w"] / rates["1w"], 3),
         "ray_images_per_s": round(rates["ray"], 2),
         "ray_vs_local": round(rates["ray"] / rates["2w"], 3),
+        "cpu_s_per_image_1w": round(cpu_1w, 4),
+        "cpu_s_per_image_2w": round(cpu_2w, 4),
+        "cores_used_1w": round(util_1w, 2),
+        "cores_used_2w": round(util_2w, 2),
         "scaling_images": images,
         "lp_num_threads_1w": os.environ.get("LP_NUM_THREADS", "llvmpipe default (one per core)"),
         "threads_per_worker_2w": {k: renderer_threads_env(2).get(k, os.environ.get(k)) for k in THREAD_VARS},

@@ -1,14 +1,13 @@
-"""Local worker processes the parent can account for. Each worker renders the indices it is sent in
-order, so when one dies (segfault, OOM kill) the parent knows which image it was on; workers ignore SIGINT
-and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orphan and no
-traceback from each worker."""
+"""Local worker processes the parent can account for. Each worker renders the indices it is sent
+in order, so when one dies (segfault, OOM kill) the parent knows which image it was on; workers
+ignore SIGINT and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orphan
+and no traceback from each worker."""
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
 import os
 import signal
-import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -33,7 +32,7 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
         conn.send(("init_error", -1, (isinstance(err, BadInput), str(err))))
         return
     except Exception as err:
-        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}\n{traceback.format_exc()}")))
+        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}")))
         return
     conn.send(("ready", -1, None))
     while True:
@@ -47,7 +46,7 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
             conn.send(("done", index, pipeline._work(index)))
         except SynthsceneError as err:
             conn.send(("error", index, str(err)))
-        except (EOFError, OSError, BrokenPipeError):
+        except OSError:  # the parent is gone (broken pipe)
             break
     pipeline._producer.close()
 
