@@ -9,7 +9,7 @@ import pytest
 from synthscene import cli, load_config
 from synthscene.errors import BadInput
 from synthscene.pipeline import generate
-from robust_helpers import dataset_files, write_config
+from robust_helpers import dataset_files, small_config_file
 
 
 def run_cli(monkeypatch, capsys, *args):
@@ -29,7 +29,7 @@ def test_malformed_yaml(tmp_path, monkeypatch, capsys):
 
 
 def test_wrong_type_and_unknown_key(tmp_path, monkeypatch, capsys):
-    cfg = write_config(tmp_path)
+    cfg = small_config_file(tmp_path)
     cfg.write_text(cfg.read_text().replace("seed: 5", "seed: five\ncoutn: 3"))
     code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "seed" in err and "coutn" in err and "unknown key" in err
@@ -37,7 +37,7 @@ def test_wrong_type_and_unknown_key(tmp_path, monkeypatch, capsys):
 
 
 def test_missing_asset(tmp_path, monkeypatch, capsys):
-    cfg = write_config(tmp_path)
+    cfg = small_config_file(tmp_path)
     cfg.write_text(cfg.read_text().replace('"pybullet:duck_vhacd.urdf"', "assets/nothere.urdf"))
     code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "assets[0].urdf" in err and "nothere.urdf" in err
@@ -56,7 +56,7 @@ def asset_config(tmp_path, mesh: str, extra: str = "") -> tuple:
     adir = tmp_path / "assets" / "thing"
     adir.mkdir(parents=True, exist_ok=True)
     (adir / "thing.urdf").write_text(URDF.format(mesh=mesh))
-    cfg = write_config(tmp_path)
+    cfg = small_config_file(tmp_path)
     cfg.write_text(cfg.read_text().replace('"pybullet:duck_vhacd.urdf"', f"assets/thing/thing.urdf{extra}"))
     return cfg, adir
 
@@ -88,7 +88,7 @@ def test_absolute_mesh_path_is_confined_too(tmp_path, monkeypatch, capsys):
 
 
 def test_non_empty_output_refused(tmp_path, monkeypatch, capsys):
-    cfg = write_config(tmp_path)
+    cfg = small_config_file(tmp_path)
     out = tmp_path / "o"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
@@ -98,7 +98,7 @@ def test_non_empty_output_refused(tmp_path, monkeypatch, capsys):
 
 
 def test_unwritable_output(tmp_path, monkeypatch, capsys):
-    cfg = write_config(tmp_path)
+    cfg = small_config_file(tmp_path)
     (tmp_path / "afile").write_text("x")
     code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile" / "o"))
     assert code == 2 and "cannot write the output folder" in err
@@ -120,7 +120,7 @@ def test_full_disk_keeps_nothing_partial_and_resumes(tmp_path, monkeypatch, caps
 
     import synthscene.labels.io as io
 
-    cfg = write_config(tmp_path, count=10)
+    cfg = small_config_file(tmp_path, count=10)
     clean = tmp_path / "clean"
     generate(load_config(cfg), clean, progress=False)
 
@@ -157,7 +157,7 @@ def test_full_disk_keeps_nothing_partial_and_resumes(tmp_path, monkeypatch, caps
 
 
 def test_bad_backend_and_ray_address(tmp_path):
-    cfg = load_config(write_config(tmp_path))
+    cfg = load_config(small_config_file(tmp_path))
     with pytest.raises(BadInput, match="backend"):
         generate(cfg, tmp_path / "o", backend="spark", progress=False)
     with pytest.raises(BadInput, match="no Ray cluster answers at 127.0.0.1:1"):

@@ -14,14 +14,14 @@ from synthscene import load_config
 from synthscene.errors import SynthsceneError
 from synthscene.labels.io import atomic_write
 from synthscene.pipeline import generate
-from robust_helpers import RaiseAt4, SegfaultAt3, cli, dataset_files, popen, write_config
+from robust_helpers import RaiseAt4, SegfaultAt3, cli, dataset_files, popen, small_config_file
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run of the config the fault tests use."""
     folder = tmp_path_factory.mktemp("ref")
-    cfg = write_config(folder, count=24)
+    cfg = small_config_file(folder, count=24)
     generate(load_config(cfg), folder / "out", progress=False)
     return cfg, dataset_files(folder / "out")
 

@@ -6,7 +6,7 @@ import pytest
 from synthscene import load_config
 from synthscene.errors import SynthsceneError
 from synthscene.pipeline import generate
-from robust_helpers import ROOT, RaiseAt4, SegfaultAt3, dataset_files, write_config
+from robust_helpers import ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")  # optional extra: pip install 'synthscene[ray]'
 
@@ -28,7 +28,7 @@ def cluster():
 
 
 def test_ray_output_identical_to_local(cluster, tmp_path):
-    cfg = load_config(write_config(tmp_path, count=12))
+    cfg = load_config(small_config_file(tmp_path, count=12))
     generate(cfg, tmp_path / "local", workers=1, progress=False)
     res = generate(cfg, tmp_path / "ray", workers=2, backend="ray", progress=False)
     assert res.rendered == 12
@@ -39,7 +39,7 @@ def test_ray_output_identical_to_local(cluster, tmp_path):
 def test_ray_actor_keeps_world_between_tasks(cluster, tmp_path):
     from synthscene.distributed import ImageActor
 
-    cfg = load_config(write_config(tmp_path, count=4))
+    cfg = load_config(small_config_file(tmp_path, count=4))
     actor = ray.remote(num_cpus=1)(ImageActor).remote(cfg, "auto")
     w = ray.get(actor.render.remote(0))
     loads = ray.get(actor.__ray_call__.remote(lambda self: dict(self.producer.world.loads)))
@@ -52,7 +52,7 @@ def test_ray_actor_keeps_world_between_tasks(cluster, tmp_path):
 def test_ray_resume_and_failure_message(cluster, tmp_path, monkeypatch):
     import synthscene.pipeline as pipeline
 
-    cfg = load_config(write_config(tmp_path, count=8))
+    cfg = load_config(small_config_file(tmp_path, count=8))
     monkeypatch.setattr(pipeline, "ImageProducer", RaiseAt4)  # handed to the actors by reference
     with pytest.raises(SynthsceneError, match=r"image 4 \(seed 5\) failed: ValueError: boom"):
         generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
@@ -65,7 +65,7 @@ def test_ray_resume_and_failure_message(cluster, tmp_path, monkeypatch):
 def test_ray_actor_death_names_the_image(cluster, tmp_path, monkeypatch):
     import synthscene.pipeline as pipeline
 
-    cfg = load_config(write_config(tmp_path, count=6))
+    cfg = load_config(small_config_file(tmp_path, count=6))
     monkeypatch.setattr(pipeline, "ImageProducer", SegfaultAt3)
     with pytest.raises(SynthsceneError, match=r"image 3 \(seed 5\) failed: its Ray actor died"):
         generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
