@@ -20,9 +20,13 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from .errors import BadInput
+from .randomizers.background import BackgroundConfig
 from .randomizers.camera import CameraRandomizerConfig
 from .randomizers.lighting import LightingConfig
-from .randomizers.pose import PoseConfig
+from .randomizers.occlusion import OcclusionConfig
+from .randomizers.pose import PoseConfig, PoseConstraint
+from .randomizers.post import PostConfig
+from .randomizers.texture import TextureConfig
 from .renderers.camera import intrinsics_from_fov
 from .schema import IntRange, StrictModel
 
@@ -63,6 +67,7 @@ class AssetConfig(StrictModel):
     class_name: str | None = Field(None, alias="class")
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
+    pose: PoseConstraint | None = None  # rotation constraint; randomizers.pose.per_asset may also set it
 
     @field_validator("count")
     @classmethod
@@ -121,6 +126,10 @@ class RandomizersConfig(StrictModel):
     pose: PoseConfig = PoseConfig()
     camera: CameraRandomizerConfig = CameraRandomizerConfig()
     lighting: LightingConfig = LightingConfig()
+    occlusion: OcclusionConfig = OcclusionConfig(enabled=False)
+    texture: TextureConfig = TextureConfig(enabled=False)
+    background: BackgroundConfig = BackgroundConfig(enabled=False)
+    post: PostConfig = PostConfig()
 
 
 class LabelsConfig(StrictModel):
@@ -156,6 +165,9 @@ class DatasetConfig(StrictModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"assets: duplicate asset names {dup}")
+        stray = sorted(set(self.randomizers.pose.per_asset) - set(names))
+        if stray:
+            raise ValueError(f"randomizers.pose.per_asset: {stray} are not asset names {names}")
         if self.classes is not None:
             unknown = [a.cls for a in self.assets if a.cls not in self.classes]
             if unknown:

@@ -27,6 +27,7 @@ from .labels.annotate import annotate_objects
 from .labels.io import atomic_write
 from .labels.manifest import image_record, label_file, write_manifest
 from .labels.yolo import data_yaml, detect_lines
+from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
 from .scenes.world import World
@@ -48,11 +49,14 @@ class ImageProducer:
     def __init__(self, config: DatasetConfig, backend: str):
         self.config = config
         self.world = World(config, backend)
+        self.randomize_image = ImageRandomizers(config, backend)
 
     def produce(self, index: int) -> Produced:
-        sample = sample_scene(self.config, index, self.world.asset_info)
+        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
         self.world.pose(sample)
         render = self.world.render(sample)
+        # texture → lighting tint → background → post; labels come from the result's segmentation
+        render = self.randomize_image(sample, render, self.world.uid_of, self.world.ground)
         objects = annotate_objects(self.config, sample, render, self.world.uid_of)
         return Produced(render.rgb, image_record(sample, objects))
 

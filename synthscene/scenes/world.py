@@ -9,6 +9,7 @@ import pybullet_data
 
 from ..config import DatasetConfig
 from ..errors import BadInput
+from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .sample import SceneSample
 from .sampler import AssetInfo
@@ -41,13 +42,26 @@ class World:
                 uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale)
                 self.bodies[(asset.name, k)] = uid
                 if k == 0:
-                    lo, hi = p.getAABB(uid, -1, physicsClientId=c)
-                    for j in range(p.getNumJoints(uid, physicsClientId=c)):
-                        l2, h2 = p.getAABB(uid, j, physicsClientId=c)
-                        lo, hi = np.minimum(lo, l2), np.maximum(hi, h2)
-                    half = tuple(float(x) for x in (np.asarray(hi) - np.asarray(lo)) / 2)
-                    self.asset_info[asset.name] = AssetInfo(asset.name, half)
+                    self.asset_info[asset.name] = AssetInfo(asset.name, self._half_extents(uid))
+        # The distractor pool: a function of the config, loaded in the same order by every worker.
+        occ = config.randomizers.occlusion
+        for k, urdf in enumerate(occlusion_rnd.pool(occ, config.seed)):
+            name = occlusion_rnd.pool_name(k)
+            self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.sources", scale=occ.scale)
+            self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
         self._park_all()
+
+    def _aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.client
+        lo, hi = p.getAABB(uid, -1, physicsClientId=c)
+        for j in range(p.getNumJoints(uid, physicsClientId=c)):
+            l2, h2 = p.getAABB(uid, j, physicsClientId=c)
+            lo, hi = np.minimum(lo, l2), np.maximum(hi, h2)
+        return np.asarray(lo, float), np.asarray(hi, float)
+
+    def _half_extents(self, uid: int) -> tuple[float, float, float]:
+        lo, hi = self._aabb(uid)
+        return tuple(float(x) for x in (hi - lo) / 2)
 
     def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0) -> int:
         try:
@@ -76,6 +90,8 @@ class World:
         self._park_all()
         shown = []
         for obj in sample.objects:
+            if obj.aim is not None:  # occluders wait until the targets have landed
+                continue
             uid = self.bodies[(obj.asset, obj.instance)]
             p.changeDynamics(uid, -1, mass=self.mass[uid], physicsClientId=c)
             p.resetBasePositionAndOrientation(uid, obj.position, obj.quaternion, physicsClientId=c)
@@ -85,6 +101,22 @@ class World:
             for obj, uid in shown:
                 pos, quat = p.getBasePositionAndOrientation(uid, physicsClientId=c)
                 obj.position, obj.quaternion = [float(x) for x in pos], [float(x) for x in quat]
+        targets = [o for o in sample.objects if o.role == "target"]
+        for obj in sample.objects:
+            if obj.aim is not None:
+                self._place_occluder(sample, obj, targets[obj.aim["target"]])
+
+    def _place_occluder(self, sample: SceneSample, obj, target) -> None:
+        """Kinematic (massless) occluder between the camera and the target's bounding-box centre."""
+        c, cam = self.client, sample.camera
+        uid = self.uid_of(obj)
+        centre = np.mean(self._aabb(self.uid_of(target)), axis=0)
+        pos = occlusion_rnd.place_occluder(obj.aim, cam.position, cam.quaternion, centre,
+                                           self.asset_info[target.asset].radius, self.asset_info[obj.asset].radius, cam.near)
+        p.resetBasePositionAndOrientation(uid, pos, obj.quaternion, physicsClientId=c)
+        offset = np.asarray(pos) - np.mean(self._aabb(uid), axis=0)  # centre the body's box, not its origin
+        obj.position = (np.asarray(pos) + offset).tolist()
+        p.resetBasePositionAndOrientation(uid, obj.position, obj.quaternion, physicsClientId=c)
 
     def _settle(self, max_steps: int, uids: list[int], check_every: int = 20) -> None:
         c = self.client

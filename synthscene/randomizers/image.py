@@ -1,0 +1,55 @@
+"""The image-space randomizers, in their order: texture → lighting tint → background → post.
+
+They act on one render with the draws recorded in the sample's `randomization`, so re-running
+them on the same SceneSample gives the same image. Holds each worker's bounded caches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..renderers.pybullet import RenderOutput
+from . import background as background_rnd
+from . import lighting as lighting_rnd
+from . import post as post_rnd
+from . import texture as texture_rnd
+
+
+class ImageRandomizers:
+    def __init__(self, config, backend: str):
+        rnd = config.randomizers
+        self.backend = backend
+        self.textures = texture_rnd.TextureBank(rnd.texture, config.seed)
+        self.backgrounds = background_rnd.BackgroundBank(rnd.background)
+        self.post = post_rnd.PostProcessor(rnd.post)
+
+    def __call__(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
+        drawn = sample.randomization
+        rgb, seg, depth = render.rgb.copy(), render.segmentation, render.depth
+        self._texture(drawn.get("texture"), sample, rgb, seg, depth, uid_of, ground_uid)
+        rgb = lighting_rnd.apply_tint(rgb, seg, sample.lighting, self.backend)
+        bg = drawn.get("background") or {"source": "scene"}
+        back = self.backgrounds.render(bg, *rgb.shape[:2])
+        if back is not None:
+            fg = background_rnd.foreground(seg, ground_uid, bg.get("ground", False))
+            rgb = background_rnd.composite(rgb, back, fg)
+        rgb, seg, depth = self.post(drawn.get("post") or {}, rgb, seg, depth)
+        return RenderOutput(rgb, depth, seg)
+
+    def _texture(self, drawn, sample, rgb, seg, depth, uid_of, ground_uid) -> None:
+        if not drawn:
+            return
+        jobs = []  # (mask, texture, frame)
+        if drawn.get("ground") and ground_uid is not None:
+            jobs.append((seg == ground_uid, drawn["ground"], None))
+        for obj, tex in zip(sample.objects, drawn["objects"]):
+            if tex is not None:
+                jobs.append((seg == uid_of(obj), tex, (obj.position, obj.quaternion)))
+        jobs = [j for j in jobs if j[0].any()]
+        if jobs:
+            cam = sample.camera
+            points = texture_rnd.surface_points(depth, cam.K, cam.position, cam.quaternion)
+            for mask, tex, frame in jobs:
+                texture_rnd.texture_pixels(rgb, mask, points, self.textures.tile(tex), tex, frame)
+        for obj, jit in zip(sample.objects, drawn["jitter"]):
+            if jit is not None:
+                texture_rnd.jitter_pixels(rgb, seg == uid_of(obj), jit)

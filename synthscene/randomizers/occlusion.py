@@ -1,0 +1,138 @@
+"""Occlusion: distractor objects scattered among the targets and occluders put between the camera
+and a chosen target so that it is partly hidden.
+
+The distractor pool is a function of the config alone (`rng.config_stream`) and every worker
+loads it once, in sorted order, at start-up: physics is only deterministic across worker counts
+if every world holds the same bodies in the same order. Per image, the sampler only draws which
+pool members appear and the occluders' parameters; the world turns those parameters into a pose
+once the targets have settled (see `place_occluder`).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from ..rng import config_stream, integer, uniform
+from ..schema import IntRange, Range, StrictModel
+from .paths import ExistingDir
+
+POOL_PREFIX = "pool:"
+
+
+class OcclusionConfig(StrictModel):
+    enabled: bool = True
+    sources: list[ExistingDir] = Field(["pybullet:random_urdfs"], validate_default=True)  # folders searched (recursively) for *.urdf
+    pool_size: int = Field(24, ge=0)  # pool members loaded per worker
+    scale: float = Field(1.0, gt=0)  # globalScaling of every pool member
+    distractors: IntRange = (0, 4)  # per image, dropped with the targets
+    occluders: IntRange = (0, 1)  # per image, between the camera and a target
+    visibility: Range = (0.3, 0.8)  # the occluded target's aimed-at visible fraction
+    depth: Range = (0.3, 0.7)  # where on the camera→target segment (fraction of the way)
+
+
+def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
+    """The URDFs every worker loads, in load order: a function of the config only."""
+    found = sorted({str(u) for src in cfg.sources for u in Path(src).rglob("*.urdf")})
+    if not cfg.enabled or not found or cfg.pool_size == 0:
+        return []
+    rng = config_stream(seed, "occlusion.pool")
+    k = min(cfg.pool_size, len(found))
+    return [found[i] for i in sorted(rng.choice(len(found), size=k, replace=False))]
+
+
+def sample(cfg: OcclusionConfig, rng: np.random.Generator, pool_size: int, n_targets: int) -> dict:
+    """Which pool members are distractors and occluders, and each occluder's aim."""
+    if not cfg.enabled or pool_size == 0:
+        return {"distractors": [], "occluders": []}
+    n_d = min(integer(rng, cfg.distractors), pool_size)
+    n_o = min(integer(rng, cfg.occluders), pool_size - n_d) if n_targets else 0
+    members = [int(m) for m in rng.permutation(pool_size)[: n_d + n_o]]
+    occluders = []
+    for m in members[n_d:]:
+        occluders.append({
+            "member": m,
+            "target": int(rng.integers(n_targets)),  # index among the image's targets
+            "visibility": uniform(rng, cfg.visibility),
+            "depth": uniform(rng, cfg.depth),
+            "angle": float(rng.uniform(0, 2 * math.pi)),  # direction of the sideways offset in the image
+            "quaternion": rng.normal(size=4).tolist(),  # normalised below: a uniform random rotation
+        })
+        q = np.asarray(occluders[-1]["quaternion"])
+        occluders[-1]["quaternion"] = (q / np.linalg.norm(q)).tolist()
+    return {"distractors": members[:n_d], "occluders": occluders}
+
+
+def place_distractors(rng: np.random.Generator, volume, radii: list[float], taken: list[tuple[list[float], float]],
+                      max_tries: int = 30) -> list[list[float]]:
+    """Positions in the pose volume clear of `taken` (position, radius) spheres; stacked above when crowded."""
+    spheres = [(np.asarray(p, float), r) for p, r in taken]
+    out = []
+    for r in radii:
+        for _ in range(max_tries):
+            pos = np.array([uniform(rng, volume.x), uniform(rng, volume.y), r + uniform(rng, volume.z)])
+            if all(np.linalg.norm(pos - q) > r + rq for q, rq in spheres):
+                break
+        else:
+            pos[2] = max((q[2] + rq for q, rq in spheres), default=0.0) + r + 0.01
+        spheres.append((pos, r))
+        out.append(pos.tolist())
+    return out
+
+
+def _covered_fraction(d: float, r_t: float, r_o: float) -> float:
+    """Fraction of a disc of radius r_t covered by a disc of radius r_o whose centre is d away."""
+    if d >= r_t + r_o:
+        return 0.0
+    if d <= abs(r_o - r_t):
+        return 1.0 if r_o >= r_t else (r_o / r_t) ** 2
+    a = r_t * r_t * math.acos((d * d + r_t * r_t - r_o * r_o) / (2 * d * r_t))
+    b = r_o * r_o * math.acos((d * d + r_o * r_o - r_t * r_t) / (2 * d * r_o))
+    c = 0.5 * math.sqrt(max((-d + r_t + r_o) * (d + r_t - r_o) * (d - r_t + r_o) * (d + r_t + r_o), 0.0))
+    return (a + b - c) / (math.pi * r_t * r_t)
+
+
+def offset_for_visibility(visibility: float, r_t: float, r_o: float) -> float:
+    """Centre distance (same units as the radii) at which the occluder's disc leaves `visibility` of the target's."""
+    want = 1.0 - visibility
+    lo, hi = 0.0, r_t + r_o
+    if _covered_fraction(0.0, r_t, r_o) <= want:
+        return 0.0
+    for _ in range(40):  # covered fraction falls monotonically with the distance
+        mid = (lo + hi) / 2
+        if _covered_fraction(mid, r_t, r_o) > want:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre, target_radius: float,
+                   occluder_radius: float, near: float) -> list[float]:
+    """World position of an occluder on the camera→target segment, offset sideways so that its
+    image disc leaves about `aim["visibility"]` of the target's disc uncovered."""
+    from scipy.spatial.transform import Rotation
+
+    cam = np.asarray(camera_position, float)
+    tgt = np.asarray(target_centre, float)
+    ray = tgt - cam
+    d_t = float(np.linalg.norm(ray))
+    ray /= d_t
+    lo = near + occluder_radius + 0.01
+    hi = max(d_t - target_radius - occluder_radius - 0.005, lo)
+    d_o = float(np.clip(aim["depth"] * d_t, lo, hi))
+    # Angular radii: the occluder's image disc versus the target's.
+    r_t, r_o = target_radius / d_t, occluder_radius / d_o
+    s = offset_for_visibility(aim["visibility"], r_t, r_o)
+    R = Rotation.from_quat(camera_quaternion).as_matrix()
+    x, y = R[:, 0], R[:, 1]
+    side = math.cos(aim["angle"]) * x + math.sin(aim["angle"]) * y
+    side -= ray * float(side @ ray)
+    side /= max(float(np.linalg.norm(side)), 1e-9)
+    return (cam + d_o * ray + s * d_o * side).tolist()
+
+
+def pool_name(member: int) -> str:
+    return f"{POOL_PREFIX}{member}"
