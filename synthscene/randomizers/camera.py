@@ -25,6 +25,7 @@ class CameraRandomizerConfig(StrictModel):
     elevation_deg: Range = (20.0, 80.0)
     roll_deg: Range = (0.0, 0.0)
     look_at: Vec3 = (0.0, 0.0, 0.0)
+    aim: Literal["point", "targets"] = "point"  # targets: look at the targets' mean x, y (at look_at's z)
     look_at_jitter: float = 0.05  # metres, uniform per axis
     intrinsics_jitter: float = 0.0  # relative, applied to fx, fy, cx, cy
 
@@ -39,7 +40,8 @@ def distance_for_box(box_px: float, radius: float, K) -> float:
     return 2 * radius * f / box_px
 
 
-def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray, target_radius: float | None = None) -> dict:
+def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray, target_radius: float | None = None,
+           targets_xy=None) -> dict:
     """Camera pose (OpenCV axes, camera-to-world) and the intrinsics it renders with.
 
     `target_radius` (mean bounding radius of the image's targets) is what mode box_size aims at.
@@ -60,7 +62,10 @@ def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray,
     K[0, 0], K[1, 1], K[0, 2], K[1, 2] = K[0, 0] * scale[0], K[1, 1] * scale[1], K[0, 2] * scale[2], K[1, 2] * scale[3]
     if by_box:  # with the jittered focal length: the size is what the image shows
         dist = distance_for_box(box, target_radius, K)
-    target = np.asarray(cfg.look_at) + jitter
+    centre = np.asarray(cfg.look_at, float)
+    if cfg.aim == "targets" and targets_xy is not None:
+        centre[:2] = targets_xy
+    target = centre + jitter
     a, e = math.radians(az), math.radians(el)
     eye = target + dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
     position, quaternion = look_at(eye, target, roll=math.radians(roll))

@@ -109,10 +109,14 @@ def offset_for_visibility(visibility: float, r_t: float, r_o: float) -> float:
     return (lo + hi) / 2
 
 
-def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre, target_radius: float,
-                   occluder_radius: float, near: float) -> list[float]:
+def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre, target_half: tuple,
+                   occluder_half: tuple, near: float) -> dict | None:
     """World position of an occluder on the camera→target segment, offset sideways so that its
-    image disc leaves about `aim["visibility"]` of the target's disc uncovered."""
+    image disc leaves about `aim["visibility"]` of the target's disc uncovered.
+
+    Bodies are modelled as discs of their box's mean half extent (cube root of the half extents'
+    product), which tracks their image area better than a bounding sphere for elongated shapes.
+    """
     from scipy.spatial.transform import Rotation
 
     cam = np.asarray(camera_position, float)
@@ -120,18 +124,59 @@ def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre,
     ray = tgt - cam
     d_t = float(np.linalg.norm(ray))
     ray /= d_t
-    lo = near + occluder_radius + 0.01
-    hi = max(d_t - target_radius - occluder_radius - 0.005, lo)
-    d_o = float(np.clip(aim["depth"] * d_t, lo, hi))
-    # Angular radii: the occluder's image disc versus the target's.
-    r_t, r_o = target_radius / d_t, occluder_radius / d_o
-    s = offset_for_visibility(aim["visibility"], r_t, r_o)
+    r_t, r_o = float(np.prod(target_half)) ** (1 / 3), float(np.prod(occluder_half)) ** (1 / 3)
+    lo = near + float(np.linalg.norm(occluder_half)) + 0.005
+    hi = d_t - float(np.linalg.norm(target_half)) - float(np.linalg.norm(occluder_half))
+    if hi < lo:  # the camera is too close for this occluder to fit in front of the target
+        return None
+    # Close enough to the camera that the occluder's disc can hide the aimed-at share of the target's.
+    big_enough = r_o * d_t / (r_t * math.sqrt(max(1.0 - aim["visibility"], 1e-3)) * 1.05)
+    d_o = float(np.clip(min(aim["depth"] * d_t, big_enough), lo, hi))
+    a_t, a_o = r_t / d_t, r_o / d_o  # angular radii
+    s = offset_for_visibility(aim["visibility"], a_t, a_o)
     R = Rotation.from_quat(camera_quaternion).as_matrix()
-    x, y = R[:, 0], R[:, 1]
-    side = math.cos(aim["angle"]) * x + math.sin(aim["angle"]) * y
+    side = math.cos(aim["angle"]) * R[:, 0] + math.sin(aim["angle"]) * R[:, 1]
     side -= ray * float(side @ ray)
     side /= max(float(np.linalg.norm(side)), 1e-9)
-    return (cam + d_o * ray + s * d_o * side).tolist()
+    return {"on_ray": (cam + d_o * ray).tolist(), "side": side.tolist(), "depth": d_o,
+            "position": (cam + d_o * ray + s * d_o * side).tolist()}
+
+
+def shift_for_visibility(target_mask: np.ndarray, occluder_mask: np.ndarray, angle: float, visibility: float,
+                         target_depth: np.ndarray | None = None, occluder_depth: np.ndarray | None = None):
+    """Image shift (rows, cols) of the occluder's silhouette that leaves `visibility` of the
+    target's silhouette uncovered; None when either silhouette is empty.
+
+    Moving an occluder sideways at a fixed depth translates its silhouette (to first order), so
+    one silhouette of each, rendered small, is enough to search the offset in image space: the
+    silhouettes' centroids are aligned, then the occluder slides along `angle` (either way).
+    With depths, an occluder pixel hides a target pixel only where it is nearer.
+    """
+    from scipy import ndimage
+
+    n_t = int(target_mask.sum())
+    if n_t == 0 or not occluder_mask.any():
+        return None
+    base = np.array(ndimage.center_of_mass(target_mask)) - np.array(ndimage.center_of_mass(occluder_mask))
+    direction = np.array([math.sin(angle), math.cos(angle)])  # (rows, cols): image y, x
+    occ = occluder_mask.astype(np.uint8)
+    far = None if target_depth is None else np.where(occluder_mask, occluder_depth, np.inf)
+
+    def vis(k: float) -> float:
+        moved = ndimage.shift(occ, base + k * direction, order=0, mode="constant") > 0
+        if far is not None:
+            moved &= ndimage.shift(far, base + k * direction, order=0, mode="constant", cval=np.inf) < target_depth
+        return float((target_mask & ~moved).sum()) / n_t
+
+    reach = float(np.hypot(*target_mask.shape)) / 2
+    ks = np.linspace(-reach, reach, 49)
+    errs = np.array([abs(vis(k) - visibility) for k in ks])
+    best = float(ks[np.argmin(errs + 1e-3 * np.abs(ks) / reach)])
+    step = ks[1] - ks[0]
+    for k in np.linspace(best - step, best + step, 9):  # refine around the coarse best
+        if abs(vis(k) - visibility) < abs(vis(best) - visibility):
+            best = float(k)
+    return base + best * direction
 
 
 def pool_name(member: int) -> str:

@@ -65,7 +65,8 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     objects += occ.pop("objects")
 
     mean_radius = float(np.mean(radii)) if radii else None
-    cam = camera_rnd.sample(rnd.camera, stream(seed, index, "camera"), config.camera.K, mean_radius)
+    targets_xy = np.mean([o.position[:2] for o in objects[: len(targets)]], axis=0) if targets else None
+    cam = camera_rnd.sample(rnd.camera, stream(seed, index, "camera"), config.camera.K, mean_radius, targets_xy)
     c = config.camera
     camera = CameraSample(cam["K"], c.width, c.height, c.near, c.far, cam["position"], cam["quaternion"])
     lighting = lighting_rnd.sample(rnd.lighting, stream(seed, index, "lighting"))

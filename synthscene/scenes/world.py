@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pybullet as p
@@ -10,6 +11,7 @@ import pybullet_data
 from ..config import DatasetConfig
 from ..errors import BadInput
 from ..randomizers import occlusion as occlusion_rnd
+from ..renderers.camera import rotation_matrix
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .sample import SceneSample
 from .sampler import AssetInfo
@@ -49,6 +51,9 @@ class World:
             name = occlusion_rnd.pool_name(k)
             self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.sources", scale=occ.scale)
             self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
+        # Where each body's box centre sits in its own frame (bodies are still at their load pose).
+        self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
+                              for uid in self.bodies.values()}
         self._park_all()
 
     def _aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,17 +111,44 @@ class World:
             if obj.aim is not None:
                 self._place_occluder(sample, obj, targets[obj.aim["target"]])
 
-    def _place_occluder(self, sample: SceneSample, obj, target) -> None:
-        """Kinematic (massless) occluder between the camera and the target's bounding-box centre."""
+    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
+        """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
+
+        The disc model gives the depth and a first offset; two small renders (the target alone,
+        the occluder on the ray) then give the offset that reaches the aimed visibility.
+        """
         c, cam = self.client, sample.camera
-        uid = self.uid_of(obj)
-        centre = np.mean(self._aabb(self.uid_of(target)), axis=0)
-        pos = occlusion_rnd.place_occluder(obj.aim, cam.position, cam.quaternion, centre,
-                                           self.asset_info[target.asset].radius, self.asset_info[obj.asset].radius, cam.near)
-        p.resetBasePositionAndOrientation(uid, pos, obj.quaternion, physicsClientId=c)
-        offset = np.asarray(pos) - np.mean(self._aabb(uid), axis=0)  # centre the body's box, not its origin
-        obj.position = (np.asarray(pos) + offset).tolist()
-        p.resetBasePositionAndOrientation(uid, obj.position, obj.quaternion, physicsClientId=c)
+        uid, tuid = self.uid_of(obj), self.uid_of(target)
+        tpos, tquat = p.getBasePositionAndOrientation(tuid, physicsClientId=c)
+        centre = np.asarray(tpos) + rotation_matrix(tquat) @ self.centre_offset[tuid]
+        plan = occlusion_rnd.place_occluder(obj.aim, cam.position, cam.quaternion, centre,
+                                            self.asset_info[target.asset].half_extents,
+                                            self.asset_info[obj.asset].half_extents, cam.near)
+        obj.aim["placed"] = plan is not None  # recorded: no room in front of the target leaves it parked
+        if plan is None:
+            return
+        k = min(1.0, preview_width / cam.width)
+        small = replace(cam, width=max(int(cam.width * k), 16), height=max(int(cam.height * k), 16),
+                        K=(np.asarray(cam.K) * [[k], [k], [1]]).tolist())
+        alone = self.renderer.render(small, sample.lighting)
+        self._put_centred(uid, plan["on_ray"], obj.quaternion)
+        p.resetBasePositionAndOrientation(tuid, [0, -10.0, _PARK_Z], tquat, physicsClientId=c)  # whole silhouette
+        on_ray = self.renderer.render(small, sample.lighting)
+        p.resetBasePositionAndOrientation(tuid, tpos, tquat, physicsClientId=c)
+        shift = occlusion_rnd.shift_for_visibility(alone.segmentation == tuid, on_ray.segmentation == uid, obj.aim["angle"],
+                                                   obj.aim["visibility"], alone.depth, on_ray.depth)
+        if shift is None:
+            obj.position = self._put_centred(uid, plan["position"], obj.quaternion)
+        else:  # image shift (rows, cols) → metres along the camera's y, x axes at the occluder's depth
+            R = rotation_matrix(cam.quaternion)
+            metres = plan["depth"] * (shift[1] / small.K[0][0] * R[:, 0] + shift[0] / small.K[1][1] * R[:, 1])
+            obj.position = self._put_centred(uid, (np.asarray(plan["on_ray"]) + metres).tolist(), obj.quaternion)
+
+    def _put_centred(self, uid: int, centre, quaternion) -> list[float]:
+        """Pose a body so that its bounding-box centre (not its origin) is at `centre`; its base position."""
+        base = (np.asarray(centre) - rotation_matrix(quaternion) @ self.centre_offset[uid]).tolist()
+        p.resetBasePositionAndOrientation(uid, base, quaternion, physicsClientId=self.client)
+        return base
 
     def _settle(self, max_steps: int, uids: list[int], check_every: int = 20) -> None:
         c = self.client
