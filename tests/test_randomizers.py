@@ -249,5 +249,7 @@ def test_switching_one_off_leaves_the_others_draws_unchanged(off):
                 assert a["texture"]["objects"][:n] == b["texture"]["objects"]
                 assert a["texture"]["jitter"][:n] == b["texture"]["jitter"]
                 continue
+            if off == "pose" and name == "camera":  # the camera aims at wherever the targets are
+                a[name], b[name] = ({k: v for k, v in d[name].items() if k != "look_at"} for d in (a, b))
             assert a[name] == b[name], (off, name, i)
     assert changed > 0
