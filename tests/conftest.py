@@ -1,13 +1,61 @@
+from __future__ import annotations
+
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / "../shared").resolve()
+SHARED = (ROOT / ".." / "shared").resolve()
+
+
+def small_config(**overrides) -> dict:
+    """A fast config on bundled PyBullet assets: 160×120, a few objects."""
+    cfg = {
+        "seed": 3,
+        "count": 6,
+        "assets": [
+            {"name": "duck", "urdf": "pybullet:duck_vhacd.urdf", "count": [1, 2]},
+            {"name": "mug", "urdf": "pybullet:objects/mug.urdf", "count": [0, 2]},
+            {"name": "lego", "urdf": "pybullet:lego/lego.urdf", "count": [0, 1], "scale": 2.0},
+        ],
+        "camera": {"width": 160, "height": 120, "fov_deg": 50},
+        "randomizers": {
+            "pose": {"mode": "drop", "settle_steps": 120},
+            "camera": {"distance": [0.5, 0.7], "elevation_deg": [35, 70]},
+        },
+        "output": {"val_fraction": 0.3},
+    }
+    for k, v in overrides.items():
+        cfg[k] = v
+    return cfg
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    def write(cfg: dict | str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(cfg if isinstance(cfg, str) else yaml.safe_dump(cfg))
+        return path
+
+    return write
+
+
+def run_cli(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthscene.cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"synthscene {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc
 
 
 @pytest.fixture
 def shared() -> Path:
+    """../shared (textures, backgrounds, gold set), read in place."""
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED

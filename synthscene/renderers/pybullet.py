@@ -90,6 +90,14 @@ class Renderer:
             raise SynthsceneError("PyBullet's EGL plugin failed to load")
         self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
 
+    def warm_up(self) -> None:
+        """Two throwaway frames once the world is loaded. EGL draws the first frames after loading
+        differently (measured: shadows differ until two frames have been drawn), which would make
+        an image depend on whether it was among a worker's first."""
+        with quiet():  # the EGL plugin prints its GL vendor on its first frame
+            for _ in range(2):
+                p.getCameraImage(64, 48, renderer=self._renderer, shadow=1, physicsClientId=self.client)
+
     def render(self, camera, lighting: dict) -> RenderOutput:
         w, h = camera.width, camera.height
         view = view_matrix(camera.position, camera.quaternion)
