@@ -55,6 +55,34 @@ def test_occluders_sit_between_camera_and_target_over_its_box():
     assert checked >= 3
 
 
+def test_occluders_reach_their_visibility_range():
+    """Visibility of the aimed target = its pixels with the occluder / without it (same camera)."""
+    import pybullet as p
+
+    pr = producer(occlusion={"pool_size": 12, "distractors": [0, 1], "occluders": [1, 1], "scale": 1.5, "visibility": [0.4, 0.7]},
+                  camera={"mode": "distance", "distance": [0.4, 0.7], "aim": "targets", "elevation_deg": [30, 70]})
+    w, measured = pr.world, []
+    try:
+        for i in range(16):
+            s = sample_scene(pr.config, i, w.asset_info, w.renderer.backend)
+            w.pose(s)
+            occ = [o for o in s.objects if o.role == "occluder" and o.aim["placed"]]
+            if not occ:
+                continue
+            tg = w.uid_of([t for t in s.objects if t.role == "target"][occ[0].aim["target"]])
+            with_occ = int((w.render(s).segmentation == tg).sum())
+            p.resetBasePositionAndOrientation(w.uid_of(occ[0]), [0, 60, -50], [0, 0, 0, 1], physicsClientId=w.client)
+            without = int((w.render(s).segmentation == tg).sum())
+            if without >= 50:  # big enough for a fraction to mean something
+                measured.append(with_occ / without)
+    finally:
+        pr.close()
+    measured = np.array(measured)
+    assert len(measured) >= 8
+    within = (measured >= 0.4 - 0.1) & (measured <= 0.7 + 0.1)
+    assert within.mean() >= 0.75, measured.round(2)
+
+
 def _boxes(rec):
     return [o["bbox_xyxy"] for o in rec["objects"]]
 

@@ -129,9 +129,10 @@ def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre,
     hi = d_t - float(np.linalg.norm(target_half)) - float(np.linalg.norm(occluder_half))
     if hi < lo:  # the camera is too close for this occluder to fit in front of the target
         return None
-    # Close enough to the camera that the occluder's disc can hide the aimed-at share of the target's.
-    big_enough = r_o * d_t / (r_t * math.sqrt(max(1.0 - aim["visibility"], 1e-3)) * 1.05)
-    d_o = float(np.clip(min(aim["depth"] * d_t, big_enough), lo, hi))
+    # Close enough to the camera that the occluder's disc can hide the aimed-at share of the
+    # target's, but not much closer: a large occluder near the camera makes the share touchy.
+    big_enough = r_o * d_t / (r_t * math.sqrt(max(1.0 - aim["visibility"], 1e-3)))
+    d_o = float(np.clip(min(aim["depth"] * d_t, 0.8 * big_enough), lo, hi))
     a_t, a_o = r_t / d_t, r_o / d_o  # angular radii
     s = offset_for_visibility(aim["visibility"], a_t, a_o)
     R = Rotation.from_quat(camera_quaternion).as_matrix()
@@ -142,41 +143,50 @@ def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre,
             "position": (cam + d_o * ray + s * d_o * side).tolist()}
 
 
-def shift_for_visibility(target_mask: np.ndarray, occluder_mask: np.ndarray, angle: float, visibility: float,
-                         target_depth: np.ndarray | None = None, occluder_depth: np.ndarray | None = None):
-    """Image shift (rows, cols) of the occluder's silhouette that leaves `visibility` of the
-    target's silhouette uncovered; None when either silhouette is empty.
+class SilhouetteAim:
+    """Searches the occluder's image shift that leaves `visibility` of the target uncovered.
 
     Moving an occluder sideways at a fixed depth translates its silhouette (to first order), so
-    one silhouette of each, rendered small, is enough to search the offset in image space: the
-    silhouettes' centroids are aligned, then the occluder slides along `angle` (either way).
-    With depths, an occluder pixel hides a target pixel only where it is nearer.
+    one small render of each silhouette predicts the visibility of any shift: the centroids are
+    aligned, then the occluder slides along `angle` (either way). With depths, an occluder pixel
+    hides a target pixel only where it is nearer. `world` corrects the remaining (perspective)
+    error with a few measured steps along the same line.
     """
-    from scipy import ndimage
 
-    n_t = int(target_mask.sum())
-    if n_t == 0 or not occluder_mask.any():
-        return None
-    base = np.array(ndimage.center_of_mass(target_mask)) - np.array(ndimage.center_of_mass(occluder_mask))
-    direction = np.array([math.sin(angle), math.cos(angle)])  # (rows, cols): image y, x
-    occ = occluder_mask.astype(np.uint8)
-    far = None if target_depth is None else np.where(occluder_mask, occluder_depth, np.inf)
+    def __init__(self, target_mask, occluder_mask, angle: float, target_depth=None, occluder_depth=None):
+        from scipy import ndimage
 
-    def vis(k: float) -> float:
-        moved = ndimage.shift(occ, base + k * direction, order=0, mode="constant") > 0
-        if far is not None:
-            moved &= ndimage.shift(far, base + k * direction, order=0, mode="constant", cval=np.inf) < target_depth
-        return float((target_mask & ~moved).sum()) / n_t
+        self.target, self.n_t = target_mask, int(target_mask.sum())
+        self.ok = self.n_t > 0 and bool(occluder_mask.any())
+        if not self.ok:
+            return
+        self.base = np.array(ndimage.center_of_mass(target_mask)) - np.array(ndimage.center_of_mass(occluder_mask))
+        self.direction = np.array([math.sin(angle), math.cos(angle)])  # (rows, cols): image y, x
+        self.occ = occluder_mask.astype(np.uint8)
+        self.far = None if target_depth is None else np.where(occluder_mask, occluder_depth, np.inf)
+        self.target_depth = target_depth
+        self.reach = float(np.hypot(*target_mask.shape)) / 2
 
-    reach = float(np.hypot(*target_mask.shape)) / 2
-    ks = np.linspace(-reach, reach, 49)
-    errs = np.array([abs(vis(k) - visibility) for k in ks])
-    best = float(ks[np.argmin(errs + 1e-3 * np.abs(ks) / reach)])
-    step = ks[1] - ks[0]
-    for k in np.linspace(best - step, best + step, 9):  # refine around the coarse best
-        if abs(vis(k) - visibility) < abs(vis(best) - visibility):
-            best = float(k)
-    return base + best * direction
+    def shift(self, k: float) -> np.ndarray:
+        return self.base + k * self.direction
+
+    def predicted(self, k: float) -> float:
+        from scipy import ndimage
+
+        moved = ndimage.shift(self.occ, self.shift(k), order=0, mode="constant") > 0
+        if self.far is not None:
+            moved &= ndimage.shift(self.far, self.shift(k), order=0, mode="constant", cval=np.inf) < self.target_depth
+        return float((self.target & ~moved).sum()) / self.n_t
+
+    def best(self, visibility: float) -> float:
+        ks = np.linspace(-self.reach, self.reach, 49)
+        errs = np.array([abs(self.predicted(k) - visibility) for k in ks])
+        best = float(ks[np.argmin(errs + 1e-3 * np.abs(ks) / self.reach)])
+        step = ks[1] - ks[0]
+        for k in np.linspace(best - step, best + step, 9):  # refine around the coarse best
+            if abs(self.predicted(k) - visibility) < abs(self.predicted(best) - visibility):
+                best = float(k)
+        return best
 
 
 def pool_name(member: int) -> str:

@@ -115,7 +115,7 @@ class World:
             if obj.aim is not None:
                 self._place_occluder(sample, obj, targets[obj.aim["target"]])
 
-    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
+    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160, refine: int = 2) -> None:
         """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
 
         The disc model gives the depth and a first offset; two small renders (the target alone,
@@ -139,14 +139,35 @@ class World:
         p.resetBasePositionAndOrientation(tuid, [0, -10.0, _PARK_Z], tquat, physicsClientId=c)  # whole silhouette
         on_ray = self.renderer.render(small, sample.lighting)
         p.resetBasePositionAndOrientation(tuid, tpos, tquat, physicsClientId=c)
-        shift = occlusion_rnd.shift_for_visibility(alone.segmentation == tuid, on_ray.segmentation == uid, obj.aim["angle"],
-                                                   obj.aim["visibility"], alone.depth, on_ray.depth)
-        if shift is None:
+        target_mask = alone.segmentation == tuid
+        aim = occlusion_rnd.SilhouetteAim(target_mask, on_ray.segmentation == uid, obj.aim["angle"], alone.depth, on_ray.depth)
+        if not aim.ok:
             obj.position = self._put_centred(uid, plan["position"], obj.quaternion)
-        else:  # image shift (rows, cols) → metres along the camera's y, x axes at the occluder's depth
-            R = rotation_matrix(cam.quaternion)
-            metres = plan["depth"] * (shift[1] / small.K[0][0] * R[:, 0] + shift[0] / small.K[1][1] * R[:, 1])
+            return
+        R = rotation_matrix(cam.quaternion)
+        want = obj.aim["visibility"]
+
+        def put(k: float) -> float:  # place at image shift k along the aim line; the measured visibility
+            rows, cols = aim.shift(k)
+            metres = plan["depth"] * (cols / small.K[0][0] * R[:, 0] + rows / small.K[1][1] * R[:, 1])
             obj.position = self._put_centred(uid, (np.asarray(plan["on_ray"]) + metres).tolist(), obj.quaternion)
+            seg = self.renderer.render(small, sample.lighting).segmentation
+            return float((seg == tuid).sum()) / aim.n_t
+
+        k = aim.best(want)
+        got = put(k)
+        tried = [(k, got)]
+        h = aim.reach / 48
+        for _ in range(refine):  # correct the measured error along the predicted curve's slope
+            slope = (aim.predicted(k + h) - aim.predicted(k - h)) / (2 * h)
+            if abs(got - want) < 0.03 or abs(slope) < 1e-6:
+                break
+            k = float(np.clip(k + (want - got) / slope, -aim.reach, aim.reach))
+            got = put(k)
+            tried.append((k, got))
+        best, obj.aim["preview_visibility"] = min(tried, key=lambda t: abs(t[1] - want))
+        if best != k:
+            put(best)
 
     def _put_centred(self, uid: int, centre, quaternion) -> list[float]:
         """Pose a body so that its bounding-box centre (not its origin) is at `centre`; its base position."""
