@@ -55,7 +55,7 @@ def sample(cfg: BackgroundConfig, rng: np.random.Generator, n_images: int) -> di
 class BackgroundBank:
     """Per-worker, bounded cache of decoded photographs."""
 
-    def __init__(self, cfg: BackgroundConfig, capacity: int = 8):
+    def __init__(self, cfg: BackgroundConfig, capacity: int = 48):
         self.files = images_in(cfg.folder) if cfg.folder else ()
         self.capacity = capacity
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -96,4 +96,6 @@ def foreground(segmentation: np.ndarray, ground_uid: int | None, ground_is_backg
 
 
 def composite(rgb: np.ndarray, background: np.ndarray, fg: np.ndarray) -> np.ndarray:
-    return np.where(fg[..., None], rgb, background)
+    out = np.array(background, copy=True)
+    cv2.copyTo(rgb, fg.view(np.uint8), out)
+    return out

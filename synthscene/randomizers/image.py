@@ -44,12 +44,8 @@ class ImageRandomizers:
         for obj, tex in zip(sample.objects, drawn["objects"]):
             if tex is not None:
                 jobs.append((seg == uid_of(obj), tex, (obj.position, obj.quaternion)))
-        jobs = [j for j in jobs if j[0].any()]
-        if jobs:
-            cam = sample.camera
-            points = texture_rnd.surface_points(depth, cam.K, cam.position, cam.quaternion)
-            for mask, tex, frame in jobs:
-                texture_rnd.texture_pixels(rgb, mask, points, self.textures.tile(tex), tex, frame)
+        for mask, tex, frame in jobs:
+            texture_rnd.texture_pixels(rgb, mask, depth, sample.camera, self.textures.tile(tex), tex, frame)
         for obj, jit in zip(sample.objects, drawn["jitter"]):
             if jit is not None:
                 texture_rnd.jitter_pixels(rgb, seg == uid_of(obj), jit)

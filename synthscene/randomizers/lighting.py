@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from ..rng import uniform
@@ -78,7 +79,7 @@ def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: dict, backen
         gain *= np.asarray(lighting["color"], np.float32)
     if np.allclose(gain, 1.0):
         return rgb
-    lit = segmentation >= 0
-    out = rgb.copy()
-    out[lit] = np.clip(rgb[lit].astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
+    lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain + 0.5, 0, 255).astype(np.uint8)
+    out = cv2.LUT(rgb, lut[None])  # one table per channel: a gain without float images
+    cv2.copyTo(rgb, (segmentation < 0).view(np.uint8), out)
     return out

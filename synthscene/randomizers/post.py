@@ -50,18 +50,40 @@ class PostProcessor:
     """One worker's compiled pipeline."""
 
     def __init__(self, cfg: PostConfig):
+        import albumentations as A
+
         self.compose = build(cfg.transform) if cfg.enabled and cfg.transform is not None else None
+        self.geometric = False
         if self.compose is not None:
             self.compose.add_targets({"depth": "mask"})
+            # Pixel-only pipelines never move a pixel: the segmentation need not go through them.
+            self.geometric = any(isinstance(t, A.DualTransform) for t in _leaves(self.compose))
 
     def __call__(self, drawn: dict, rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray):
         """(rgb, segmentation, depth) after the pipeline; segmentation ids survive exactly."""
         if self.compose is None or not drawn.get("applied"):
             return rgb, segmentation, depth
-        ids = np.union1d([-1], segmentation)  # index 0 ↔ -1: what geometric fills leave is "nothing"
-        compact = np.searchsorted(ids, segmentation).astype(np.uint16)
         self.compose.set_random_seed(drawn["seed"])
+        if not self.geometric:
+            return np.ascontiguousarray(self.compose(image=rgb)["image"]), segmentation, depth
+        # Body ids are small non-negative ints: a lookup table packs them into uint16 labels, with
+        # 0 ↔ -1 so that what a geometric transform fills in reads as "nothing".
+        ids = np.flatnonzero(np.bincount(segmentation.ravel() + 1)) - 1
+        ids = ids if ids[0] == -1 else np.concatenate([[-1], ids])
+        lut = np.zeros(int(ids[-1]) + 2, np.uint16)
+        lut[ids + 1] = np.arange(len(ids), dtype=np.uint16)
+        compact = lut[segmentation + 1]
         out = self.compose(image=rgb, mask=compact, depth=depth)
         seg = ids[np.clip(out["mask"], 0, len(ids) - 1)].astype(np.int32)
         return np.ascontiguousarray(out["image"]), seg, np.ascontiguousarray(out["depth"], dtype=np.float32)
 
+
+
+def _leaves(t):
+    """Every transform inside a (nested) compose."""
+    children = getattr(t, "transforms", None)
+    if children is None:
+        yield t
+        return
+    for c in children:
+        yield from _leaves(c)

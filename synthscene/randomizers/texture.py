@@ -13,6 +13,7 @@ of (kind, variant) procedural tiles and pooled image files.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Literal
 
 import cv2
@@ -52,12 +53,15 @@ class TextureConfig(StrictModel):
 
 def image_pool(cfg: TextureConfig, seed: int) -> tuple[str, ...]:
     """The image files textures are drawn from: a function of the config alone."""
-    if cfg.folder is None:
-        return ()
-    files = images_in(cfg.folder)
-    if len(files) <= cfg.max_images:
+    return () if cfg.folder is None else _image_pool(cfg.folder, cfg.max_images, seed)
+
+
+@lru_cache(maxsize=16)
+def _image_pool(folder: str, max_images: int, seed: int) -> tuple[str, ...]:
+    files = images_in(folder)
+    if len(files) <= max_images:
         return files
-    keep = sorted(config_stream(seed, "texture.images").choice(len(files), cfg.max_images, replace=False))
+    keep = sorted(config_stream(seed, "texture.images").choice(len(files), max_images, replace=False))
     return tuple(files[i] for i in keep)
 
 
@@ -89,7 +93,7 @@ def sample(cfg: TextureConfig, rng: np.random.Generator, roles: list[str], n_ima
 
 
 class TextureBank:
-    """Per-worker, bounded cache of texture tiles as float32 RGB in [0, 1]."""
+    """Per-worker, bounded cache of texture tiles (size × size RGB uint8)."""
 
     def __init__(self, cfg: TextureConfig, seed: int, capacity: int = 128):
         self.cfg, self.seed, self.capacity = cfg, seed, capacity
@@ -110,55 +114,77 @@ class TextureBank:
             img = cv2.cvtColor(cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
         else:  # the variant's pixels depend on the config's seed, kind and variant only
             img = pattern(tex["kind"], config_stream(self.seed, f"texture.{tex['kind']}.{tex['variant']}"), n, n)
-        arr = img.astype(np.float32) / 255.0
+        arr = np.ascontiguousarray(img)
         self._cache[key] = arr
         if len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         return arr
 
 
-def surface_points(depth: np.ndarray, K, cam_position, cam_quaternion) -> np.ndarray:
-    """World point (H, W, 3) seen at each pixel, from metric depth along the optical axis."""
+def surface_points(depth: np.ndarray, K, cam_position, cam_quaternion, origin: tuple[int, int] = (0, 0),
+                   axes: tuple[int, ...] = (0, 1, 2)) -> list[np.ndarray]:
+    """World coordinates (one (h, w) array per axis asked for) seen at each pixel of a depth crop
+    whose top-left pixel is `origin` (row, col): each camera ray (x, y, 1) rotated, times the depth."""
     h, w = depth.shape
-    K = np.asarray(K, float)
-    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
-    x = (u - K[0, 2]) / K[0, 0] * depth
-    y = (v - K[1, 2]) / K[1, 1] * depth
-    pc = np.stack([x, y, depth], axis=-1)
+    K = np.asarray(K, np.float32)
+    x = (np.arange(origin[1], origin[1] + w, dtype=np.float32) - K[0, 2]) / K[0, 0]
+    y = (np.arange(origin[0], origin[0] + h, dtype=np.float32) - K[1, 2]) / K[1, 1]
     R = Rotation.from_quat(cam_quaternion).as_matrix().astype(np.float32)
-    return pc @ R.T + np.asarray(cam_position, np.float32)
+    t = np.asarray(cam_position, np.float32)
+    out = []
+    for i in axes:
+        a = (R[i, 0] * x)[None, :] + (R[i, 1] * y + R[i, 2])[:, None]
+        a *= depth
+        a += t[i]
+        out.append(a)
+    return out
 
 
-def _lookup(tile: np.ndarray, uv: np.ndarray, tex: dict) -> np.ndarray:
+def _lookup(tile: np.ndarray, u: np.ndarray, v: np.ndarray, tex: dict) -> np.ndarray:
+    """Texels (h, w, 3) at surface coordinates (u, v) in metres: rotated, scaled, wrapped."""
     c, s = np.cos(tex["rotation"]), np.sin(tex["rotation"])
-    uv = uv @ np.array([[c, -s], [s, c]], np.float32) * tex["tiles_per_m"]
-    n = tile.shape[0]
-    ij = np.floor(uv * n).astype(np.int64) % n
-    return tile[ij[:, 1], ij[:, 0]]
+    n = np.float32(tile.shape[0])
+    k = np.float32(tex["tiles_per_m"]) * n
+    tu = (np.float32(c) * k) * u - (np.float32(s) * k) * v
+    tv = (np.float32(s) * k) * u + (np.float32(c) * k) * v
+    for t in (tu, tv):  # wrap into one tile here (remap's maps must stay small); faster than np.remainder
+        t -= np.floor(t * (1 / n)) * n
+    return cv2.remap(tile, tu, tv, cv2.INTER_NEAREST, borderMode=cv2.BORDER_WRAP)
 
 
-def texture_pixels(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, tile: np.ndarray, tex: dict,
+def texture_pixels(rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, camera, tile: np.ndarray, tex: dict,
                    frame: tuple | None) -> None:
-    """Re-colour `rgb` in place where `mask`: texel × rendered luminance (shading and shadows kept)."""
-    pts = points[mask]
-    if pts.size == 0:
+    """Re-colour `rgb` in place where `mask`: texel × rendered luminance (shading and shadows kept).
+
+    Works on the mask's bounding box only: small objects cost little.
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    m, view = mask[box], rgb[box]
+    origin = (int(rows[0]), int(cols[0]))
     if frame is None:  # the ground: planar in world x, y
-        uv = pts[:, :2]
+        u, v = surface_points(depth[box], camera.K, camera.position, camera.quaternion, origin, axes=(0, 1))
     else:  # tri-planar in the body's frame: project on the plane facing the local surface normal
         pos, quat = frame
         R = Rotation.from_quat(quat).as_matrix().astype(np.float32)
-        local = (points - np.asarray(pos, np.float32)) @ R
-        gy, gx = np.gradient(local, axis=(0, 1))
-        normal = np.abs(np.cross(gx[mask], gy[mask]))
-        axis = np.argmax(normal, axis=1)
-        lp = local[mask]
-        uv = np.where((axis == 0)[:, None], lp[:, [1, 2]], np.where((axis == 1)[:, None], lp[:, [0, 2]], lp[:, [0, 1]]))
-    texel = _lookup(tile, uv.astype(np.float32), tex)
-    lum = rgb[mask].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    ref = max(float(np.percentile(lum, 98)), 1.0)
-    shade = np.clip(lum / ref, 0.0, 1.0)[:, None]
-    rgb[mask] = np.clip(texel * shade * 255 + 0.5, 0, 255).astype(np.uint8)
+        world = np.stack(surface_points(depth[box], camera.K, camera.position, camera.quaternion, origin), axis=-1)
+        local = (world - np.asarray(pos, np.float32)) @ R
+        if min(local.shape[:2]) >= 2:
+            gy, gx = np.gradient(local, axis=(0, 1))
+            axis = np.argmax(np.abs(np.cross(gx, gy)), axis=-1)
+        else:
+            axis = np.full(local.shape[:2], 2)
+        # facing x: (y, z); facing y: (x, z); facing z: (x, y)
+        u = np.where(axis == 0, local[..., 1], local[..., 0])
+        v = np.where(axis == 2, local[..., 1], local[..., 2])
+    texel = _lookup(tile, u, v, tex)
+    lum = cv2.cvtColor(np.ascontiguousarray(view), cv2.COLOR_RGB2GRAY)
+    lit = lum[m]
+    ref = max(float(np.percentile(lit[:: max(1, lit.size // 4096)], 98)), 1.0)
+    shaded = cv2.multiply(texel, cv2.merge([lum, lum, lum]), scale=1.0 / ref)
+    cv2.copyTo(shaded, m.view(np.uint8), view)  # in place, into rgb's crop
 
 
 def jitter_pixels(rgb: np.ndarray, mask: np.ndarray, jitter: dict) -> None:
