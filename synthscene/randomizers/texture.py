@@ -149,7 +149,7 @@ def _lookup(tile: np.ndarray, u: np.ndarray, v: np.ndarray, tex: dict) -> np.nda
     tv = (np.float32(s) * k) * u + (np.float32(c) * k) * v
     for t in (tu, tv):  # wrap into one tile here (remap's maps must stay small); faster than np.remainder
         t -= np.floor(t * (1 / n)) * n
-    return cv2.remap(tile, tu, tv, cv2.INTER_NEAREST, borderMode=cv2.BORDER_WRAP)
+    return cv2.remap(tile, tu, tv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 
 def texture_pixels(rgb: np.ndarray, mask: np.ndarray, depth: np.ndarray, camera, tile: np.ndarray, tex: dict,
