@@ -30,7 +30,8 @@ class OcclusionConfig(StrictModel):
     distractors: IntRange = (0, 4)  # per image, dropped with the targets
     occluders: IntRange = (0, 1)  # per image, between the camera and a target
     visibility: Range = (0.3, 0.8)  # the occluded target's aimed-at visible fraction
-    depth: Range = (0.3, 0.7)  # where on the camera→target segment (fraction of the way)
+    depth: Range = (0.3, 0.7)  # at most this far along the camera→target segment (fraction)
+    correction_renders: int = Field(2, ge=0, le=8)  # small renders that correct the aimed visibility
 
 
 def pool(cfg: OcclusionConfig, seed: int) -> list[str]:

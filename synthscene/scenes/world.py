@@ -115,7 +115,7 @@ class World:
             if obj.aim is not None:
                 self._place_occluder(sample, obj, targets[obj.aim["target"]])
 
-    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160, refine: int = 2) -> None:
+    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
         """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
 
         The disc model gives the depth and a first offset; two small renders (the target alone,
@@ -147,10 +147,12 @@ class World:
         R = rotation_matrix(cam.quaternion)
         want = obj.aim["visibility"]
 
-        def put(k: float) -> float:  # place at image shift k along the aim line; the measured visibility
+        def put(k: float, measure: bool = True) -> float | None:  # place at shift k; the measured visibility
             rows, cols = aim.shift(k)
             metres = plan["depth"] * (cols / small.K[0][0] * R[:, 0] + rows / small.K[1][1] * R[:, 1])
             obj.position = self._put_centred(uid, (np.asarray(plan["on_ray"]) + metres).tolist(), obj.quaternion)
+            if not measure:
+                return None
             seg = self.renderer.render(small, sample.lighting).segmentation
             return float((seg == tuid).sum()) / aim.n_t
 
@@ -158,7 +160,7 @@ class World:
         got = put(k)
         tried = [(k, got)]
         h = aim.reach / 48
-        for _ in range(refine):  # correct the measured error along the predicted curve's slope
+        for _ in range(self.config.randomizers.occlusion.correction_renders):  # along the predicted slope
             slope = (aim.predicted(k + h) - aim.predicted(k - h)) / (2 * h)
             if abs(got - want) < 0.03 or abs(slope) < 1e-6:
                 break
@@ -167,7 +169,7 @@ class World:
             tried.append((k, got))
         best, obj.aim["preview_visibility"] = min(tried, key=lambda t: abs(t[1] - want))
         if best != k:
-            put(best)
+            put(best, measure=False)
 
     def _put_centred(self, uid: int, centre, quaternion) -> list[float]:
         """Pose a body so that its bounding-box centre (not its origin) is at `centre`; its base position."""
