@@ -63,6 +63,26 @@ def preview(
     typer.echo(f"preview → {_preview(load_config(config), out, count)}")
 
 
+@app.command()
+def inspect(
+    dataset: Path = typer.Argument(..., help="Dataset folder (synthscene output or any YOLO-format folder)."),
+    out: Path = typer.Option(..., "--out", help="Report folder: report.md, stats.json, PNG plots."),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="A real YOLO-format set to compare against."),
+) -> None:
+    """Validate labels and report dataset statistics, side by side with a gold set; exit 2 on label problems."""
+    from .errors import BadInput
+    from .inspection import inspect_dataset
+
+    summary = inspect_dataset(dataset, out, gold)
+    typer.echo(f"report → {out / 'report.md'}")
+    problems = summary["problems"]
+    if problems:
+        for p in problems:
+            where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
+            typer.echo(f"{p['set']}: {where}: {p['message']}", err=True)
+        raise BadInput(f"{len(problems)} label problem(s), listed above and in {out / 'report.md'}")
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

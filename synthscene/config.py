@@ -134,12 +134,22 @@ class RandomizersConfig(StrictModel):
 
 class LabelsConfig(StrictModel):
     min_box_px: int = Field(4, ge=0)  # objects whose visible box is narrower or lower are not kept
+    min_visibility: float = Field(0.1, ge=0, le=1)  # visible ÷ unoccluded pixels below this: not kept (BOP's 10%)
+    max_truncation: float = Field(1.0, ge=0, le=1)  # share of the silhouette outside the image above this: not kept
 
 
 class OutputConfig(StrictModel):
     dir: OutputPath | None = None
     val_fraction: float = Field(0.2, ge=0, le=1)
     jpeg_quality: int = Field(95, ge=1, le=100)
+    formats: list[str] = ["yolo"]  # label writers, see labels/writers/ and docs/LABELS.md
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, v):
+        from .labels.writers import check_formats
+
+        return check_formats(v)
 
 
 class RendererConfig(StrictModel):

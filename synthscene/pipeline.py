@@ -11,7 +11,7 @@ import multiprocessing as mp
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -23,10 +23,11 @@ from tqdm import tqdm
 from . import __version__
 from .config import DatasetConfig
 from .errors import BadInput, SynthsceneError
-from .labels.annotate import annotate_objects
+from .labels import writers
+from .labels.annotate import Labeler
 from .labels.io import atomic_write
-from .labels.manifest import image_record, label_file, write_manifest
-from .labels.yolo import data_yaml, detect_lines
+from .labels.manifest import image_record, write_manifest
+from .labels.yolo import data_yaml
 from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
@@ -34,13 +35,14 @@ from .scenes.world import World
 
 RECORDS_DIR = ".synthscene/records"
 RESOLVED = "config.resolved.yaml"
-_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED)
+_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED, *writers.OWNED)
 
 
 @dataclass
 class Produced:
     image: np.ndarray  # RGB, uint8
     record: dict
+    files: dict = field(default_factory=dict)  # label files of the enabled formats: relative path → content
 
 
 class ImageProducer:
@@ -49,29 +51,37 @@ class ImageProducer:
     def __init__(self, config: DatasetConfig, backend: str):
         self.config = config
         self.world = World(config, backend)
+        self.labeler = Labeler(config, self.world)
         self.randomize_image = ImageRandomizers(config, backend)
+        self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
         sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
         self.world.pose(sample)
+        t0 = time.perf_counter()
         render = self.world.render(sample)
-        # texture → lighting tint → background → post; labels come from the result's segmentation
-        render = self.randomize_image(sample, render, self.world.uid_of, self.world.ground)
-        objects = annotate_objects(self.config, sample, render, self.world.uid_of)
-        return Produced(render.rgb, image_record(sample, objects))
+        t1 = time.perf_counter()
+        # texture → lighting tint → background, then post; labels come from the final segmentation
+        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
+        t2 = time.perf_counter()
+        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
+        files = writers.image_files(self.config, frame)
+        self.timings = {"render": t1 - t0, "randomize": t2 - t1, "labels": time.perf_counter() - t2}
+        return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def close(self) -> None:
         self.world.close()
 
 
 def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
-    """Image, label file, then the record: a record on disk means the image is complete."""
+    """Image, label files, then the record: a record on disk means the image is complete."""
     rec = produced.record
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
     atomic_write(out_dir / rec["file"], jpg.tobytes())
-    atomic_write(out_dir / label_file(rec["index"], rec["split"]), detect_lines(rec["objects"], rec["width"], rec["height"]))
+    for rel, data in produced.files.items():
+        atomic_write(out_dir / rel, data)
     atomic_write(out_dir / RECORDS_DIR / f"{rec['index']:06d}.json", json.dumps(rec))
 
 
@@ -236,6 +246,7 @@ def finish(out_dir: Path, config: DatasetConfig) -> None:
     records = read_records(out_dir)
     write_manifest(out_dir, list(records.values()))
     atomic_write(out_dir / "data.yaml", data_yaml(out_dir, config.class_names))
+    writers.finish(out_dir, config, records)
     for split in ("train", "val"):  # Ultralytics wants both folders, even if one split is empty
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)

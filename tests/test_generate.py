@@ -39,7 +39,10 @@ def test_dataset_folder_contract(write_config, tmp_path):
             assert abs(float(cx) * 160 - (x0 + x1) / 2) < 1e-3 and abs(float(w) * 160 - (x1 - x0)) < 1e-3
             assert abs(float(cy) * 120 - (y0 + y1) / 2) < 1e-3 and abs(float(h) * 120 - (y1 - y0)) < 1e-3
         for o in r["objects"]:
-            assert o["visibility"] is None  # honest: not computed yet, never a placeholder
+            assert 0.0 <= o["visibility"] <= 1.0 and isinstance(o["truncated"], bool)
+            if o["bbox_xyxy"] is not None:  # the amodal box holds the visible one
+                a, b = o["bbox_amodal_xyxy"], o["bbox_xyxy"]
+                assert a[0] <= b[0] and a[1] <= b[1] and a[2] >= b[2] and a[3] >= b[3]
             assert set(o["pose"]) == {"position", "quaternion"}
         assert len(r["camera"]["K"]) == 3 and set(r["camera"]["pose"]) == {"position", "quaternion"}
         assert {"camera", "lighting", "pose"} <= set(r["randomization"])

@@ -83,6 +83,28 @@ def test_occluders_reach_their_visibility_range():
     assert within.mean() >= 0.75, measured.round(2)
 
 
+def test_manifest_visibility_of_occluded_targets_follows_the_range():
+    """The labels' own (exact) visibility of each aimed-at target, with nothing else in the way."""
+    pr = producer(occlusion={"pool_size": 12, "distractors": [0, 0], "occluders": [1, 1], "scale": 1.5, "visibility": [0.4, 0.7]},
+                  camera={"mode": "distance", "distance": [0.4, 0.7], "aim": "targets", "elevation_deg": [50, 80]},
+                  pose={"mode": "free", "volume": {"x": [-0.2, 0.2], "y": [-0.2, 0.2], "z": [0.0, 0.0]}},
+                  post={"enabled": False})
+    seen = []
+    try:
+        for i in range(16):
+            rec = pr.produce(i).record
+            for aim in rec["randomization"]["occlusion"]["occluders"]:
+                obj = rec["objects"][aim["target"]]
+                if aim["placed"] and (obj["pixels_unoccluded"] or 0) >= 100:
+                    seen.append((aim["visibility"], obj["visibility"]))
+    finally:
+        pr.close()
+    seen = np.array(seen)
+    assert len(seen) >= 6
+    inside = (seen[:, 1] >= 0.4 - 0.1) & (seen[:, 1] <= 0.7 + 0.1)
+    assert inside.mean() >= 0.7, seen.round(2)
+
+
 def _boxes(rec):
     return [o["bbox_xyxy"] for o in rec["objects"]]
 
@@ -97,6 +119,10 @@ def test_geometric_post_moves_labels_with_pixels():
             W = a.record["width"]
             expect = [None if bx is None else [W - bx[2], bx[1], W - bx[0], bx[3]] for bx in _boxes(a.record)]
             assert _boxes(b.record) == expect
+            for oa, ob in zip(a.record["objects"], b.record["objects"]):  # measured before the flip, carried
+                assert ob["visibility"] == oa["visibility"] and ob["truncation"] == oa["truncation"]
+                am = oa["bbox_amodal_xyxy"]
+                assert ob["bbox_amodal_xyxy"] == (None if am is None else [W - am[2], am[1], W - am[0], am[3]])
             assert a.record["randomization"]["texture"] == b.record["randomization"]["texture"]
     finally:
         plain.close()

@@ -1,35 +1,53 @@
-"""Annotators: what is measured per object in a rendered image, independent of how it is stored."""
+"""Measuring one rendered image: a Frame that the annotators fill and the writers read."""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..config import DatasetConfig
 from ..renderers.pybullet import RenderOutput
-from ..scenes.sample import SceneSample
-from .boxes import boxes_from_segmentation
+from ..scenes.sample import ObjectSample, SceneSample
+from .annotators import ANNOTATORS
+from .visibility import SilhouetteMesh, silhouette_mesh
 
 
-def annotate_objects(config: DatasetConfig, sample: SceneSample, render: RenderOutput, uid_of) -> list[dict]:
-    """The manifest's `objects`: one entry per target, kept or not.
+@dataclass
+class Frame:
+    """One image and what was measured in it. `objects` are the manifest's entries, one per target."""
 
-    Visibility, truncation and the amodal box stay null until they are computed exactly:
-    a placeholder would be a lie that filters and users would trust.
-    """
-    targets = [o for o in sample.objects if o.role == "target"]
-    boxes = boxes_from_segmentation(render.segmentation, [uid_of(o) for o in targets])
-    min_px = config.labels.min_box_px
-    out = []
-    for obj, (box, _pixels) in zip(targets, boxes):
-        kept = box is not None and box[2] - box[0] >= min_px and box[3] - box[1] >= min_px
-        out.append(
-            {
-                "class_id": obj.class_id,
-                "class_name": obj.class_name,
-                "asset": obj.asset,
-                "bbox_xyxy": box,
-                "bbox_amodal_xyxy": None,
-                "visibility": None,
-                "truncated": None,
-                "kept": bool(kept),
-                "pose": {"position": obj.position, "quaternion": obj.quaternion},
-            }
-        )
-    return out
+    config: DatasetConfig
+    sample: SceneSample
+    render: RenderOutput
+    targets: list[ObjectSample]
+    meshes: dict[str, SilhouetteMesh]
+    body_ids: list[int]
+    objects: list[dict] = field(default_factory=list)
+    instances: np.ndarray | None = None  # (H, W) int32: k = targets[k - 1] visible there, 0 elsewhere
+    model_to_camera: list[np.ndarray] = field(default_factory=list)  # 4×4 per target, mesh frame → OpenCV camera
+
+    def mask(self, k: int) -> tuple[np.ndarray, int, int]:
+        """Target k's (0-based) visible mask cropped to its box, and the crop's origin (x0, y0)."""
+        x0, y0, x1, y1 = self.objects[k]["bbox_xyxy"]
+        return (self.instances[y0:y1, x0:x1] == k + 1).view(np.uint8), x0, y0
+
+
+class Labeler:
+    """Runs the annotators on each image of one worker; mesh data is read once, when it starts."""
+
+    def __init__(self, config: DatasetConfig, world):
+        self.config = config
+        self.world = world
+        self.meshes = {
+            a.name: silhouette_mesh(world.client, world.bodies[(a.name, 0)])
+            for a in config.assets
+            if (a.name, 0) in world.bodies
+        }
+
+    def __call__(self, sample: SceneSample, render: RenderOutput) -> Frame:
+        targets = [o for o in sample.objects if o.role == "target"]
+        frame = Frame(self.config, sample, render, targets, self.meshes, [self.world.uid_of(o) for o in targets])
+        for run in ANNOTATORS.values():
+            run(frame)
+        return frame
+

@@ -23,6 +23,13 @@ class ImageRandomizers:
         self.post = post_rnd.PostProcessor(rnd.post)
 
     def __call__(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
+        """The image with every image-space randomizer applied (post included)."""
+        scene = self.scene(sample, render, uid_of, ground_uid)
+        rgb, seg, depth, _ = self.post(sample.randomization.get("post") or {}, scene.rgb, scene.segmentation, scene.depth)
+        return RenderOutput(rgb, depth, seg)
+
+    def scene(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
+        """Texture → lighting tint → background: everything before post-processing."""
         drawn = sample.randomization
         rgb, seg, depth = render.rgb.copy(), render.segmentation, render.depth
         self._texture(drawn.get("texture"), sample, rgb, seg, depth, uid_of, ground_uid)
@@ -32,8 +39,33 @@ class ImageRandomizers:
         if back is not None:
             fg = background_rnd.foreground(seg, ground_uid, bg.get("ground", False))
             rgb = background_rnd.composite(rgb, back, fg)
-        rgb, seg, depth = self.post(drawn.get("post") or {}, rgb, seg, depth)
         return RenderOutput(rgb, depth, seg)
+
+    def post_and_label(self, labeler, sample, scene: RenderOutput):
+        """Post-process and measure: (the final image's RenderOutput, its labels Frame).
+
+        Visible boxes and masks always come from the final segmentation. When a geometric
+        transform moved the pixels, the measures that need the unmoved geometry (visibility,
+        truncation: the silhouettes are rasterised from the poses) are taken before post, and the
+        amodal boxes move through albumentations as boxes.
+        """
+        from ..labels.annotators import ANNOTATORS
+
+        drawn = sample.randomization.get("post") or {}
+        if not self.post.moves_pixels(drawn):
+            rgb, seg, depth, _ = self.post(drawn, scene.rgb, scene.segmentation, scene.depth)
+            out = RenderOutput(rgb, depth, seg)
+            return out, labeler(sample, out)
+        before = labeler(sample, scene)
+        rgb, seg, depth, amodal = self.post(drawn, scene.rgb, scene.segmentation, scene.depth,
+                                            [r["bbox_amodal_xyxy"] for r in before.objects])
+        out = RenderOutput(rgb, depth, seg)
+        frame = labeler(sample, out)
+        carried = ("visibility", "pixels_unoccluded", "truncated", "truncation")
+        for rec, pre, box in zip(frame.objects, before.objects, amodal):
+            rec.update({k: pre.get(k) for k in carried}, bbox_amodal_xyxy=box)
+        ANNOTATORS["filter"](frame)  # kept / dropped again, with the carried measures
+        return out, frame
 
     def _texture(self, drawn, sample, rgb, seg, depth, uid_of, ground_uid) -> None:
         if not drawn:

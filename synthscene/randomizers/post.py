@@ -58,14 +58,22 @@ class PostProcessor:
             self.compose.add_targets({"depth": "mask"})
             # Pixel-only pipelines never move a pixel: the segmentation need not go through them.
             self.geometric = any(isinstance(t, A.DualTransform) for t in _leaves(self.compose))
+        if self.geometric:  # boxes (the amodal ones) ride along as boxes
+            self.compose = A.Compose([self.compose], bbox_params=A.BboxParams(
+                format="pascal_voc", label_fields=["box_index"], clip=True, min_area=0.0, min_visibility=0.0))
+            self.compose.add_targets({"depth": "mask"})
 
-    def __call__(self, drawn: dict, rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray):
-        """(rgb, segmentation, depth) after the pipeline; segmentation ids survive exactly."""
+    def moves_pixels(self, drawn: dict) -> bool:
+        return self.compose is not None and self.geometric and bool(drawn.get("applied"))
+
+    def __call__(self, drawn: dict, rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray, boxes=None):
+        """(rgb, segmentation, depth, boxes) after the pipeline; segmentation ids survive exactly, and
+        `boxes` ([x0, y0, x1, y1] or None each) move as boxes (None once they leave the image)."""
         if self.compose is None or not drawn.get("applied"):
-            return rgb, segmentation, depth
+            return rgb, segmentation, depth, boxes
         self.compose.set_random_seed(drawn["seed"])
         if not self.geometric:
-            return np.ascontiguousarray(self.compose(image=rgb)["image"]), segmentation, depth
+            return np.ascontiguousarray(self.compose(image=rgb)["image"]), segmentation, depth, boxes
         # Body ids are small non-negative ints: a lookup table packs them into uint16 labels, with
         # 0 ↔ -1 so that what a geometric transform fills in reads as "nothing".
         ids = np.flatnonzero(np.bincount(segmentation.ravel() + 1)) - 1
@@ -73,9 +81,15 @@ class PostProcessor:
         lut = np.zeros(int(ids[-1]) + 2, np.uint16)
         lut[ids + 1] = np.arange(len(ids), dtype=np.uint16)
         compact = lut[segmentation + 1]
-        out = self.compose(image=rgb, mask=compact, depth=depth)
+        boxes = list(boxes or [])
+        given = [k for k, b in enumerate(boxes) if b is not None and b[2] > b[0] and b[3] > b[1]]
+        out = self.compose(image=rgb, mask=compact, depth=depth, box_index=given,
+                           bboxes=np.array([boxes[k] for k in given], float).reshape(-1, 4))
         seg = ids[np.clip(out["mask"], 0, len(ids) - 1)].astype(np.int32)
-        return np.ascontiguousarray(out["image"]), seg, np.ascontiguousarray(out["depth"], dtype=np.float32)
+        moved: list = [None] * len(boxes)
+        for k, b in zip(out["box_index"], out["bboxes"]):
+            moved[int(k)] = [int(round(float(v))) for v in b]
+        return (np.ascontiguousarray(out["image"]), seg, np.ascontiguousarray(out["depth"], dtype=np.float32), moved)
 
 
 

@@ -1,0 +1,272 @@
+"""The unoccluded silhouette of an object: its visual mesh projected and rasterised, no render needed.
+
+The silhouette of a mesh is the union of its projected triangles, so no z-buffer is needed, and
+each object costs one pass over its own triangles restricted to its projected box. Pixel (u, v) is
+covered when its centre (integer u, v in OpenCV's convention, as in renderers/camera.py) lies in a
+projected triangle: the rule OpenGL rasterises with, so the mask matches a render of the object
+alone. Triangles reaching behind the near plane are clipped against it, as OpenGL does.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+import trimesh
+from numba import njit
+from scipy.spatial.transform import Rotation
+
+from ..errors import BadInput
+
+
+@dataclass(frozen=True)
+class SilhouetteMesh:
+    """Every visual shape of a body merged into one triangle soup, in the body's base frame.
+
+    The base frame is the frame of the sample's object pose (PyBullet's base inertial frame).
+    `model_in_body` (4×4) places the first visual mesh's own frame, the BOP model frame.
+    """
+
+    vertices: np.ndarray  # (N, 3) float64
+    faces: np.ndarray  # (F, 3) int32
+    model_in_body: np.ndarray
+
+
+def rigid_inverse(T: np.ndarray) -> np.ndarray:
+    out = np.eye(4)
+    out[:3, :3] = T[:3, :3].T
+    out[:3, 3] = -T[:3, :3].T @ T[:3, 3]
+    return out
+
+
+def pose_matrix(position, quaternion) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_quat(quaternion).as_matrix()
+    T[:3, 3] = position
+    return T
+
+
+def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
+    if kind == p.GEOM_BOX:
+        return trimesh.creation.box(extents=dims[:3])
+    if kind == p.GEOM_SPHERE:
+        return trimesh.creation.icosphere(subdivisions=3, radius=dims[0])
+    if kind == p.GEOM_CYLINDER:
+        return trimesh.creation.cylinder(radius=dims[1], height=dims[0], sections=32)
+    if kind == p.GEOM_CAPSULE:
+        return trimesh.creation.capsule(radius=dims[1], height=dims[0], count=[32, 16])
+    return None
+
+
+_FILES: dict[str, trimesh.Trimesh] = {}
+
+
+def _mesh_file(path: str) -> trimesh.Trimesh:
+    """Each mesh file read once per process, whatever number of assets or copies use it."""
+    if path not in _FILES:
+        try:
+            mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
+        except Exception as err:  # trimesh raises many kinds for unreadable files
+            raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
+        _FILES[path] = mesh
+    return _FILES[path]
+
+
+def silhouette_mesh(client: int, uid: int) -> SilhouetteMesh:
+    """The body's visual geometry as PyBullet loaded it (URDF scale, origins and globalScaling applied).
+
+    Links other than the base are placed where they are at load time: assets are rigid here.
+    """
+    base_pos, base_orn = p.getBasePositionAndOrientation(uid, physicsClientId=client)
+    world_to_body = np.linalg.inv(pose_matrix(base_pos, base_orn))
+    verts, faces, model = [], [], None
+    count = 0
+    for shape in p.getVisualShapeData(uid, physicsClientId=client):
+        link, kind, dims, filename, local_pos, local_orn = shape[1:7]
+        if kind == p.GEOM_MESH:
+            mesh = _mesh_file(filename.decode())
+            v = np.asarray(mesh.vertices, dtype=float) * np.asarray(dims[:3])
+        else:
+            mesh = _primitive(kind, dims)
+            if mesh is None:  # planes and heightfields have no silhouette of their own
+                continue
+            v = np.asarray(mesh.vertices, dtype=float)
+        if link == -1:  # visual frames are relative to the URDF link frame, not the inertial one
+            link_T = np.linalg.inv(pose_matrix(*p.getDynamicsInfo(uid, -1, physicsClientId=client)[3:5]))
+        else:
+            state = p.getLinkState(uid, link, physicsClientId=client)
+            link_T = world_to_body @ pose_matrix(state[4], state[5])
+        T = link_T @ pose_matrix(local_pos, local_orn)
+        if model is None:
+            model = T
+        verts.append(v @ T[:3, :3].T + T[:3, 3])
+        faces.append(np.asarray(mesh.faces, dtype=np.int64) + count)
+        count += len(v)
+    if not verts:
+        return SilhouetteMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.eye(4))
+    return SilhouetteMesh(np.concatenate(verts), np.concatenate(faces).astype(np.int32), model)
+
+
+# ---- rasterisation (numba: one pass over the triangles, exact pixel-centre coverage) ----------
+
+
+@njit(cache=True)
+def _clip_near(pc, faces, near):
+    """The mesh cut at z = near, as OpenGL clips it: kept faces, plus up to two per crossing face."""
+    nf = faces.shape[0]
+    verts = np.empty((pc.shape[0] + 2 * nf, 3))
+    verts[: pc.shape[0]] = pc
+    out = np.empty((2 * nf, 3), np.int32)
+    nv, no = pc.shape[0], 0
+    poly = np.empty(4, np.int64)
+    for f in range(nf):
+        n = 0
+        for k in range(3):
+            a, b = faces[f, k], faces[f, (k + 1) % 3]
+            za, zb = pc[a, 2], pc[b, 2]
+            if za > near:
+                poly[n] = a
+                n += 1
+            if (za > near) != (zb > near):
+                t = (near - za) / (zb - za)
+                verts[nv] = pc[a] + t * (pc[b] - pc[a])
+                verts[nv, 2] = near
+                poly[n] = nv
+                nv += 1
+                n += 1
+        for k in range(1, n - 1):
+            out[no, 0], out[no, 1], out[no, 2] = poly[0], poly[k], poly[k + 1]
+            no += 1
+    return verts[:nv], out[:no]
+
+
+@njit(cache=True, fastmath=True)
+def _project(verts, T, fx, fy, cx, cy):
+    """Camera-frame points, their pixel coordinates, their bounds (u0, v0, u1, v1) and nearest depth."""
+    n = verts.shape[0]
+    pc = np.empty((n, 3))
+    uv = np.empty((n, 2))
+    u0 = v0 = zmin = np.inf
+    u1 = v1 = -np.inf
+    for i in range(n):
+        for r in range(3):
+            pc[i, r] = T[r, 0] * verts[i, 0] + T[r, 1] * verts[i, 1] + T[r, 2] * verts[i, 2] + T[r, 3]
+        z = pc[i, 2]
+        zmin = min(zmin, z)
+        u = fx * pc[i, 0] / z + cx
+        v = fy * pc[i, 1] / z + cy
+        uv[i, 0], uv[i, 1] = u, v
+        u0, u1, v0, v1 = min(u0, u), max(u1, u), min(v0, v), max(v1, v)
+    return pc, uv, (u0, v0, u1, v1), zmin
+
+
+@njit(cache=True)
+def _raster(uv, faces, ox, oy, step, mask):
+    """Set mask pixel (i, j) when image point (ox + step·i, oy + step·j) lies in a projected triangle."""
+    h, w = mask.shape
+    inv = 1.0 / step
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        ax, ay = (uv[a, 0] - ox) * inv, (uv[a, 1] - oy) * inv
+        bx, by = (uv[b, 0] - ox) * inv, (uv[b, 1] - oy) * inv
+        cx, cy = (uv[c, 0] - ox) * inv, (uv[c, 1] - oy) * inv
+        i0 = max(0, int(np.ceil(min(ax, min(bx, cx)))))
+        i1 = min(w - 1, int(np.floor(max(ax, max(bx, cx)))))
+        if i1 < i0:
+            continue
+        j0 = max(0, int(np.ceil(min(ay, min(by, cy)))))
+        j1 = min(h - 1, int(np.floor(max(ay, max(by, cy)))))
+        if j1 < j0:
+            continue
+        area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if area == 0.0:
+            continue
+        sg = 1.0 if area > 0 else -1.0
+        # Edge p→q keeps points with sg·((qx−px)(y−py) − (qy−py)(x−px)) ≥ 0: per row, a bound on x.
+        # Each row's covered pixels are then one span, filled without testing pixel by pixel.
+        for j in range(j0, j1 + 1):
+            lo, hi = float(i0), float(i1)
+            for px, py, qx, qy in ((ax, ay, bx, by), (bx, by, cx, cy), (cx, cy, ax, ay)):
+                k = -sg * (qy - py)  # coefficient of x
+                r = sg * (qx - px) * (j - py) + sg * (qy - py) * px  # the rest: k·x + r ≥ 0
+                if k > 0:
+                    lo = max(lo, np.ceil(-r / k))
+                elif k < 0:
+                    hi = min(hi, np.floor(-r / k))
+                elif r < 0:
+                    hi = lo - 1.0
+            for i in range(int(lo), int(hi) + 1):
+                mask[j, i] = 1
+
+
+@dataclass
+class Silhouette:
+    """An object's unoccluded mask within the image, as a crop at (x0, y0), and how the border cuts it."""
+
+    mask: np.ndarray  # (h, w) uint8 crop, 1 = covered
+    x0: int
+    y0: int
+    pixels: int  # covered pixels inside the image
+    truncated: bool  # the image border or the camera's near plane cuts the object
+    truncation: float  # fraction of the full silhouette outside the image, 0..1
+
+    @property
+    def box(self) -> list[int] | None:
+        """The covered pixels' box [x0, y0, x1, y1], edges (x1, y1 exclusive), as the visible boxes."""
+        if self.pixels == 0:
+            return None
+        rows, cols = np.flatnonzero(self.mask.any(axis=1)), np.flatnonzero(self.mask.any(axis=0))
+        return [self.x0 + int(cols[0]), self.y0 + int(rows[0]), self.x0 + int(cols[-1]) + 1, self.y0 + int(rows[-1]) + 1]
+
+
+_FULL_SAMPLES = 160 * 120  # grid budget for measuring the part of a truncated silhouette outside the image
+
+
+def rasterise(mesh: SilhouetteMesh, body_T: np.ndarray, cam_T: np.ndarray, K, width: int, height: int, near: float) -> Silhouette:
+    """The unoccluded silhouette of `mesh` posed at body_T, seen by a camera at cam_T with intrinsics K."""
+    fx, fy, cx, cy = float(K[0][0]), float(K[1][1]), float(K[0][2]), float(K[1][2])
+    empty = Silhouette(np.zeros((0, 0), np.uint8), 0, 0, 0, False, 0.0)
+    if len(mesh.faces) == 0:
+        return empty
+    T = rigid_inverse(cam_T) @ body_T  # body → camera
+    faces = mesh.faces
+    pc, uv, (u0, v0, u1, v1), zmin = _project(mesh.vertices, T, fx, fy, cx, cy)
+    cut = bool(zmin <= near)
+    if cut:
+        pc, faces = _clip_near(pc, faces, near)
+        if len(faces) == 0:  # wholly behind the camera
+            return Silhouette(empty.mask, 0, 0, 0, True, 1.0)
+        uv = pc[:, :2] / pc[:, 2:3] * (fx, fy) + (cx, cy)
+        used = uv[faces].reshape(-1, 2)
+        (u0, v0), (u1, v1) = used.min(axis=0), used.max(axis=0)
+    # Pixel centres the silhouette can cover, clipped to the image.
+    x0, y0 = max(0, math.ceil(u0)), max(0, math.ceil(v0))
+    x1, y1 = min(width - 1, math.floor(u1)), min(height - 1, math.floor(v1))
+    outside = cut or u0 < -0.5 or v0 < -0.5 or u1 > width - 0.5 or v1 > height - 0.5
+    if x1 < x0 or y1 < y0:
+        return Silhouette(empty.mask, 0, 0, 0, outside, 1.0 if outside else 0.0)
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    _raster(uv, faces, float(x0), float(y0), 1.0, mask)
+    pixels = int(np.count_nonzero(mask))
+    truncation = 0.0
+    if outside and pixels:
+        truncation = _truncation(uv, faces, (u0, v0, u1, v1), width, height, pixels)
+    return Silhouette(mask, x0, y0, pixels, bool(outside), truncation)
+
+
+def _truncation(uv, faces, extent, width, height, inside_px) -> float:
+    """1 − inside ÷ whole, the whole silhouette sampled on a grid coarse enough to stay cheap.
+
+    Objects reaching behind the camera project without bound: their grid stops a few image sizes
+    out, where a user would call the object cut anyway.
+    """
+    u0, v0 = max(extent[0], -2.0 * width), max(extent[1], -2.0 * height)
+    u1, v1 = min(extent[2], 3.0 * width), min(extent[3], 3.0 * height)
+    area = max(u1 - u0, 1.0) * max(v1 - v0, 1.0)
+    step = max(1, math.ceil(math.sqrt(area / _FULL_SAMPLES)))
+    ox, oy = math.ceil(u0), math.ceil(v0)  # on the pixel grid, so step 1 counts exactly
+    grid = np.zeros((int((v1 - oy) // step) + 1, int((u1 - ox) // step) + 1), np.uint8)
+    _raster(uv, faces, float(ox), float(oy), float(step), grid)
+    whole = float(np.count_nonzero(grid)) * step * step
+    return float(min(1.0, max(0.0, 1.0 - inside_px / whole))) if whole > 0 else 0.0

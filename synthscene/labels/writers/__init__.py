@@ -1,0 +1,78 @@
+"""Writers: how labels are stored, one small module per format, registered under its config name.
+
+A writer turns a measured Frame into per-image files (written by the worker, before the image's
+record, so a record on disk means all of its files are complete) and, at the end, assembles its
+dataset-wide files from what the workers stored beside the records in OUT/.synthscene/parts/.
+Dataset files are rebuilt from those parts on every run, so --workers, --only and --resume give the
+same bytes. A new format is a new module here with a @register'ed Writer subclass.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...config import DatasetConfig
+    from ..annotate import Frame
+
+PARTS = ".synthscene/parts"
+
+
+class Writer:
+    name: str = ""
+    owns: tuple[str, ...] = ()  # top-level names it writes under OUT/ (what --overwrite clears)
+
+    def image_files(self, frame: "Frame") -> dict[str, bytes | str]:
+        """Relative path → content of this image's files."""
+        return {}
+
+    def finish(self, out_dir: Path, config: "DatasetConfig", records: dict[int, dict]) -> None:
+        """Dataset-wide files from the records (index → manifest record) of every finished image."""
+
+
+WRITERS: dict[str, Writer] = {}
+
+
+def register(cls: type[Writer]) -> type[Writer]:
+    WRITERS[cls.name] = cls()
+    return cls
+
+
+def part_file(name: str, index: int) -> str:
+    return f"{PARTS}/{name}/{index:06d}.json"
+
+
+def read_parts(out_dir: Path, name: str, indices) -> dict[int, dict]:
+    return {i: json.loads((out_dir / part_file(name, i)).read_text()) for i in sorted(indices)}
+
+
+def stem(frame: "Frame") -> tuple[str, str]:
+    """(split, zero-padded index) of the frame's image, as its files are named."""
+    return frame.sample.split, f"{frame.sample.index:06d}"
+
+
+def check_formats(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in WRITERS]
+    if unknown:
+        raise ValueError(f"unknown formats {unknown}; known: {sorted(WRITERS)}")
+    if "yolo" not in names:
+        raise ValueError("yolo (detect labels, data.yaml) is always written: keep `yolo` in the list")
+    return list(dict.fromkeys(names))
+
+
+def image_files(config: "DatasetConfig", frame: "Frame") -> dict[str, bytes | str]:
+    files: dict[str, bytes | str] = {}
+    for name in config.output.formats:
+        files.update(WRITERS[name].image_files(frame))
+    return files
+
+
+def finish(out_dir: Path, config: "DatasetConfig", records: dict[int, dict]) -> None:
+    for name in config.output.formats:
+        WRITERS[name].finish(out_dir, config, records)
+
+
+from . import bop, coco, depth, masks, yolo, yolo_seg  # noqa: E402,F401  (each registers itself)
+
+OWNED = tuple(sorted({o for w in WRITERS.values() for o in w.owns}))

@@ -1,0 +1,95 @@
+"""`synthscene inspect`: every kind of broken label is found by file and line; reports compare with gold."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from conftest import SHARED, run_cli, small_config
+
+from synthscene.inspection import inspect_dataset
+
+GOLD = SHARED / "gold" / "lmo" / "yolo"
+
+
+def _yolo_folder(root, labels: dict[str, str | None], extra_labels: dict[str, str] = {}):
+    """A flat YOLO folder like the gold set: images/*.png, labels/*.txt, data.yaml."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "data.yaml").write_text(yaml.safe_dump({"path": ".", "train": "images", "val": "images", "names": {0: "a", 1: "b"}}))
+    for name, text in labels.items():
+        cv2.imwrite(str(root / "images" / f"{name}.png"), np.full((48, 64, 3), 90, np.uint8))
+        if text is not None:
+            (root / "labels" / f"{name}.txt").write_text(text)
+    for name, text in extra_labels.items():
+        (root / "labels" / f"{name}.txt").write_text(text)
+    return root
+
+
+def test_clean_folder_has_no_problems(tmp_path):
+    root = _yolo_folder(tmp_path / "ok", {"a": "0 0.5 0.5 0.2 0.2\n1 0.1 0.1 0.2 0.2\n", "b": "", "c": "1 0.2 0.2 0.4 0.2 0.3 0.5\n"})
+    s = inspect_dataset(root, tmp_path / "rep")
+    assert s["problems"] == [] and s["boxes"] == 3 and s["images"] == 3
+
+
+def test_each_kind_of_broken_label_is_found_by_file_and_line(tmp_path):
+    root = _yolo_folder(
+        tmp_path / "bad",
+        {
+            "good": "0 0.5 0.5 0.2 0.2\n",
+            "badclass": "0 0.5 0.5 0.2 0.2\n7 0.5 0.5 0.2 0.2\n",
+            "range": "0 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n1 0.95 0.5 0.2 0.2\n",
+            "text": "zero 0.5 0.5 0.2 0.2\n",
+            "fields": "0 0.5 0.5 0.2\n",
+            "negative": "0 0.5 0.5 -0.2 0.2\n",
+            "nolabel": None,
+        },
+        extra_labels={"noimage": "0 0.5 0.5 0.2 0.2\n"},
+    )
+    problems = inspect_dataset(root, tmp_path / "rep")["problems"]
+    found = {(p["file"].split("/")[-1], p["line"]): p["message"] for p in problems}
+    assert "not in data.yaml" in found[("badclass.txt", 2)]
+    assert "outside the image" in found[("range.txt", 3)]
+    assert "not numbers" in found[("text.txt", 1)]
+    assert "expected 5 values" in found[("fields.txt", 1)]
+    assert "positive" in found[("negative.txt", 1)]
+    assert "without a label file" in found[("nolabel.png", None)]
+    assert "without an image" in found[("noimage.txt", None)]
+    assert len(problems) == 7  # nothing about the good lines
+
+    proc = run_cli("inspect", root, "--out", tmp_path / "cli", check=False)
+    assert proc.returncode == 2
+    assert "range.txt:3:" in proc.stderr and "7 label problem(s)" in proc.stderr
+    assert "range.txt:3" in (tmp_path / "cli" / "report.md").read_text()
+
+
+def test_missing_data_yaml_and_bad_polygon(tmp_path):
+    root = _yolo_folder(tmp_path / "x", {"p": "0 0.1 0.1 1.2 0.5 0.3 0.9\n"})
+    (root / "data.yaml").unlink()
+    found = [p["message"] for p in inspect_dataset(root, tmp_path / "rep")["problems"]]
+    assert any("data.yaml" in f or "missing" in f for f in found)
+    assert any("polygon point outside" in f for f in found)
+
+
+@pytest.mark.skipif(not GOLD.is_dir(), reason="the shared gold set is not beside the repo")
+def test_inspect_a_generated_dataset_against_the_gold_set(write_config, tmp_path):
+    cfg = small_config(count=8, output={"val_fraction": 0.25, "formats": ["yolo", "yolo_seg"]})
+    path = write_config(cfg)
+    run_cli("generate", path, "--out", tmp_path / "ds")
+    proc = run_cli("inspect", tmp_path / "ds", "--gold", GOLD, "--out", tmp_path / "report")
+    rep = tmp_path / "report"
+    stats = json.loads((rep / "stats.json").read_text())
+    assert stats["problems"] == []
+    for name in ("box_size_px", "box_aspect_w_over_h", "box_center_x", "brightness", "objects_per_image"):
+        assert stats["distances"][name] >= 0
+        assert (rep / f"{name}.png").stat().st_size > 1000
+    for name in ("class_balance", "box_position", "visibility", "truncation", "mean_red"):
+        assert (rep / f"{name}.png").is_file()
+    assert 0 <= stats["distances"]["class_shares_total_variation"] <= 1
+    assert stats["gold_class_shares"]["ape"] > 0  # the gold set's own classes
+    text = (rep / "report.md").read_text()
+    assert "Wasserstein" in text and "![box_size_px](box_size_px.png)" in text and "report" in proc.stdout
+    # The segment labels (polygons) of the same dataset validate too.
+    assert inspect_dataset(tmp_path / "ds" / "segment", tmp_path / "seg")["problems"] == []
