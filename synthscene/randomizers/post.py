@@ -59,7 +59,7 @@ class PostProcessor:
             # Pixel-only pipelines never move a pixel: the segmentation need not go through them.
             self.geometric = any(isinstance(t, A.DualTransform) for t in _leaves(self.compose))
         if self.geometric:  # boxes (the amodal ones) ride along as boxes
-            self.compose = A.Compose([self.compose], bbox_params=A.BboxParams(
+            self.compose = A.Compose(list(self.compose.transforms), p=self.compose.p, bbox_params=A.BboxParams(
                 format="pascal_voc", label_fields=["box_index"], clip=True, min_area=0.0, min_visibility=0.0))
             self.compose.add_targets({"depth": "mask"})
 
