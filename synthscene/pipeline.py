@@ -66,7 +66,8 @@ class ImageProducer:
         t2 = time.perf_counter()
         render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
         files = writers.image_files(self.config, frame)
-        self.timings = {"render": t1 - t0, "randomize": t2 - t1, "labels": time.perf_counter() - t2}
+        post = self.randomize_image.post_seconds
+        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
         return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def close(self) -> None:

@@ -5,6 +5,8 @@ them on the same SceneSample gives the same image. Holds each worker's bounded c
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..renderers.pybullet import RenderOutput
@@ -21,6 +23,7 @@ class ImageRandomizers:
         self.textures = texture_rnd.TextureBank(rnd.texture, config.seed)
         self.backgrounds = background_rnd.BackgroundBank(rnd.background)
         self.post = post_rnd.PostProcessor(rnd.post)
+        self.post_seconds = 0.0  # of the last image, for benchmarks
 
     def __call__(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
         """The image with every image-space randomizer applied (post included)."""
@@ -53,12 +56,16 @@ class ImageRandomizers:
 
         drawn = sample.randomization.get("post") or {}
         if not self.post.moves_pixels(drawn):
+            t = time.perf_counter()
             rgb, seg, depth, _ = self.post(drawn, scene.rgb, scene.segmentation, scene.depth)
+            self.post_seconds = time.perf_counter() - t
             out = RenderOutput(rgb, depth, seg)
             return out, labeler(sample, out)
         before = labeler(sample, scene)
+        t = time.perf_counter()
         rgb, seg, depth, amodal = self.post(drawn, scene.rgb, scene.segmentation, scene.depth,
                                             [r["bbox_amodal_xyxy"] for r in before.objects])
+        self.post_seconds = time.perf_counter() - t
         out = RenderOutput(rgb, depth, seg)
         frame = labeler(sample, out)
         carried = ("visibility", "pixels_unoccluded", "truncated", "truncation")
