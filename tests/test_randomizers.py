@@ -215,6 +215,15 @@ def test_config_errors_name_the_field():
     data, base = randomized(occlusion={"sources": ["no/such/folder"]})
     with pytest.raises(BadInput, match="randomizers.occlusion.sources"):
         load(data, base)
+    data, base = randomized(occlusion={"sources": ["../docs"]})  # a folder without URDFs
+    with pytest.raises(BadInput, match="no \\*.urdf"):
+        load(data, base)
+    data, base = randomized(background={"folder": "assets"})  # a folder without images
+    with pytest.raises(BadInput, match="randomizers.background.folder: no images"):
+        load(data, base)
+    data, base = randomized(texture={"kinds": []})
+    with pytest.raises(BadInput, match="randomizers.texture.kinds"):
+        load(data, base)
 
 
 NAMES = ("pose", "camera", "lighting", "occlusion", "texture", "background", "post")

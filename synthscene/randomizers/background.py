@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ..schema import Range, StrictModel
-from .paths import ExistingDir, images_in
+from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern
 from .texture import Kind
 
@@ -28,9 +28,9 @@ class SourceWeights(StrictModel):
 
 class BackgroundConfig(StrictModel):
     enabled: bool = True
-    folder: ExistingDir | None = None  # photographs (jpg/png), read in place
+    folder: ImageDir | None = None  # photographs (jpg/png), read in place
     weights: SourceWeights = SourceWeights()
-    kinds: list[Kind] = list(KINDS)
+    kinds: list[Kind] = Field(list(KINDS), min_length=1)
     ground_probability: float = Field(0.0, ge=0, le=1)  # the ground plane is replaced too
     crop_scale: Range = (0.5, 1.0)  # crop side as a fraction of the largest crop of the image's aspect
 

@@ -10,10 +10,11 @@ once the targets have settled (see `place_occluder`).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..rng import config_stream, integer, uniform
 from ..schema import IntRange, Range, StrictModel
@@ -33,10 +34,21 @@ class OcclusionConfig(StrictModel):
     depth: Range = (0.3, 0.7)  # at most this far along the camera→target segment (fraction)
     correction_renders: int = Field(2, ge=0, le=8)  # small renders that correct the aimed visibility
 
+    @model_validator(mode="after")
+    def _has_urdfs(self):
+        if self.enabled and self.pool_size and not any(urdfs_in(src) for src in self.sources):
+            raise ValueError(f"no *.urdf under sources {list(self.sources)}")
+        return self
+
+
+@lru_cache(maxsize=16)
+def urdfs_in(folder: str) -> tuple[str, ...]:
+    return tuple(sorted(str(u) for u in Path(folder).rglob("*.urdf")))
+
 
 def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
     """The URDFs every worker loads, in load order: a function of the config only."""
-    found = sorted({str(u) for src in cfg.sources for u in Path(src).rglob("*.urdf")})
+    found = sorted({u for src in cfg.sources for u in urdfs_in(src)})
     if not cfg.enabled or not found or cfg.pool_size == 0:
         return []
     rng = config_stream(seed, "occlusion.pool")

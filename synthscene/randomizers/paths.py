@@ -19,7 +19,15 @@ def _existing_dir(value: str, info: ValidationInfo) -> str:
     return str(p)
 
 
+def _image_dir(value: str, info: ValidationInfo) -> str:
+    folder = _existing_dir(value, info)
+    if not images_in(folder):
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return folder
+
+
 ExistingDir = Annotated[str, AfterValidator(_existing_dir)]
+ImageDir = Annotated[str, AfterValidator(_image_dir)]  # a folder holding at least one image
 
 
 @lru_cache(maxsize=16)

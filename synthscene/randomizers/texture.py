@@ -23,7 +23,7 @@ from scipy.spatial.transform import Rotation
 
 from ..rng import config_stream, uniform
 from ..schema import Range, StrictModel
-from .paths import ExistingDir, images_in
+from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern
 
 Kind = Literal["noise", "stripes", "checker", "gradient", "flat"]
@@ -41,9 +41,9 @@ class TextureConfig(StrictModel):
     ground: float = Field(0.5, ge=0, le=1)  # probability the ground gets a random texture
     distractors: float = Field(0.8, ge=0, le=1)  # per distractor / occluder
     targets: float = Field(0.0, ge=0, le=1)  # per target: targets keep their own look by default
-    kinds: list[Kind] = list(KINDS)
+    kinds: list[Kind] = Field(list(KINDS), min_length=1)
     variants: int = Field(16, ge=1, le=256)  # procedural tiles per kind: the pool is bounded
-    folder: ExistingDir | None = None  # image textures (jpg/png), read in place
+    folder: ImageDir | None = None  # image textures (jpg/png), read in place
     max_images: int = Field(256, ge=1)  # image pool size (chosen by the config's seed)
     image_probability: float = Field(0.5, ge=0, le=1)  # image rather than procedural, when a folder is given
     tiles_per_m: Range = (2.0, 10.0)  # texture repeats per metre
