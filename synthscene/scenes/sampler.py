@@ -16,6 +16,7 @@ from ..randomizers import post as post_rnd
 from ..randomizers import texture as texture_rnd
 from ..randomizers.paths import images_in
 from ..rng import integer, stream
+from .assets import upright
 from .sample import CameraSample, ObjectSample, SceneSample
 
 
@@ -60,6 +61,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     objects = []
     for (name, k), (pos, quat) in zip(targets, placed["poses"]):
         cls = by_name[name].cls
+        quat = upright(quat) if by_name[name].upright else quat
         objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat))
     occ = _occlusion(config, index, assets, objects, radii)
     objects += occ.pop("objects")
