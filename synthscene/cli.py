@@ -11,6 +11,7 @@ from .errors import SynthsceneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Labelled synthetic images for object detection.")
 _state = {"debug": False}
+app.add_typer(__import__("synthscene.cli_assets", fromlist=["app"]).app, name="assets")
 
 
 @app.callback()

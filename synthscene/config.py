@@ -20,9 +20,13 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from .errors import BadInput
+from .randomizers.background import BackgroundConfig
 from .randomizers.camera import CameraRandomizerConfig
 from .randomizers.lighting import LightingConfig
-from .randomizers.pose import PoseConfig
+from .randomizers.occlusion import OcclusionConfig
+from .randomizers.pose import PoseConfig, PoseConstraint
+from .randomizers.post import PostConfig
+from .randomizers.texture import TextureConfig
 from .renderers.camera import intrinsics_from_fov
 from .schema import IntRange, StrictModel
 
@@ -58,12 +62,38 @@ OutputPath = Annotated[str, AfterValidator(_output_path)]
 
 
 class AssetConfig(StrictModel):
+    """One of `urdf:`, `mesh:` (converted, see scenes/assets.py) or `asset:` (a library asset by name)."""
+
     name: str = Field(min_length=1)
-    urdf: ExistingPath
+    urdf: ExistingPath | None = None
+    mesh: ExistingPath | None = None
+    asset: str | None = None
+    library: OutputPath | None = None
     class_name: str | None = Field(None, alias="class")
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
     allow_external_paths: bool = False  # may the URDF's meshes lie outside its folder?
+    units: Literal["m", "cm", "mm"] = "m"
+    collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
+    recentre: bool = False
+    mass: float | None = Field(None, gt=0)
+    upright: bool = False  # stands on its base (z up): only its heading is random
+    source: str | None = None  # set when resolved: what the URDF was made from
+    pose: PoseConstraint | None = None  # rotation constraint; randomizers.pose.per_asset may also set it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data):
+        if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
+            data = {**data, "name": data.get("asset") or Path(str(data["mesh"])).stem}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        n = sum(x is not None for x in (self.urdf, self.mesh, self.asset))
+        if n != 1:
+            raise ValueError("give exactly one of `urdf`, `mesh` or `asset` (a library asset's name)")
+        return self
 
     @field_validator("count")
     @classmethod
@@ -122,6 +152,10 @@ class RandomizersConfig(StrictModel):
     pose: PoseConfig = PoseConfig()
     camera: CameraRandomizerConfig = CameraRandomizerConfig()
     lighting: LightingConfig = LightingConfig()
+    occlusion: OcclusionConfig = OcclusionConfig(enabled=False)
+    texture: TextureConfig = TextureConfig(enabled=False)
+    background: BackgroundConfig = BackgroundConfig(enabled=False)
+    post: PostConfig = PostConfig()
 
 
 class LabelsConfig(StrictModel):
@@ -152,6 +186,7 @@ class DatasetConfig(StrictModel):
     seed: int = Field(0, ge=0)
     count: int = Field(100, ge=1)
     classes: list[str] | None = None
+    library: OutputPath | None = None  # asset library searched first for `asset:` entries
     assets: list[AssetConfig] = Field(min_length=1)
     scene: SceneConfig = SceneConfig()
     camera: CameraConfig = CameraConfig()
@@ -167,8 +202,11 @@ class DatasetConfig(StrictModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"assets: duplicate asset names {dup}")
+        stray = sorted(set(self.randomizers.pose.per_asset) - set(names))
+        if stray:
+            raise ValueError(f"randomizers.pose.per_asset: {stray} are not asset names {names}")
         if self.classes is not None:
-            unknown = [a.cls for a in self.assets if a.cls not in self.classes]
+            unknown = [a.cls for a in self.assets if a.cls not in self.classes and not (a.asset and a.class_name is None)]
             if unknown:
                 raise ValueError(f"assets: classes {unknown} are not in `classes` {self.classes}")
         return self
@@ -231,7 +269,9 @@ def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str 
     except ValidationError as err:
         lines = _format_errors(err)
         raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source) from None
-    return cfg.model_copy(update={"source": source})
+    from .scenes.assets import resolve_assets  # meshes and library assets → cached URDFs, once, before workers
+
+    return resolve_assets(cfg.model_copy(update={"source": source}))
 
 
 def load_config(path: str | os.PathLike) -> DatasetConfig:

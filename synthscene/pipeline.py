@@ -27,6 +27,7 @@ from .labels.annotate import Labeler
 from .labels.io import atomic_write
 from .labels.manifest import image_record, write_manifest
 from .labels.yolo import data_yaml
+from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
 from .scenes.world import World
@@ -52,17 +53,22 @@ class ImageProducer:
         self.config = config
         self.world = World(config, backend)
         self.labeler = Labeler(config, self.world)
+        self.randomize_image = ImageRandomizers(config, backend)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
-        sample = sample_scene(self.config, index, self.world.asset_info)
+        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
         self.world.pose(sample)
         t0 = time.perf_counter()
         render = self.world.render(sample)
         t1 = time.perf_counter()
-        frame = self.labeler(sample, render)
+        # texture → lighting tint → background, then post; labels come from the final segmentation
+        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
+        t2 = time.perf_counter()
+        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
         files = writers.image_files(self.config, frame)
-        self.timings = {"render": t1 - t0, "labels": time.perf_counter() - t1}
+        post = self.randomize_image.post_seconds
+        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
         return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def close(self) -> None:

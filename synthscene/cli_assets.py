@@ -1,0 +1,130 @@
+"""`synthscene assets ...`: add, list, check and preview the assets of a library."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Asset libraries: add a mesh or URDF, list, check (load + render), preview.")
+
+_show_default = warnings.showwarning
+
+
+def _show(message, category, filename, lineno, file=None, line=None):
+    """Asset warnings already name the file: print them as one line, not as Python source locations."""
+    if category.__name__ == "AssetWarning":
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        _show_default(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show  # this module is imported by the CLI only
+_LIB_HELP = "Asset library folder (default: $SYNTHSCENE_LIBRARY or ~/.local/share/synthscene/assets)."
+
+
+def _libraries(library: Optional[Path]):
+    from .scenes.library import search_path
+
+    return search_path([library])
+
+
+def _check_units(units: str) -> None:
+    from .errors import BadInput
+    from .scenes.convert import UNITS
+
+    if units not in UNITS:
+        raise BadInput(f"expected m, cm or mm, got {units!r}", None, "--units")
+
+
+def _ready(name: str, library: Optional[Path], units: str):
+    """A library asset by name, or a mesh/URDF file given directly (to try it before adding it)."""
+    from .scenes.assets import make_ready
+    from .scenes.library import AssetSpec, LibraryAsset, cache_for, find_asset
+
+    path = Path(name)
+    if path.is_file():
+        _check_units(units)
+        s = AssetSpec(name=path.stem, units=units, **{"urdf" if path.suffix.lower() == ".urdf" else "mesh": path.name})
+        found = LibraryAsset(s, path.resolve().parent)
+        opts = {} if s.urdf else {"collision": s.collision}
+        return found, make_ready(found.file, name=s.name, units=units, field="asset", **opts)
+    found = find_asset(name, _libraries(library))
+    s = found.spec
+    opts = {} if s.urdf else {"collision": s.collision, "recentre": s.recentre, "mass": s.mass}
+    ready = make_ready(found.file, name=s.name, units=s.units, scale=s.scale, cache_dir=cache_for(found), field="asset", **opts)
+    return found, ready
+
+
+@app.command()
+def add(
+    source: Path = typer.Argument(..., help="Mesh (OBJ+MTL, PLY, STL, glTF/GLB) or URDF."),
+    name: str = typer.Option(..., "--name", help="Asset name (letters, digits, _ . -)."),
+    class_name: Optional[str] = typer.Option(None, "--class", help="Class label (default: the name)."),
+    units: str = typer.Option("m", "--units", help="Units of the file: m, cm or mm."),
+    library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
+    collision: str = typer.Option("vhacd", "--collision", help="vhacd | convex | box | sphere | cylinder."),
+    mass: Optional[float] = typer.Option(None, "--mass", help="kg (default: hull volume × 500 kg/m³)."),
+    recentre: bool = typer.Option(False, "--recentre", help="Move the origin to the bounding-box centre."),
+    licence: Optional[str] = typer.Option(None, "--licence"),
+    origin: Optional[str] = typer.Option(None, "--source", help="Where the model came from (URL, dataset)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an asset of the same name."),
+) -> None:
+    """Validate, convert (cached) and copy a mesh or URDF into an asset library."""
+    from .errors import BadInput
+    from .scenes.convert import COLLISIONS
+    from .scenes.library import add_asset, default_library
+
+    _check_units(units)
+    if collision not in COLLISIONS:
+        raise BadInput(f"expected one of {', '.join(COLLISIONS)}, got {collision!r}", None, "--collision")
+    lib = (library or default_library()).resolve()
+    asset = add_asset(source, name, lib, class_name=class_name, units=units, collision=collision, mass=mass,
+                      recentre=recentre, licence=licence, origin=origin, overwrite=overwrite)
+    typer.echo(f"added {asset.spec.name} (class {asset.spec.cls}) → {asset.folder}")
+
+
+@app.command("list")
+def list_(library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP)) -> None:
+    """Every asset in the libraries searched (named library, default library, installed packs)."""
+    from .scenes.library import list_assets
+
+    libs = _libraries(library)
+    found = list_assets(libs)
+    if not found:
+        typer.echo("no assets in " + ", ".join(str(x) for x in libs))
+        return
+    width = max(len(a.spec.name) for a in found)
+    for a in found:
+        s = a.spec
+        typer.echo(f"{s.name:<{width}}  class={s.cls}  units={s.units}  scale={s.scale:g}  {a.file}")
+
+
+@app.command()
+def check(
+    name: str = typer.Argument(..., help="Asset name, or a mesh/URDF file to try before adding it."),
+    library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
+    units: str = typer.Option("m", "--units", help="Units of a file given directly: m, cm or mm."),
+) -> None:
+    """Load and render the asset; report size, triangles, watertightness, texture/colour."""
+    from .scenes.inspect_asset import check as _check
+
+    found, ready = _ready(name, library, units)
+    rep = _check(found.spec.name, found.file, ready.urdf, ready.scale, ready.report, ready.warnings)
+    typer.echo("\n".join(rep.lines()))
+
+
+@app.command()
+def preview(
+    name: str = typer.Argument(..., help="Asset name, or a mesh/URDF file."),
+    out: Path = typer.Option(..., "--out", help="Contact sheet PNG."),
+    library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
+    units: str = typer.Option("m", "--units", help="Units of a file given directly: m, cm or mm."),
+) -> None:
+    """A turntable contact sheet: eight azimuths at two elevations."""
+    from .scenes.inspect_asset import turntable
+
+    found, ready = _ready(name, library, units)
+    typer.echo(f"preview → {turntable(ready.urdf, ready.scale, out, f'{found.spec.name} ({found.spec.cls})')}")

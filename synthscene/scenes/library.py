@@ -1,0 +1,196 @@
+"""Asset libraries: folders of assets, each `<library>/<name>/asset.yaml` beside its mesh or URDF.
+
+Libraries are searched in order: the ones named (`--library`, a config's `library:`), then
+$SYNTHSCENE_LIBRARY or ~/.local/share/synthscene/assets, then every library a pip-installed package
+declares in the `synthscene.assets` entry-point group.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from ..errors import BadInput
+from ..labels.io import atomic_write
+from ..schema import StrictModel
+from . import convert
+
+ASSET_FILE = "asset.yaml"
+ENTRY_POINT_GROUP = "synthscene.assets"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class PoseConstraints(StrictModel):
+    upright: bool = False  # stands on its base (z up): only its heading is random
+
+
+class AssetSpec(StrictModel):
+    """The contents of an asset.yaml; file paths are relative to its folder."""
+
+    name: str = Field(min_length=1)
+    class_name: str | None = Field(None, alias="class")
+    mesh: str | None = None
+    urdf: str | None = None
+    units: Literal["m", "cm", "mm"] = "m"
+    scale: float = Field(1.0, gt=0)
+    mass: float | None = Field(None, gt=0)
+    collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
+    recentre: bool = False
+    pose: PoseConstraints = PoseConstraints()
+    source: str | None = None  # where it came from (URL, dataset, author)
+    licence: str | None = None
+
+    @property
+    def cls(self) -> str:
+        return self.class_name or self.name
+
+
+@dataclass
+class LibraryAsset:
+    spec: AssetSpec
+    folder: Path
+
+    @property
+    def file(self) -> Path:
+        return self.folder / (self.spec.mesh or self.spec.urdf or "")
+
+    @property
+    def library(self) -> Path:
+        return self.folder.parent
+
+
+def default_library() -> Path:
+    env = os.environ.get("SYNTHSCENE_LIBRARY")
+    if env:
+        return Path(os.path.expanduser(env)).resolve()
+    return Path.home() / ".local" / "share" / "synthscene" / "assets"
+
+
+def entry_point_libraries() -> list[tuple[str, Path]]:
+    """(entry-point name, folder) for each installed asset pack.
+
+    An entry point may name a path (str or Path), a module (its folder is the library) or a
+    callable returning a path.
+    """
+    out = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as err:
+            raise BadInput(f"asset pack {ep.name!r} ({ep.value}) cannot be imported: {err}", None, ENTRY_POINT_GROUP) from None
+        if callable(obj):
+            obj = obj()
+        if hasattr(obj, "__file__"):
+            obj = Path(obj.__file__).parent
+        out.append((ep.name, Path(obj)))
+    return out
+
+
+def search_path(explicit: list[str | Path | None] = ()) -> list[Path]:
+    seen, out = set(), []
+    for d in [*(Path(x) for x in explicit if x), default_library(), *(p for _, p in entry_point_libraries())]:
+        key = str(Path(d).resolve())
+        if key not in seen:
+            seen.add(key)
+            out.append(Path(d).resolve())
+    return out
+
+
+def read_spec(folder: Path) -> AssetSpec:
+    f = folder / ASSET_FILE
+    try:
+        data = yaml.safe_load(f.read_text())
+        spec = AssetSpec.model_validate(data)
+    except (OSError, yaml.YAMLError) as err:
+        raise BadInput(f"cannot read it ({err})", f) from None
+    except ValidationError as err:
+        raise BadInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()), f) from None
+    if (spec.mesh is None) == (spec.urdf is None):
+        raise BadInput("give exactly one of `mesh` or `urdf`", f)
+    return spec
+
+
+def list_assets(libraries: list[Path]) -> list[LibraryAsset]:
+    """Every asset in the libraries; an earlier library's asset hides a later one of the same name."""
+    found: dict[str, LibraryAsset] = {}
+    for lib in libraries:
+        if not lib.is_dir():
+            continue
+        for f in sorted(lib.glob(f"*/{ASSET_FILE}")):
+            spec = read_spec(f.parent)
+            found.setdefault(spec.name, LibraryAsset(spec, f.parent))
+    return list(found.values())
+
+
+def find_asset(name: str, libraries: list[Path]) -> LibraryAsset:
+    for a in list_assets(libraries):
+        if a.spec.name == name:
+            return a
+    where = ", ".join(str(x) for x in libraries) or "(none)"
+    raise BadInput(f"no asset named {name!r} in the asset libraries searched: {where}", None, "asset")
+
+
+def cache_for(asset: LibraryAsset) -> Path | None:
+    """A library's own `.cache` when it is writable (installed packs may not be): None = the user cache."""
+    cache = asset.library / ".cache"
+    return cache if os.access(asset.library, os.W_OK) else None
+
+
+def add_asset(
+    source: Path,
+    name: str,
+    library: Path,
+    *,
+    class_name: str | None = None,
+    units: str = "m",
+    collision: str = "vhacd",
+    mass: float | None = None,
+    recentre: bool = False,
+    licence: str | None = None,
+    origin: str | None = None,
+    overwrite: bool = False,
+) -> LibraryAsset:
+    """Copy a mesh or URDF (with the files it refers to) into the library and write its asset.yaml."""
+    from .assets import build, check_size, check_urdf
+
+    source = Path(source).resolve()
+    if not _NAME.match(name):
+        raise BadInput(f"asset names are letters, digits, _ . - (got {name!r})", None, "--name")
+    if not source.is_file():
+        raise BadInput("file not found", source, "MESH_OR_URDF")
+    folder = library / name
+    if (folder / ASSET_FILE).exists() and not overwrite:
+        raise BadInput(f"the library already has an asset {name!r}; remove it or choose another --name", folder, "--name")
+    is_urdf = source.suffix.lower() == ".urdf"
+    spec = AssetSpec(name=name, **{"class": class_name}, units=units, collision=collision, mass=mass, recentre=recentre,
+                     licence=licence, source=origin or str(source),
+                     **({"urdf": source.name} if is_urdf else {"mesh": source.name}))
+    # Validate (and convert) before copying anything, so a bad asset never enters the library. The
+    # cache key hashes contents, not paths, so the library copy reuses this conversion.
+    cache = library / ".cache"
+    if is_urdf:
+        check_size(check_urdf(source), convert.UNITS[units], source, "--units")
+        deps = list(convert.urdf_meshes(source))
+        deps += [d for m in deps if m.suffix.lower() == ".obj" for d in convert.dependencies(m)]
+    else:
+        built = build(source, name=name, units=units, recentre=recentre, collision=collision, mass=mass, cache_dir=cache)
+        check_size(built.report.extents, spec.scale, source, "--units")
+        deps = convert.dependencies(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    for dep in [source, *deps]:
+        try:
+            rel = dep.resolve().relative_to(source.parent)
+        except ValueError:
+            raise BadInput(f"refers to {dep}, outside its own folder; the library copy would lose it", source) from None
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dep, folder / rel)
+    asset = LibraryAsset(spec, folder)
+    atomic_write(folder / ASSET_FILE, yaml.safe_dump(spec.model_dump(by_alias=True, exclude_none=True), sort_keys=False))
+    return asset
