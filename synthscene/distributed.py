@@ -72,6 +72,8 @@ def _check_reachable(address: str) -> None:
 
 
 def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None) -> Iterator[dict]:
+    if not todo:
+        return
     ray = _ray()
     started = False
     if address is not None or not ray.is_initialized():

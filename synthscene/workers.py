@@ -86,6 +86,8 @@ class _Slot:
 
 def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, factory) -> Iterator[dict]:
     """Records of `todo` as workers finish them; raises naming the image whose worker failed."""
+    if not todo:
+        return
     ctx = mp.get_context("spawn")
     slots: list[_Slot] = []
     pending = deque(todo)

@@ -93,6 +93,9 @@ def test_sigkill_at_random_moments_then_resume_is_identical(reference, tmp_path)
     assert not list(out.rglob(".*.tmp-*"))
     got = dataset_files(out)
     assert got.keys() == ref.keys() and got == ref
+    again = cli("generate", str(cfg), "--out", str(out), "--workers", "2", "--resume")  # nothing left to do
+    assert again.returncode == 0 and "0 images rendered" in again.stdout, again.stderr
+    assert dataset_files(out) == ref
     manifest = (out / "manifest.jsonl").read_text().splitlines()
     assert len(manifest) == 24 and [int(line.split(",")[0].split(":")[1]) for line in manifest] == list(range(24))
 
