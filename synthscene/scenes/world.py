@@ -29,7 +29,10 @@ class World:
         self.renderer = Renderer(self.client, backend)
         c = self.client
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
-        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, physicsClientId=c)
+        # Islands solved one by one: Bullet otherwise batches small islands, stops iterating on the
+        # batch's joint residual, and batch membership follows body order, which depends on the
+        # images a worker settled before (measured: poses differing in the 9th digit).
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, minimumSolverIslandSize=1, physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         self.loads: Counter[str] = Counter()  # URDF path → times loaded; only ever at start-up
         self.ground = None
