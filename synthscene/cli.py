@@ -85,6 +85,11 @@ def inspect(
         raise BadInput(f"{len(problems)} label problem(s), listed above and in {out / 'report.md'}")
 
 
+from .train.cli import register as _register_train  # noqa: E402
+
+_register_train(app)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

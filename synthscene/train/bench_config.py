@@ -1,0 +1,105 @@
+"""The benchmark config: which synthetic data, which gold set, which arms, and the training budget."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal, Union
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from ..config import ExistingPath, OutputPath, _format_errors
+from ..errors import BadInput
+from ..schema import StrictModel
+
+ArmKind = Literal["synthetic", "real", "mixed", "finetune"]
+Scalar = Union[bool, int, float, str]
+
+
+class Epochs(StrictModel):
+    synthetic: int = Field(10, ge=1)
+    real: int = Field(30, ge=1)
+    mixed: int = Field(10, ge=1)
+    finetune: int = Field(15, ge=1)
+
+
+class Budget(StrictModel):
+    """What one profile spends: model, image size, epochs per arm kind, number of synthetic images."""
+
+    model: str = "yolov8n.yaml"
+    imgsz: int = Field(416, ge=32)
+    batch: int = Field(16, ge=1)
+    device: str = "cpu"
+    workers: int = Field(2, ge=0)
+    threads: int | None = Field(None, ge=1)  # torch CPU threads; None = Ultralytics' default (cpu count - 1)
+    synthetic_images: int = Field(1000, ge=1)
+    render_workers: int = Field(1, ge=1)
+    epochs: Epochs = Epochs()
+    # Real-only arms train at least this many image presentations, so a run on 10 images is not
+    # starved of gradient steps next to one on 100 (epochs = max(epochs, ceil(n / k)), ≤ max_epochs).
+    min_real_images_seen: int = Field(0, ge=0)
+    min_finetune_images_seen: int = Field(0, ge=0)  # the same floor for the fine-tuning arms
+    max_epochs: int = Field(300, ge=1)
+    mixed_real_repeat: int = Field(1, ge=1)  # the k real images listed this many times next to the synthetic ones
+    args: dict[str, Scalar] = {}  # further Ultralytics train arguments, every arm
+    finetune_args: dict[str, Scalar] = {}  # ... and for the fine-tuning arms on top
+
+
+class BenchConfig(StrictModel):
+    dataset: ExistingPath  # synthetic dataset config (YAML)
+    gold: ExistingPath  # real YOLO gold set folder
+    seed: int = Field(0, ge=0)
+    eval_fraction: float = Field(1 / 3, gt=0, lt=1)  # the held-apart part of the gold set
+    real_k: list[Union[int, Literal["all"]]] = Field([10, 25, 50, "all"], min_length=1)
+    arms: list[ArmKind] = Field(["synthetic", "real", "mixed", "finetune"], min_length=1)
+    out: OutputPath | None = None
+    profile: str = "cpu"
+    profiles: dict[str, Budget] = Field(min_length=1)
+    source: str | None = Field(None, exclude=True)
+
+    @field_validator("real_k")
+    @classmethod
+    def _positive(cls, v):
+        bad = [k for k in v if k != "all" and k < 1]
+        if bad:
+            raise ValueError(f"k must be ≥ 1 or 'all', got {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _profile(self):
+        if self.profile not in self.profiles:
+            raise ValueError(f"profile {self.profile!r} is not one of {sorted(self.profiles)}")
+        if "finetune" in self.arms and "synthetic" not in self.arms:
+            raise ValueError("arms: finetune starts from the synthetic arm's weights; list `synthetic` too")
+        return self
+
+    def budget(self, profile: str | None = None) -> Budget:
+        name = profile or self.profile
+        if name not in self.profiles:
+            raise BadInput(f"no profile {name!r}; the config has {sorted(self.profiles)}", self.source, "--profile")
+        return self.profiles[name]
+
+    def content_hash(self, profile: str | None = None) -> str:
+        d = self.model_dump(mode="json", exclude={"source", "out", "profiles"})
+        d["profile"] = profile or self.profile
+        d["budget"] = self.budget(profile).model_dump(mode="json")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_bench_config(path: str | Path) -> BenchConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput("benchmark config not found", path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise BadInput(f"invalid YAML: {err}", path) from None
+    if not isinstance(data, dict):
+        raise BadInput("expected a mapping of benchmark config keys", path)
+    try:
+        cfg = BenchConfig.model_validate(data, context={"base_dir": path.resolve().parent})
+    except ValidationError as err:
+        lines = _format_errors(err)
+        raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), path) from None
+    return cfg.model_copy(update={"source": str(path)})

@@ -1,0 +1,149 @@
+"""YOLO-format folders: reading gold sets and data.yaml files, and writing remapped views of them.
+
+A view is a folder of symlinked images plus label files rewritten into another class order, so a
+gold set is never modified (it is read-only data) and real images can be matched to a model's or a
+synthetic dataset's classes by name.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import BadInput
+from ..labels.io import atomic_write
+
+IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
+
+
+def _names(doc: dict, file: Path) -> list[str]:
+    names = doc.get("names")
+    if isinstance(names, dict):
+        try:
+            ids = sorted(int(k) for k in names)
+        except (TypeError, ValueError):
+            raise BadInput("`names` keys must be class ids 0..n-1", file, "names") from None
+        if ids != list(range(len(ids))):
+            raise BadInput(f"`names` ids must be 0..{len(ids) - 1} without gaps, got {ids}", file, "names")
+        return [str(names[i] if i in names else names[str(i)]) for i in ids]
+    if isinstance(names, list) and names:
+        return [str(n) for n in names]
+    raise BadInput("expected `names`: a list or a mapping of class id → name", file, "names")
+
+
+def read_yaml(file: Path) -> dict:
+    try:
+        doc = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        raise BadInput(f"cannot read it as YAML ({err})", file) from None
+    if not isinstance(doc, dict):
+        raise BadInput("expected a mapping (path, train, val, names)", file)
+    return doc
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    """A flat YOLO folder: images/*, labels/*.txt (same stem), data.yaml with names."""
+
+    root: Path
+    names: list[str]
+    images: list[Path]  # sorted by file name
+
+    def label_of(self, image: Path) -> Path:
+        return self.root / "labels" / f"{image.stem}.txt"
+
+
+def load_gold(root: str | os.PathLike) -> GoldSet:
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise BadInput("gold set folder not found", root, "--gold")
+    data = root / "data.yaml"
+    if not data.is_file():
+        raise BadInput("no data.yaml (with the class names) in the gold set folder", root, "--gold")
+    names = _names(read_yaml(data), data)
+    img_dir = root / "images"
+    images = sorted(p for p in img_dir.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if img_dir.is_dir() else []
+    if not images:
+        raise BadInput("no images in images/ (expected a flat YOLO folder: images/*, labels/*.txt)", root, "--gold")
+    return GoldSet(root, names, images)
+
+
+def class_map(source: list[str], target: list[str], file: Path | str | None, what: str) -> dict[int, int]:
+    """Source class id → target class id, by name; BadInput names every source class the target lacks."""
+    index = {n: i for i, n in enumerate(target)}
+    unknown = [n for n in source if n not in index]
+    if unknown:
+        raise BadInput(f"classes {unknown} are unknown to {what}, which has {target}", file, "names")
+    return {i: index[n] for i, n in enumerate(source)}
+
+
+def remap_label_text(text: str, mapping: dict[int, int], file: Path) -> str:
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            cid = int(parts[0])
+            [float(v) for v in parts[1:5]]
+        except ValueError:
+            raise BadInput(f"line {lineno}: expected `class cx cy w h`, got {line!r}", file) from None
+        if len(parts) < 5 or cid not in mapping:
+            raise BadInput(f"line {lineno}: class id {cid} is not in data.yaml's names or the line is short", file)
+        out.append(" ".join([str(mapping[cid]), *parts[1:5]]))
+    return "".join(line + "\n" for line in out)
+
+
+def write_view(gold: GoldSet, images: list[Path], names: list[str], out: Path, what: str = "the model") -> Path:
+    """A folder out/images (symlinks), out/labels (remapped into `names`), out/data.yaml; returns data.yaml."""
+    mapping = class_map(gold.names, names, gold.root / "data.yaml", what)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "images").mkdir(parents=True)
+    (out / "labels").mkdir(parents=True)
+    for img in images:
+        (out / "images" / img.name).symlink_to(img.resolve())
+        lab = gold.label_of(img)
+        text = lab.read_text() if lab.is_file() else ""  # an image without a label file has no objects
+        atomic_write(out / "labels" / f"{img.stem}.txt", remap_label_text(text, mapping, lab))
+    doc = {"path": str(out.resolve()), "train": "images", "val": "images", "names": dict(enumerate(names))}
+    atomic_write(out / "data.yaml", yaml.safe_dump(doc, sort_keys=False))
+    return out / "data.yaml"
+
+
+def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, list[str]]:
+    """A dataset folder or data.yaml → a data.yaml Ultralytics reads as the user meant, and its names.
+
+    A relative `path:` is taken relative to the data.yaml's folder (as a synthscene or gold data.yaml
+    means it), not Ultralytics' global datasets dir; such a file is rewritten into `scratch`.
+    """
+    p = Path(data)
+    file = p / "data.yaml" if p.is_dir() else p
+    if not file.is_file():
+        raise BadInput("no data.yaml here: give a synthscene dataset folder or a data.yaml", p, "DATASET")
+    doc = read_yaml(file)
+    names = _names(doc, file)
+    base = Path(doc["path"]) if doc.get("path") else file.parent
+    if not base.is_absolute():
+        base = (file.parent / base).resolve()
+    for split in ("train", "val"):
+        entries = doc.get(split)
+        if entries is None:
+            raise BadInput(f"`{split}` is missing", file, split)
+        for e in entries if isinstance(entries, list) else [entries]:
+            if not (base / str(e)).exists():
+                raise BadInput(f"`{split}` points at {base / str(e)}, which does not exist", file, split)
+    if Path(doc.get("path") or ".").is_absolute():
+        return file.resolve(), names
+    doc = {**doc, "path": str(base)}
+    out = scratch / "data.yaml"
+    atomic_write(out, yaml.safe_dump(doc, sort_keys=False))
+    return out, names
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
