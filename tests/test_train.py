@@ -136,3 +136,13 @@ def test_label_remap_rewrites_ids_by_name(tmp_path):
             if a:
                 assert names[int(b.split()[0])] == LMO[int(a.split()[0])] and a.split()[1:] == b.split()[1:]
         assert (view / "images" / img.name).resolve() == img.resolve()
+
+
+def test_evaluate_cli_prints_json_only(trained, tmp_path):
+    gold = small_gold(tmp_path / "gold", 3, start=60)
+    cli = subprocess.run([sys.executable, "-m", "synthscene.cli", "evaluate", str(trained.last), "--gold", str(gold),
+                          "--out", str(tmp_path / "e.json")],
+                         cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert cli.returncode == 0, cli.stderr
+    printed = json.loads(cli.stdout)  # Ultralytics' own logging went to stderr
+    assert printed["mAP50"] == json.loads((tmp_path / "e.json").read_text())["mAP50"] and printed["images"] == 3

@@ -1,7 +1,9 @@
 """The train, evaluate and benchmark commands, added to the `synthscene` Typer app by register()."""
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import shlex
 import sys
 from pathlib import Path
@@ -36,7 +38,8 @@ def evaluate_cmd(
     """Measure a detector on real photos, gold classes matched to the model's by name."""
     from . import evaluate
 
-    res = evaluate(weights, gold, out=out, imgsz=imgsz, device=device)
+    with _logs_to_stderr():
+        res = evaluate(weights, gold, out=out, imgsz=imgsz, device=device)
     res.pop("pr_curve")
     typer.echo(json.dumps(res, indent=2))
 
@@ -53,6 +56,25 @@ def benchmark_cmd(
     command = " ".join(shlex.quote(a) for a in ["synthscene", *sys.argv[1:]])
     res = run_benchmark(config, out=out, eval_gold=eval_gold, profile=profile, command=command)
     typer.echo(f"report → {res}")
+
+
+@contextlib.contextmanager
+def _logs_to_stderr():
+    """Ultralytics logs and progress bars go to stdout; `evaluate` keeps stdout for its JSON."""
+    from .offline import ultralytics
+
+    ultralytics()
+    from ultralytics.utils import LOGGER
+
+    handlers = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler) and h.stream is sys.stdout]
+    for h in handlers:
+        h.setStream(sys.stderr)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for h in handlers:
+            h.setStream(sys.stdout)
 
 
 def register(app: typer.Typer) -> None:
