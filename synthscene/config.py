@@ -261,14 +261,35 @@ def _format_errors(err: ValidationError) -> list[str]:
     return lines
 
 
+def validation_error(err: ValidationError, source) -> BadInput:
+    """One BadInput listing every field the schema rejected, by its path."""
+    lines = _format_errors(err)
+    return BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source)
+
+
+def read_yaml(path: str | os.PathLike, what: str = "config") -> Any:
+    """Parse a YAML file with the safe loader; BadInput names the file and the line on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"{what} file not found", path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise BadInput(f"invalid YAML: {problem}", path, where) from None
+    except UnicodeDecodeError:
+        raise BadInput("not a text file", path) from None
+
+
 def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
     if not isinstance(data, dict):
         raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
     try:
         cfg = DatasetConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else None})
     except ValidationError as err:
-        lines = _format_errors(err)
-        raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source) from None
+        raise validation_error(err, source) from None
     from .scenes.assets import resolve_assets  # meshes and library assets → cached URDFs, once, before workers
 
     return resolve_assets(cfg.model_copy(update={"source": source}))
@@ -277,15 +298,4 @@ def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str 
 def load_config(path: str | os.PathLike) -> DatasetConfig:
     """Read and validate a dataset config; BadInput names the file and the field on any problem."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput("config file not found", path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(err, "problem", None) or str(err)
-        raise BadInput(f"invalid YAML: {problem}", path, where) from None
-    except UnicodeDecodeError:
-        raise BadInput("not a text file", path) from None
-    return config_from_dict(data, path.resolve().parent, str(path))
+    return config_from_dict(read_yaml(path), path.resolve().parent, str(path))
