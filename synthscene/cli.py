@@ -37,7 +37,8 @@ def generate(
     count: Optional[int] = typer.Option(None, "--count", help="Number of images."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
-    backend: str = typer.Option("local", "--backend", help="local"),
+    backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (Ray actors; pip install 'synthscene[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: start a local one)."),
     only: Optional[str] = typer.Option(None, "--only", help="Re-render only these indices: I[,J..]."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset already in --out."),
@@ -47,7 +48,7 @@ def generate(
     from . import load_config
 
     res = _generate(load_config(config), out, count=count, seed=seed, workers=workers, backend=backend,
-                    only=_indices(only), resume=resume, overwrite=overwrite)
+                    only=_indices(only), resume=resume, overwrite=overwrite, ray_address=ray_address)
     typer.echo(f"{res.rendered} images rendered in {res.seconds:.1f} s ({res.images_per_s:.1f} img/s) → {res.out_dir}")
 
 

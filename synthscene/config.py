@@ -20,9 +20,13 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from .errors import BadInput
+from .randomizers.background import BackgroundConfig
 from .randomizers.camera import CameraRandomizerConfig
 from .randomizers.lighting import LightingConfig
-from .randomizers.pose import PoseConfig
+from .randomizers.occlusion import OcclusionConfig
+from .randomizers.pose import PoseConfig, PoseConstraint
+from .randomizers.post import PostConfig
+from .randomizers.texture import TextureConfig
 from .renderers.camera import intrinsics_from_fov
 from .schema import IntRange, StrictModel
 
@@ -68,12 +72,14 @@ class AssetConfig(StrictModel):
     class_name: str | None = Field(None, alias="class")
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
+    allow_external_paths: bool = False  # may the URDF's meshes lie outside its folder?
     units: Literal["m", "cm", "mm"] = "m"
     collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
     recentre: bool = False
     mass: float | None = Field(None, gt=0)
     upright: bool = False  # stands on its base (z up): only its heading is random
     source: str | None = None  # set when resolved: what the URDF was made from
+    pose: PoseConstraint | None = None  # rotation constraint; randomizers.pose.per_asset may also set it
 
     @model_validator(mode="before")
     @classmethod
@@ -146,6 +152,10 @@ class RandomizersConfig(StrictModel):
     pose: PoseConfig = PoseConfig()
     camera: CameraRandomizerConfig = CameraRandomizerConfig()
     lighting: LightingConfig = LightingConfig()
+    occlusion: OcclusionConfig = OcclusionConfig(enabled=False)
+    texture: TextureConfig = TextureConfig(enabled=False)
+    background: BackgroundConfig = BackgroundConfig(enabled=False)
+    post: PostConfig = PostConfig()
 
 
 class LabelsConfig(StrictModel):
@@ -192,6 +202,9 @@ class DatasetConfig(StrictModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"assets: duplicate asset names {dup}")
+        stray = sorted(set(self.randomizers.pose.per_asset) - set(names))
+        if stray:
+            raise ValueError(f"randomizers.pose.per_asset: {stray} are not asset names {names}")
         if self.classes is not None:
             unknown = [a.cls for a in self.assets if a.cls not in self.classes and not (a.asset and a.class_name is None)]
             if unknown:
@@ -248,14 +261,35 @@ def _format_errors(err: ValidationError) -> list[str]:
     return lines
 
 
+def validation_error(err: ValidationError, source) -> BadInput:
+    """One BadInput listing every field the schema rejected, by its path."""
+    lines = _format_errors(err)
+    return BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source)
+
+
+def read_yaml(path: str | os.PathLike, what: str = "config") -> Any:
+    """Parse a YAML file with the safe loader; BadInput names the file and the line on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"{what} file not found", path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise BadInput(f"invalid YAML: {problem}", path, where) from None
+    except UnicodeDecodeError:
+        raise BadInput("not a text file", path) from None
+
+
 def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
     if not isinstance(data, dict):
         raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
     try:
         cfg = DatasetConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else None})
     except ValidationError as err:
-        lines = _format_errors(err)
-        raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source) from None
+        raise validation_error(err, source) from None
     from .scenes.assets import resolve_assets  # meshes and library assets → cached URDFs, once, before workers
 
     return resolve_assets(cfg.model_copy(update={"source": source}))
@@ -264,15 +298,4 @@ def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str 
 def load_config(path: str | os.PathLike) -> DatasetConfig:
     """Read and validate a dataset config; BadInput names the file and the field on any problem."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput("config file not found", path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(err, "problem", None) or str(err)
-        raise BadInput(f"invalid YAML: {problem}", path, where) from None
-    except UnicodeDecodeError:
-        raise BadInput("not a text file", path) from None
-    return config_from_dict(data, path.resolve().parent, str(path))
+    return config_from_dict(read_yaml(path), path.resolve().parent, str(path))

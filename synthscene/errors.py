@@ -18,3 +18,9 @@ class BadInput(SynthsceneError):
         self.field = field
         where = ": ".join(x for x in (self.file, field) if x)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class Interrupted(SynthsceneError):
+    """Ctrl-C: a clean stop; what was finished is kept and --resume continues."""
+
+    exit_code = 130

@@ -7,7 +7,6 @@ and the manifest is assembled from the records in index order at the end.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import shutil
 import sys
 import time
@@ -22,15 +21,18 @@ from tqdm import tqdm
 
 from . import __version__
 from .config import DatasetConfig
-from .errors import BadInput, SynthsceneError
+from .errors import BadInput, Interrupted, SynthsceneError
 from .labels import writers
 from .labels.annotate import Labeler
 from .labels.io import atomic_write
 from .labels.manifest import image_record, write_manifest
 from .labels.yolo import data_yaml
+from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
 from .scenes.world import World
+from .faults import remove_stray_temps, write_failure
+from .workers import failure_message, run_processes
 
 RECORDS_DIR = ".synthscene/records"
 RESOLVED = "config.resolved.yaml"
@@ -51,33 +53,41 @@ class ImageProducer:
         self.config = config
         self.world = World(config, backend)
         self.labeler = Labeler(config, self.world)
+        self.randomize_image = ImageRandomizers(config, backend)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
-        sample = sample_scene(self.config, index, self.world.asset_info)
+        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
         self.world.pose(sample)
         t0 = time.perf_counter()
         render = self.world.render(sample)
         t1 = time.perf_counter()
-        frame = self.labeler(sample, render)
+        # texture → lighting tint → background, then post; labels come from the final segmentation
+        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
+        t2 = time.perf_counter()
+        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
         files = writers.image_files(self.config, frame)
-        self.timings = {"render": t1 - t0, "labels": time.perf_counter() - t1}
+        post = self.randomize_image.post_seconds
+        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
         return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def close(self) -> None:
         self.world.close()
 
 
-def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
-    """Image, label files, then the record: a record on disk means the image is complete."""
+def image_files(produced: Produced, jpeg_quality: int) -> list[tuple[str, bytes | str]]:
+    """(relative path, contents) of one image's files, in write order: the record last."""
     rec = produced.record
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
-    atomic_write(out_dir / rec["file"], jpg.tobytes())
-    for rel, data in produced.files.items():
+    return [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
+
+
+def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
+    """Image, label files, then the record: a record on disk means the image is complete."""
+    for rel, data in image_files(produced, jpeg_quality):
         atomic_write(out_dir / rel, data)
-    atomic_write(out_dir / RECORDS_DIR / f"{rec['index']:06d}.json", json.dumps(rec))
 
 
 def read_records(out_dir: Path) -> dict[int, dict]:
@@ -124,6 +134,7 @@ def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrit
             elif target.exists():
                 target.unlink()
     elif non_empty and (resume or partial):
+        remove_stray_temps(out_dir)
         if not resolved.exists():
             raise BadInput(f"the folder holds no {RESOLVED}, so it is not a synthscene dataset to resume", out_dir, "--resume")
         old = yaml.safe_load(resolved.read_text()).get("synthscene", {}).get("config_hash")
@@ -149,20 +160,20 @@ _producer: ImageProducer | None = None
 _out_dir: Path | None = None
 
 
-def _init_worker(config: DatasetConfig, backend: str, out_dir: str) -> None:
+def _init_worker(config: DatasetConfig, backend: str, out_dir: str, factory=None) -> None:
     global _producer, _out_dir
-    _producer, _out_dir = ImageProducer(config, backend), Path(out_dir)
+    _producer, _out_dir = (factory or ImageProducer)(config, backend), Path(out_dir)
 
 
 def _work(index: int) -> dict:
     try:
         produced = _producer.produce(index)
-        write_image(_out_dir, produced, _producer.config.output.jpeg_quality)
     except Exception as err:  # name what reproduces it; the traceback is for --debug
-        raise SynthsceneError(
-            f"image {index} (seed {_producer.config.seed}) failed: {type(err).__name__}: {err}; "
-            f"reproduce it with --only {index}"
-        ) from err
+        raise SynthsceneError(failure_message(index, _producer.config.seed, f"{type(err).__name__}: {err}")) from err
+    try:
+        write_image(_out_dir, produced, _producer.config.output.jpeg_quality)
+    except OSError as err:
+        raise SynthsceneError(write_failure(_out_dir, index, err)) from err
     return produced.record
 
 
@@ -175,9 +186,7 @@ def _run_local(config: DatasetConfig, backend: str, out_dir: Path, todo: Sequenc
         finally:
             _producer.close()
         return
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(config, backend, str(out_dir))) as pool:
-        yield from pool.imap_unordered(_work, todo, chunksize=1)
+    yield from run_processes(config, backend, out_dir, todo, workers, ImageProducer)
 
 
 @dataclass
@@ -205,6 +214,7 @@ def generate(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    ray_address: str | None = None,
 ) -> GenerateResult:
     """Render the dataset `config` describes into `out` (or the config's output.dir)."""
     config = config.with_overrides(count=count, seed=seed, output_dir=out)
@@ -212,8 +222,8 @@ def generate(
         raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
     if workers < 1:
         raise BadInput(f"--workers must be at least 1, got {workers}", None, "--workers")
-    if backend != "local":
-        raise BadInput(f"unknown backend {backend!r}; expected local", None, "--backend")
+    if backend not in ("local", "ray"):
+        raise BadInput(f"unknown backend {backend!r}; expected local or ray", None, "--backend")
     out_dir = Path(config.output.dir)
     indices = sorted(set(only)) if only else list(range(config.count))
     bad = [i for i in indices if not 0 <= i < config.count]
@@ -226,13 +236,27 @@ def generate(
 
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
+    if backend == "ray":
+        from .distributed import run_ray
+
+        records = run_ray(config, out_dir, todo, workers, ray_address)
+    else:
+        records = _run_local(config, renderer, out_dir, todo, workers)
     try:
-        for _ in _run_local(config, renderer, out_dir, todo, workers):
+        for _ in records:
             bar.update(1)
+    except KeyboardInterrupt:
+        records.close()  # stops the workers before the message
+        raise Interrupted(f"interrupted after {bar.n} of {len(todo)} images; the finished ones are kept: "
+                          f"continue with --resume --out {out_dir}") from None
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    finish(out_dir, config)
+    try:
+        finish(out_dir, config)
+    except OSError as err:
+        raise SynthsceneError(f"cannot write the dataset files into {out_dir}: {err.strerror or err}; "
+                              "every image is done: run again with --resume once it is fixed") from None
     return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
 
 

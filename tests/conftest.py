@@ -51,3 +51,11 @@ def run_cli(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Co
     if check and proc.returncode != 0:
         raise AssertionError(f"synthscene {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return proc
+
+
+@pytest.fixture
+def shared() -> Path:
+    """../shared (textures, backgrounds, gold set), read in place."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent")
+    return SHARED

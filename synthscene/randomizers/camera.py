@@ -1,7 +1,13 @@
-"""Camera: a look-at viewpoint on a sphere around the scene, with roll and look-at jitter."""
+"""Camera: a look-at viewpoint on a sphere around the scene, with roll and look-at jitter.
+
+Mode `distance` draws the distance from its range; mode `box_size` draws the targets' apparent
+size in pixels from `box_px` and puts the camera at the distance that gives it (a target of
+bounding radius r at distance d spans about 2·r·f/d pixels).
+"""
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -12,11 +18,14 @@ from ..schema import Range, StrictModel, Vec3
 
 class CameraRandomizerConfig(StrictModel):
     enabled: bool = True
+    mode: Literal["distance", "box_size"] = "distance"
     distance: Range = (0.6, 1.2)
+    box_px: Range = (60.0, 200.0)  # mode box_size: the targets' apparent size (pixels)
     azimuth_deg: Range = (0.0, 360.0)
     elevation_deg: Range = (20.0, 80.0)
     roll_deg: Range = (0.0, 0.0)
     look_at: Vec3 = (0.0, 0.0, 0.0)
+    aim: Literal["point", "targets"] = "point"  # targets: look at the targets' mean x, y (at look_at's z)
     look_at_jitter: float = 0.05  # metres, uniform per axis
     intrinsics_jitter: float = 0.0  # relative, applied to fx, fy, cx, cy
 
@@ -25,25 +34,45 @@ def _mid(r) -> float:
     return (r[0] + r[1]) / 2
 
 
-def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray) -> dict:
-    """Camera pose (OpenCV axes, camera-to-world) and the intrinsics it renders with."""
+def distance_for_box(box_px: float, radius: float, K) -> float:
+    """The distance at which a sphere of `radius` spans `box_px` pixels (mean focal length)."""
+    f = (K[0][0] + K[1][1]) / 2
+    return 2 * radius * f / box_px
+
+
+def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray, target_radius: float | None = None,
+           targets_xy=None) -> dict:
+    """Camera pose (OpenCV axes, camera-to-world) and the intrinsics it renders with.
+
+    `target_radius` (mean bounding radius of the image's targets) is what mode box_size aims at.
+    """
+    box = None
+    by_box = cfg.mode == "box_size" and target_radius is not None and target_radius > 0
     if cfg.enabled:
-        dist, az, el, roll = (uniform(rng, r) for r in (cfg.distance, cfg.azimuth_deg, cfg.elevation_deg, cfg.roll_deg))
+        first = uniform(rng, cfg.box_px if by_box else cfg.distance)
+        az, el, roll = (uniform(rng, r) for r in (cfg.azimuth_deg, cfg.elevation_deg, cfg.roll_deg))
+        box, dist = (first, None) if by_box else (None, first)
         jitter = rng.uniform(-cfg.look_at_jitter, cfg.look_at_jitter, 3) if cfg.look_at_jitter > 0 else np.zeros(3)
         scale = 1 + rng.uniform(-cfg.intrinsics_jitter, cfg.intrinsics_jitter, 4) if cfg.intrinsics_jitter > 0 else np.ones(4)
     else:
         dist, az, el, roll = (_mid(r) for r in (cfg.distance, cfg.azimuth_deg, cfg.elevation_deg, cfg.roll_deg))
+        box = _mid(cfg.box_px) if by_box else None
         jitter, scale = np.zeros(3), np.ones(4)
-    target = np.asarray(cfg.look_at) + jitter
+    K = np.array(K, dtype=float)
+    K[0, 0], K[1, 1], K[0, 2], K[1, 2] = K[0, 0] * scale[0], K[1, 1] * scale[1], K[0, 2] * scale[2], K[1, 2] * scale[3]
+    if by_box:  # with the jittered focal length: the size is what the image shows
+        dist = distance_for_box(box, target_radius, K)
+    centre = np.asarray(cfg.look_at, float)
+    if cfg.aim == "targets" and targets_xy is not None:
+        centre[:2] = targets_xy
+    target = centre + jitter
     a, e = math.radians(az), math.radians(el)
     eye = target + dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
     position, quaternion = look_at(eye, target, roll=math.radians(roll))
-    K = np.array(K, dtype=float)
-    K[0, 0], K[1, 1], K[0, 2], K[1, 2] = K[0, 0] * scale[0], K[1, 1] * scale[1], K[0, 2] * scale[2], K[1, 2] * scale[3]
     return {
         "position": position,
         "quaternion": quaternion,
         "K": K.tolist(),
-        "drawn": {"distance": dist, "azimuth_deg": az, "elevation_deg": el, "roll_deg": roll,
+        "drawn": {"mode": cfg.mode if by_box else "distance", "box_px": box, "distance": dist, "azimuth_deg": az, "elevation_deg": el, "roll_deg": roll,
                   "look_at": target.tolist(), "intrinsics_scale": scale.tolist()},
     }

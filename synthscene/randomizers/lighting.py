@@ -1,8 +1,15 @@
-"""Lighting: direction, colour, distance, ambient/diffuse/specular coefficients, shadows."""
+"""Lighting: direction, colour, intensity, distance, ambient/diffuse/specular coefficients, shadows.
+
+PyBullet's EGL renderer honours only the light direction and shadows (lightColor, the
+ambient/diffuse/specular coefficients and lightDistance are ignored), so under EGL the drawn
+colour and intensity are applied in image space to the rendered scene, before any background is
+composited behind it. TinyRenderer honours the colour itself; intensity is always image space.
+"""
 from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from ..rng import uniform
@@ -15,6 +22,7 @@ class LightingConfig(StrictModel):
     elevation_deg: Range = (30.0, 90.0)
     distance: Range = (2.0, 5.0)
     color: Range = (0.8, 1.0)  # per channel
+    intensity: Range = (0.8, 1.2)  # image-space gain on the rendered scene
     ambient: Range = (0.4, 0.7)
     diffuse: Range = (0.3, 0.7)
     specular: Range = (0.0, 0.3)
@@ -33,11 +41,12 @@ def sample(cfg: LightingConfig, rng: np.random.Generator) -> dict:
         dist = uniform(rng, cfg.distance)
         amb, dif, spec = (uniform(rng, r) for r in (cfg.ambient, cfg.diffuse, cfg.specular))
         shadow = bool(rng.random() < cfg.shadow_probability)
+        intensity = uniform(rng, cfg.intensity)  # drawn last: older draws keep their values
     else:
         az, el = _mid(cfg.azimuth_deg), _mid(cfg.elevation_deg)
         color, dist = [1.0, 1.0, 1.0], _mid(cfg.distance)
         amb, dif, spec = _mid(cfg.ambient), _mid(cfg.diffuse), _mid(cfg.specular)
-        shadow = False
+        shadow, intensity = False, 1.0
     a, e = math.radians(az), math.radians(el)
     direction = [math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]
     return {
@@ -45,9 +54,32 @@ def sample(cfg: LightingConfig, rng: np.random.Generator) -> dict:
         "elevation_deg": el,
         "direction": direction,
         "color": color,
+        "intensity": intensity,
         "distance": dist,
         "ambient": amb,
         "diffuse": dif,
         "specular": spec,
         "shadow": shadow,
     }
+
+
+def applied(backend: str) -> dict:
+    """How each drawn parameter reached the image with this backend (recorded in the manifest)."""
+    if backend == "egl":
+        return {"direction": "renderer", "shadow": "renderer", "color": "image", "intensity": "image",
+                "ambient": "ignored", "diffuse": "ignored", "specular": "ignored", "distance": "ignored"}
+    return {"direction": "renderer", "shadow": "renderer", "color": "renderer", "intensity": "image",
+            "ambient": "renderer", "diffuse": "renderer", "specular": "renderer", "distance": "renderer"}
+
+
+def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: dict, backend: str) -> np.ndarray:
+    """The rendered scene (pixels where something was hit) times the light's colour and intensity."""
+    gain = np.full(3, float(lighting.get("intensity", 1.0)), np.float32)
+    if backend == "egl":
+        gain *= np.asarray(lighting["color"], np.float32)
+    if np.allclose(gain, 1.0):
+        return rgb
+    lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain + 0.5, 0, 255).astype(np.uint8)
+    out = cv2.LUT(rgb, lut[None])  # one table per channel: a gain without float images
+    cv2.copyTo(rgb, (segmentation < 0).view(np.uint8), out)
+    return out

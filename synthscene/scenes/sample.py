@@ -17,6 +17,7 @@ class ObjectSample:
     position: list[float]
     quaternion: list[float]  # x, y, z, w
     appearance: dict = field(default_factory=dict)  # texture / colour overrides
+    aim: dict | None = None  # occluders: placed by the world after settling (randomizers.occlusion)
 
 
 @dataclass

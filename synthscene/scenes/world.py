@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pybullet as p
@@ -9,8 +10,11 @@ import pybullet_data
 
 from ..config import DatasetConfig
 from ..errors import BadInput
+from ..randomizers import occlusion as occlusion_rnd
+from ..renderers.camera import rotation_matrix
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .sample import SceneSample
+from .urdf_check import check_urdf
 from .sampler import AssetInfo
 
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
@@ -25,7 +29,10 @@ class World:
         self.renderer = Renderer(self.client, backend)
         c = self.client
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
-        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, physicsClientId=c)
+        # Islands solved one by one: Bullet otherwise batches small islands, stops iterating on the
+        # batch's joint residual, and batch membership follows body order, which depends on the
+        # images a worker settled before (measured: poses differing in the 9th digit).
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, minimumSolverIslandSize=1, physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         self.loads: Counter[str] = Counter()  # URDF path → times loaded; only ever at start-up
         self.ground = None
@@ -37,19 +44,36 @@ class World:
         self.asset_info: dict[str, AssetInfo] = {}
         for i, asset in enumerate(self.config.assets):
             for k in range(max(asset.count[1], 1)):
-                uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale)
+                uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale, allow_external=asset.allow_external_paths)
                 self.bodies[(asset.name, k)] = uid
                 if k == 0:
-                    lo, hi = p.getAABB(uid, -1, physicsClientId=c)
-                    for j in range(p.getNumJoints(uid, physicsClientId=c)):
-                        l2, h2 = p.getAABB(uid, j, physicsClientId=c)
-                        lo, hi = np.minimum(lo, l2), np.maximum(hi, h2)
-                    half = tuple(float(x) for x in (np.asarray(hi) - np.asarray(lo)) / 2)
-                    self.asset_info[asset.name] = AssetInfo(asset.name, half)
+                    self.asset_info[asset.name] = AssetInfo(asset.name, self._half_extents(uid))
+        # The distractor pool: a function of the config, loaded in the same order by every worker.
+        occ = config.randomizers.occlusion
+        for k, urdf in enumerate(occlusion_rnd.pool(occ, config.seed)):
+            name = occlusion_rnd.pool_name(k)
+            self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.sources", scale=occ.scale)
+            self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
+        # Where each body's box centre sits in its own frame (bodies are still at their load pose).
+        self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
+                              for uid in self.bodies.values()}
         self._park_all()
         self.renderer.warm_up()
 
-    def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0) -> int:
+    def _aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.client
+        lo, hi = p.getAABB(uid, -1, physicsClientId=c)
+        for j in range(p.getNumJoints(uid, physicsClientId=c)):
+            l2, h2 = p.getAABB(uid, j, physicsClientId=c)
+            lo, hi = np.minimum(lo, l2), np.maximum(hi, h2)
+        return np.asarray(lo, float), np.asarray(hi, float)
+
+    def _half_extents(self, uid: int) -> tuple[float, float, float]:
+        lo, hi = self._aabb(uid)
+        return tuple(float(x) for x in (hi - lo) / 2)
+
+    def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0, allow_external: bool = False) -> int:
+        check_urdf(urdf, field, allow_external)
         try:
             with quiet():
                 uid = p.loadURDF(urdf, useFixedBase=fixed, globalScaling=scale, physicsClientId=self.client)
@@ -80,6 +104,8 @@ class World:
         self._park_all()
         shown = []
         for obj in sample.objects:
+            if obj.aim is not None:  # occluders wait until the targets have landed
+                continue
             uid = self.bodies[(obj.asset, obj.instance)]
             p.setCollisionFilterGroupMask(uid, -1, 1, -1, physicsClientId=c)
             p.resetBasePositionAndOrientation(uid, obj.position, obj.quaternion, physicsClientId=c)
@@ -89,6 +115,72 @@ class World:
             for obj, uid in shown:
                 pos, quat = p.getBasePositionAndOrientation(uid, physicsClientId=c)
                 obj.position, obj.quaternion = [float(x) for x in pos], [float(x) for x in quat]
+        targets = [o for o in sample.objects if o.role == "target"]
+        for obj in sample.objects:
+            if obj.aim is not None:
+                self._place_occluder(sample, obj, targets[obj.aim["target"]])
+
+    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
+        """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
+
+        The disc model gives the depth and a first offset; two small renders (the target alone,
+        the occluder on the ray) then give the offset that reaches the aimed visibility.
+        """
+        c, cam = self.client, sample.camera
+        uid, tuid = self.uid_of(obj), self.uid_of(target)
+        tpos, tquat = p.getBasePositionAndOrientation(tuid, physicsClientId=c)
+        centre = np.asarray(tpos) + rotation_matrix(tquat) @ self.centre_offset[tuid]
+        plan = occlusion_rnd.place_occluder(obj.aim, cam.position, cam.quaternion, centre,
+                                            self.asset_info[target.asset].half_extents,
+                                            self.asset_info[obj.asset].half_extents, cam.near)
+        obj.aim["placed"] = plan is not None  # recorded: no room in front of the target leaves it parked
+        if plan is None:
+            return
+        k = min(1.0, preview_width / cam.width)
+        small = replace(cam, width=max(int(cam.width * k), 16), height=max(int(cam.height * k), 16),
+                        K=(np.asarray(cam.K) * [[k], [k], [1]]).tolist())
+        alone = self.renderer.render(small, sample.lighting)
+        self._put_centred(uid, plan["on_ray"], obj.quaternion)
+        p.resetBasePositionAndOrientation(tuid, [0, -10.0, _PARK_Z], tquat, physicsClientId=c)  # whole silhouette
+        on_ray = self.renderer.render(small, sample.lighting)
+        p.resetBasePositionAndOrientation(tuid, tpos, tquat, physicsClientId=c)
+        target_mask = alone.segmentation == tuid
+        aim = occlusion_rnd.SilhouetteAim(target_mask, on_ray.segmentation == uid, obj.aim["angle"], alone.depth, on_ray.depth)
+        if not aim.ok:
+            obj.position = self._put_centred(uid, plan["position"], obj.quaternion)
+            return
+        R = rotation_matrix(cam.quaternion)
+        want = obj.aim["visibility"]
+
+        def put(k: float, measure: bool = True) -> float | None:  # place at shift k; the measured visibility
+            rows, cols = aim.shift(k)
+            metres = plan["depth"] * (cols / small.K[0][0] * R[:, 0] + rows / small.K[1][1] * R[:, 1])
+            obj.position = self._put_centred(uid, (np.asarray(plan["on_ray"]) + metres).tolist(), obj.quaternion)
+            if not measure:
+                return None
+            seg = self.renderer.render(small, sample.lighting).segmentation
+            return float((seg == tuid).sum()) / aim.n_t
+
+        k = aim.best(want)
+        got = put(k)
+        tried = [(k, got)]
+        h = aim.reach / 48
+        for _ in range(self.config.randomizers.occlusion.correction_renders):  # along the predicted slope
+            slope = (aim.predicted(k + h) - aim.predicted(k - h)) / (2 * h)
+            if abs(got - want) < 0.03 or abs(slope) < 1e-6:
+                break
+            k = float(np.clip(k + (want - got) / slope, -aim.reach, aim.reach))
+            got = put(k)
+            tried.append((k, got))
+        best, obj.aim["preview_visibility"] = min(tried, key=lambda t: abs(t[1] - want))
+        if best != k:
+            put(best, measure=False)
+
+    def _put_centred(self, uid: int, centre, quaternion) -> list[float]:
+        """Pose a body so that its bounding-box centre (not its origin) is at `centre`; its base position."""
+        base = (np.asarray(centre) - rotation_matrix(quaternion) @ self.centre_offset[uid]).tolist()
+        p.resetBasePositionAndOrientation(uid, base, quaternion, physicsClientId=self.client)
+        return base
 
     def _settle(self, max_steps: int, uids: list[int], check_every: int = 20) -> None:
         c = self.client

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Literal, Union
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config import ExistingPath, OutputPath, _format_errors
+from ..config import ExistingPath, OutputPath, read_yaml, validation_error
 from ..errors import BadInput
 from ..schema import StrictModel
 
@@ -89,17 +88,11 @@ class BenchConfig(StrictModel):
 
 def load_bench_config(path: str | Path) -> BenchConfig:
     path = Path(path)
-    if not path.is_file():
-        raise BadInput("benchmark config not found", path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise BadInput(f"invalid YAML: {err}", path) from None
+    data = read_yaml(path, "benchmark config")
     if not isinstance(data, dict):
         raise BadInput("expected a mapping of benchmark config keys", path)
     try:
         cfg = BenchConfig.model_validate(data, context={"base_dir": path.resolve().parent})
     except ValidationError as err:
-        lines = _format_errors(err)
-        raise BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), path) from None
+        raise validation_error(err, path) from None
     return cfg.model_copy(update={"source": str(path)})

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ultralytics.data.converter import merge_multi_segment
 
 from ..io import atomic_write
 from ..yolo import data_yaml
@@ -29,6 +28,8 @@ def polygon(mask: np.ndarray, x0: int = 0, y0: int = 0) -> np.ndarray | None:
     parts = [c.reshape(-1, 2).astype(float) for c in contours if len(c) >= 1]
     if not parts:
         return None
+    from ultralytics.data.converter import merge_multi_segment  # lazy: it imports torch
+
     pts = np.concatenate(merge_multi_segment(parts)) if len(parts) > 1 else parts[0]
     if len(pts) < 3:  # a one- or two-pixel-wide sliver: repeat points to make a valid polygon
         pts = np.concatenate([pts, pts[::-1], pts])[:3]

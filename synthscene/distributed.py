@@ -1,0 +1,135 @@
+"""The Ray backend: image indices dealt to Ray actors, each holding one PyBullet world (assets
+loaded once) for its whole life. Actors return the encoded files and the driver writes them, so
+the cluster needs no shared file system and the output is the local backend's, byte for byte.
+
+    synthscene generate CONFIG --backend ray [--ray-address ADDR] [--workers N]
+
+Without --ray-address an already initialised Ray is used, else a local one is started (and
+stopped at the end). N actors of one CPU each (default: the cluster's CPU count)."""
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .errors import BadInput, SynthsceneError
+from .labels.io import atomic_write
+from .workers import failure_message
+
+_IN_FLIGHT = 2  # per actor: one rendering, one queued, so an actor never waits on the driver
+
+
+class ImageActor:
+    """One Ray worker: an ImageProducer kept between tasks."""
+
+    def __init__(self, config, backend: str, factory=None):
+        import os
+
+        from .pipeline import ImageProducer
+        from .renderers.pybullet import resolve_backend
+
+        os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor: see workers.renderer_threads_env
+
+        self.config = config
+        self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))
+
+    def render(self, index: int):
+        """("done", index, record, files) or ("error", index, message): errors travel as data."""
+        from .pipeline import image_files
+
+        try:
+            produced = self.producer.produce(index)
+            return ("done", index, produced.record, image_files(produced, self.config.output.jpeg_quality))
+        except Exception as err:
+            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"))
+
+
+def _producer_class():
+    from . import pipeline
+
+    return pipeline.ImageProducer
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise BadInput("the ray backend needs Ray: pip install 'synthscene[ray]'", None, "--backend") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes; a host:port that refuses is bad input now."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and the like: Ray's own lookup
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise BadInput(f"no Ray cluster answers at {address} ({err.strerror or err})", None, "--ray-address") from None
+
+
+def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None) -> Iterator[dict]:
+    if not todo:
+        return
+    ray = _ray()
+    started = False
+    if address is not None or not ray.is_initialized():
+        if address is not None:
+            _check_reachable(address)
+        try:
+            ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            raise BadInput(f"cannot connect to Ray ({err})", None, "--ray-address") from None
+        started = True
+    actors = []
+    try:
+        n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        n = min(n, len(todo)) or 1
+        Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
+        factory = _producer_class()
+        actors = [Actor.remote(config, config.renderer.backend, factory) for _ in range(n)]
+        pending = deque(todo)
+        queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
+        owner = {}  # object ref → (actor number, index)
+        working = set()  # actors that have answered at least once
+
+        def submit(k: int) -> None:
+            while pending and len(queued[k]) < _IN_FLIGHT:
+                index = pending.popleft()
+                owner[actors[k].render.remote(index)] = (k, index)
+                queued[k].append(index)
+
+        for k in range(n):
+            submit(k)
+        while owner:
+            [ref], _ = ray.wait(list(owner), num_returns=1)
+            k, index = owner.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError as err:
+                if k not in working:
+                    raise SynthsceneError(f"a Ray actor failed to start: {err}") from None
+                first = queued[k][0]  # an actor runs its calls in order: the oldest was on the stage
+                raise SynthsceneError(failure_message(first, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
+            working.add(k)
+            queued[k].remove(index)
+            if result[0] == "error":
+                raise SynthsceneError(result[2])
+            _, _, record, files = result
+            for rel, data in files:
+                try:
+                    atomic_write(out_dir / rel, data)
+                except OSError as err:
+                    from .faults import write_failure
+
+                    raise SynthsceneError(write_failure(out_dir, index, err)) from None
+            yield record
+            submit(k)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started:
+            ray.shutdown()

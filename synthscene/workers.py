@@ -1,0 +1,144 @@
+"""Local worker processes the parent can account for. Each worker renders the indices it is sent
+in order, so when one dies (segfault, OOM kill) the parent knows which image it was on; workers
+ignore SIGINT and exit when the parent goes away, so Ctrl-C or a killed parent leaves no orphan
+and no traceback from each worker."""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .errors import BadInput, SynthsceneError
+
+
+def failure_message(index: int, seed: int, what: str) -> str:
+    return (f"image {index} (seed {seed}) failed: {what}; reproduce it with --only {index}; "
+            "the images finished so far are kept: continue with --resume")
+
+
+def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no KeyboardInterrupt spew
+    from . import pipeline
+
+    try:
+        pipeline._init_worker(config, backend, out_dir, factory)
+    except SynthsceneError as err:
+        conn.send(("init_error", -1, (isinstance(err, BadInput), str(err))))
+        return
+    except Exception as err:
+        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}")))
+        return
+    conn.send(("ready", -1, None))
+    while True:
+        try:
+            index = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            break
+        if index is None:
+            break
+        try:
+            conn.send(("done", index, pipeline._work(index)))
+        except SynthsceneError as err:
+            conn.send(("error", index, str(err)))
+        except OSError:  # the parent is gone (broken pipe)
+            break
+    pipeline._producer.close()
+
+
+THREAD_VARS = ("LP_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def renderer_threads_env(workers: int) -> dict[str, str]:
+    """Thread counts for each of `workers` processes sharing this machine: its share of the cores.
+    Otherwise Mesa's llvmpipe (EGL here) starts a rasteriser thread per core in every worker and
+    OpenBLAS/OpenMP a pool per core, and they oversubscribe the cores (measured:
+    docs/ROBUSTNESS.md; Ray does the same for OMP_NUM_THREADS). Values the user set are kept."""
+    share = str(max(1, (os.cpu_count() or 1) // workers))
+    return {k: share for k in THREAD_VARS if k not in os.environ}
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]):
+    """Set for the processes started inside: a spawned child imports numpy before any code of ours."""
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+
+
+_IN_FLIGHT = 2  # per worker: one rendering, one queued, so a worker never waits on a busy parent
+
+
+@dataclass
+class _Slot:
+    proc: mp.process.BaseProcess
+    conn: Connection
+    queued: deque = field(default_factory=deque)  # indices sent, in order: the first is on the stage
+
+
+def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, factory) -> Iterator[dict]:
+    """Records of `todo` as workers finish them; raises naming the image whose worker failed."""
+    if not todo:
+        return
+    ctx = mp.get_context("spawn")
+    slots: list[_Slot] = []
+    pending = deque(todo)
+    clean = False
+    try:
+        n = min(workers, len(todo))
+        env = renderer_threads_env(n)
+        for _ in range(n):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), factory), daemon=True)
+            with _environment(env):
+                proc.start()
+            child.close()
+            slots.append(_Slot(proc, parent))
+        live = list(slots)
+        while live:
+            ready = wait([s.conn for s in live] + [s.proc.sentinel for s in live])
+            for slot in list(live):
+                if slot.conn not in ready and slot.proc.sentinel not in ready:
+                    continue
+                try:
+                    kind, index, payload = slot.conn.recv()
+                except (EOFError, OSError):
+                    slot.proc.join(1)
+                    code = slot.proc.exitcode
+                    if not slot.queued:
+                        raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
+                    raise SynthsceneError(failure_message(slot.queued[0], config.seed, f"its worker process died (exit code {code})")) from None
+                if kind == "init_error":
+                    bad, message = payload
+                    raise (BadInput if bad else SynthsceneError)(message)
+                if kind == "error":
+                    raise SynthsceneError(payload)
+                if kind == "done":
+                    slot.queued.popleft()
+                    yield payload
+                while pending and len(slot.queued) < _IN_FLIGHT:
+                    slot.queued.append(pending.popleft())
+                    slot.conn.send(slot.queued[-1])
+                if not slot.queued:
+                    slot.conn.send(None)
+                    live.remove(slot)
+        clean = True
+    finally:
+        for slot in slots:
+            if clean:
+                slot.proc.join(30)
+            if slot.proc.is_alive():
+                slot.proc.terminate()
+                slot.proc.join(5)
+            if slot.proc.is_alive():
+                slot.proc.kill()
+                slot.proc.join()
+            slot.conn.close()
