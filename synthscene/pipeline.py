@@ -100,7 +100,6 @@ def read_records(out_dir: Path) -> dict[int, dict]:
 
 def resolved_config_text(config: DatasetConfig) -> str:
     import albumentations
-    import pybullet  # noqa: F401  (version from the package metadata below)
     from importlib.metadata import version
 
     doc = {

@@ -90,12 +90,12 @@ class World:
     def _park_all(self) -> None:
         c = self.client
         for n, uid in enumerate(self.bodies.values()):
-            # Out of collision detection altogether: the broadphase drops its pairs and
-            # contacts now, rather than lazily, so no image inherits another's contact history.
+            # Hidden bodies collide with nothing (mass is never touched: toggling it changed later
+            # settles). History independence itself comes from minimumSolverIslandSize=1 above.
             p.setCollisionFilterGroupMask(uid, -1, 0, 0, physicsClientId=c)
             p.resetBasePositionAndOrientation(uid, [5.0 * n, 0, _PARK_Z], [0, 0, 0, 1], physicsClientId=c)
             p.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0], physicsClientId=c)
-        # Nothing overlaps now, so no contact survives from the previous image.
+        # One broadphase pass with nothing overlapping: contacts of the previous image lose their points.
         p.performCollisionDetection(physicsClientId=c)
 
     def pose(self, sample: SceneSample) -> None:
