@@ -37,7 +37,7 @@ def generate(
     count: Optional[int] = typer.Option(None, "--count", help="Number of images."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
-    backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (Ray actors; pip install 'synthscene[ray]')."),
+    backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray (Ray actors; pip install 'synthscene\\[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: start a local one)."),
     only: Optional[str] = typer.Option(None, "--only", help="Re-render only these indices: I[,J..]."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),

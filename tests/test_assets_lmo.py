@@ -1,6 +1,8 @@
 """The LM-O worked example: configs/lmo.yaml loads its eight PLY meshes and they render in their own colours."""
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +68,10 @@ def test_lmo_objects_render_in_their_per_vertex_colours(lmo):
 def test_shared_folder_may_come_from_an_environment_variable(lmo, tmp_path, monkeypatch):
     """`${SYNTHSCENE_SHARED}` instead of the relative ../../shared prefix: the same objects."""
     text = (ROOT / "configs/lmo.yaml").read_text()
-    text = text.replace("mesh: ../../shared/", 'mesh: "${SYNTHSCENE_SHARED}/').replace(".ply,", '.ply",')  # quoted: { } are YAML
+    text = re.sub(r"\.\./\.\./shared/([^,}\s]+)", r'"${SYNTHSCENE_SHARED}/\1"', text)  # quoted: { } are YAML
+    assert not [line for line in text.splitlines() if "../shared" in line.split("#")[0]]
     (tmp_path / "lmo.yaml").write_text(text)
+    shutil.copytree(ROOT / "configs/assets", tmp_path / "assets")  # the config's own files, beside it
     monkeypatch.setenv("SYNTHSCENE_SHARED", str((ROOT / "../shared").resolve()))
     cfg = load_config(tmp_path / "lmo.yaml")
     assert [a.urdf for a in cfg.assets] == [a.urdf for a in lmo.assets]  # same content: same cached conversion

@@ -122,11 +122,13 @@ def versions() -> dict:
     return out
 
 
-def ensure_synthetic(cfg: BenchConfig, budget: Budget, out: Path) -> tuple[Path, str, list[str], float]:
-    """The synthetic dataset, generated (or completed) if missing; its folder is keyed by its content hash."""
+def ensure_synthetic(cfg: BenchConfig, budget: Budget, out: Path, dataset=None) -> tuple[Path, str, list[str], float]:
+    """The synthetic dataset, generated (or completed) if missing; its folder is keyed by its content hash.
+
+    `dataset`: a DatasetConfig to use instead of the one cfg names (benchmarks/ablation.py's variants)."""
     from .. import generate, load_config
 
-    dcfg = load_config(cfg.dataset).with_overrides(count=budget.synthetic_images)
+    dcfg = (dataset or load_config(cfg.dataset)).with_overrides(count=budget.synthetic_images)
     chash = dcfg.content_hash()
     ds = out / f"synthetic-{chash[:10]}"
     start = time.perf_counter()

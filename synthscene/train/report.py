@@ -122,6 +122,7 @@ def markdown(report: dict) -> str:
     arms = report["arms"]
     kinds = _by_kind(arms)
     ks = sorted({(a["k"], a["k_label"]) for a in arms if a["k"]})
+    cols = [(0, "0")] * ("synthetic" in kinds) + ks  # the synthetic-only arm is the k = 0 column
     b = report["budget"]
     lines = [
         "# Synthetic vs real: benchmark report",
@@ -138,18 +139,14 @@ def markdown(report: dict) -> str:
         "",
         "## mAP50 / mAP50-95 on real photos",
         "",
-        "| arm | " + " | ".join(f"k = {label}" if label != "all" else f"k = all ({k})" for k, label in ks) + " |",
-        "|---|" + "---|" * len(ks),
+        "| arm | " + " | ".join(f"k = {label}" if label != "all" else f"k = all ({k})" for k, label in cols) + " |",
+        "|---|" + "---|" * len(cols),
     ]
-    if "synthetic" in kinds:
-        s = kinds["synthetic"][0]["eval"]
-        lines.append(f"| {KIND_LABEL['synthetic']} (k = 0) | " + " | ".join(
-            [f"{_fmt(s['mAP50'])} / {_fmt(s['mAP50-95'])}"] + [""] * (len(ks) - 1)) + " |")
-    for kind in ("real", "mixed", "finetune"):
+    cell = lambda e: f"{_fmt(e['mAP50'])} / {_fmt(e['mAP50-95'])}"
+    for kind in ("synthetic", "real", "mixed", "finetune"):
         if kind in kinds:
-            by_k = {a["k"]: a["eval"] for a in kinds[kind]}
-            cells = [f"{_fmt(by_k[k]['mAP50'])} / {_fmt(by_k[k]['mAP50-95'])}" if k in by_k else "" for k, _ in ks]
-            lines.append(f"| {KIND_LABEL[kind]} | " + " | ".join(cells) + " |")
+            by_k = {0: kinds[kind][0]["eval"]} if kind == "synthetic" else {a["k"]: a["eval"] for a in kinds[kind]}
+            lines.append(f"| {KIND_LABEL[kind]} | " + " | ".join(cell(by_k[k]) if k in by_k else "" for k, _ in cols) + " |")
     lines += ["", "![mAP vs number of real images](map_vs_k.png)", "", "## Every arm", "",
               "| arm | epochs | train min | mAP50 | mAP50-95 | precision | recall | recall small / medium / large |",
               "|---|---|---|---|---|---|---|---|"]
