@@ -47,10 +47,17 @@ def cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
                           timeout=timeout, env=env, **kw)
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT handled as a terminal's foreground job has it: a shell starts background jobs (and so
+    a test run launched with `&`) with SIGINT ignored, and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "synthscene.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+                            preexec_fn=_as_from_a_terminal)
 
 
 class SegfaultAt3(ImageProducer):
