@@ -1,9 +1,9 @@
 """Which randomizers matter: the benchmark's synthetic-only arm, once with the dataset config as it is
-and once with each named randomizer switched off, every variant measured on the same held-apart
-real photos.
+and once with each named randomizer switched off (and, with --none, once with all of them off),
+every variant measured on the same held-apart real photos.
 
     python benchmarks/ablation.py configs/bench_lmo.yaml --off background occlusion texture post \\
-        --images 1000 --epochs 15 --out out/ablation
+        --none --images 1000 --epochs 10 --out out/ablation
 
 Each variant renders its own images (same seed, so what the other randomizers draw is unchanged:
 each draws from its own stream) and trains from scratch with the profile's budget. Variants
@@ -19,11 +19,11 @@ from pathlib import Path
 RANDOMIZERS = ("lighting", "occlusion", "texture", "background", "post")
 
 
-def without(dcfg, name: str):
-    """The dataset config with one randomizer switched off."""
+def without(dcfg, *names: str):
+    """The dataset config with these randomizers switched off."""
     rnd = dcfg.randomizers
-    off = getattr(rnd, name).model_copy(update={"enabled": False})
-    return dcfg.model_copy(update={"randomizers": rnd.model_copy(update={name: off})})
+    off = {name: getattr(rnd, name).model_copy(update={"enabled": False}) for name in names}
+    return dcfg.model_copy(update={"randomizers": rnd.model_copy(update=off)})
 
 
 def main() -> None:
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--off", nargs="*", default=list(RANDOMIZERS), choices=RANDOMIZERS,
                     help="randomizers to switch off, one variant each")
     ap.add_argument("--no-all", action="store_true", help="skip the variant with every randomizer on")
+    ap.add_argument("--none", action="store_true", help="add a variant with every --off randomizer off at once")
     ap.add_argument("--profile")
     ap.add_argument("--images", type=int, help="synthetic images per variant (default: the profile's)")
     ap.add_argument("--epochs", type=int, help="synthetic-only epochs (default: the profile's)")
@@ -55,6 +56,8 @@ def main() -> None:
     split = split_gold(gold, cfg.seed, cfg.eval_fraction, None)
     base = load_config(cfg.dataset)
     variants = ([] if args.no_all else [("all", base)]) + [(f"no-{n}", without(base, n)) for n in args.off]
+    if args.none:
+        variants.append(("none", without(base, *args.off)))
     out = Path(args.out).resolve()
     rows = {}
     for name, dcfg in variants:
