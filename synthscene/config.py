@@ -218,6 +218,14 @@ class DatasetConfig(StrictModel):
             return list(self.classes)
         return list(dict.fromkeys(a.cls for a in self.assets))
 
+    def pose_constraint(self, asset: AssetConfig) -> PoseConstraint | None:
+        """The asset's rotation constraint: randomizers.pose.per_asset wins over the asset entry's own."""
+        return self.randomizers.pose.per_asset.get(asset.name, asset.pose)
+
+    def stands_upright(self, asset: AssetConfig) -> bool:
+        con = self.pose_constraint(asset)
+        return asset.upright or bool(con and con.upright)
+
     def with_overrides(self, **changes: Any) -> "DatasetConfig":
         """A copy with top-level fields (seed, count) or `output_dir` replaced."""
         out_dir = changes.pop("output_dir", None)

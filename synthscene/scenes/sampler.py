@@ -56,7 +56,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
 
     targets = choose_targets(config, index)
     radii = [assets[name].radius for name, _ in targets]
-    constraints = [rnd.pose.per_asset.get(name, by_name[name].pose) for name, _ in targets]
+    constraints = [config.pose_constraint(by_name[name]) for name, _ in targets]
     placed = pose_rnd.sample(rnd.pose, stream(seed, index, "pose"), radii, constraints=constraints)
     objects = []
     for (name, k), (pos, quat) in zip(targets, placed["poses"]):

@@ -46,7 +46,7 @@ class World:
             for k in range(max(asset.count[1], 1)):
                 uid = self._load(asset.urdf, f"assets[{i}].urdf", scale=asset.scale, allow_external=asset.allow_external_paths)
                 self.bodies[(asset.name, k)] = uid
-                if self._stands(asset):
+                if self.config.stands_upright(asset):
                     self._keep_upright(uid)
                 if k == 0:
                     self.asset_info[asset.name] = AssetInfo(asset.name, self._half_extents(uid))
@@ -61,10 +61,6 @@ class World:
                               for uid in self.bodies.values()}
         self._park_all()
         self.renderer.warm_up()
-
-    def _stands(self, asset) -> bool:
-        con = self.config.randomizers.pose.per_asset.get(asset.name, asset.pose)
-        return asset.upright or bool(con and con.upright)
 
     def _keep_upright(self, uid: int) -> None:
         """Upright assets stay upright through the settle, as objects standing on a desk do.
