@@ -94,26 +94,32 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         pending = deque(todo)
         queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
         owner = {}  # object ref → (actor number, index)
+        ref_of = {}  # (actor number, index) → object ref
         working = set()  # actors that have answered at least once
 
         def submit(k: int) -> None:
             while pending and len(queued[k]) < _IN_FLIGHT:
                 index = pending.popleft()
-                owner[actors[k].render.remote(index)] = (k, index)
+                ref = actors[k].render.remote(index)
+                owner[ref], ref_of[k, index] = (k, index), ref
                 queued[k].append(index)
 
         for k in range(n):
             submit(k)
         while owner:
-            [ref], _ = ray.wait(list(owner), num_returns=1)
-            k, index = owner.pop(ref)
+            [ready], _ = ray.wait(list(owner), num_returns=1)
+            # An actor runs its calls in order, so its oldest call is finished too: take that one
+            # first, or a death reported on a later call would be blamed on (and hide) its result.
+            k = owner[ready][0]
+            index = queued[k][0]
+            ref = ref_of.pop((k, index))
+            del owner[ref]
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayActorError as err:
                 if k not in working:
                     raise SynthsceneError(f"a Ray actor failed to start: {err}") from None
-                first = queued[k][0]  # an actor runs its calls in order: the oldest was on the stage
-                raise SynthsceneError(failure_message(first, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
+                raise SynthsceneError(failure_message(index, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
             working.add(k)
             queued[k].remove(index)
             if result[0] == "error":
