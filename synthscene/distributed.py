@@ -33,6 +33,10 @@ class ImageActor:
         self.config = config
         self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))
 
+    def ready(self) -> bool:
+        """Answers once the world is built: a failure here is a failure to start, not an image's."""
+        return True
+
     def render(self, index: int):
         """("done", index, record, files) or ("error", index, message): errors travel as data."""
         from .pipeline import image_files
@@ -71,6 +75,35 @@ def _check_reachable(address: str) -> None:
         raise BadInput(f"no Ray cluster answers at {address} ({err.strerror or err})", None, "--ray-address") from None
 
 
+def _isolate(ray, Actor, config, factory, out_dir: Path, indices: list[int]):
+    """Re-render a dead actor's calls one by one on a new actor: the image that kills it again is
+    the culprit (an image is a function of its index, so it dies the same way); the ones before it
+    are written, so --resume keeps them. Returns the new actor and the records written."""
+    actor = Actor.remote(config, config.renderer.backend, factory)
+    records = []
+    for index in indices:
+        try:
+            records.append(_write(out_dir, ray.get(actor.render.remote(index))))
+        except ray.exceptions.RayActorError as err:
+            ray.kill(actor)
+            raise SynthsceneError(failure_message(index, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
+    return actor, records
+
+
+def _write(out_dir: Path, result) -> dict:
+    if result[0] == "error":
+        raise SynthsceneError(result[2])
+    _, index, record, files = result
+    for rel, data in files:
+        try:
+            atomic_write(out_dir / rel, data)
+        except OSError as err:
+            from .faults import write_failure
+
+            raise SynthsceneError(write_failure(out_dir, index, err)) from None
+    return record
+
+
 def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None) -> Iterator[dict]:
     if not todo:
         return
@@ -91,11 +124,15 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
         factory = _producer_class()
         actors = [Actor.remote(config, config.renderer.backend, factory) for _ in range(n)]
+        try:
+            ray.get([a.ready.remote() for a in actors])
+        except ray.exceptions.RayActorError as err:
+            lines = str(err).strip().splitlines()  # a raise in __init__ ends with its own last line
+            raise SynthsceneError(f"a Ray actor failed to start: {lines[-1] if 'creation task' in lines[0] else lines[0]}") from None
         pending = deque(todo)
         queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
         owner = {}  # object ref → (actor number, index)
         ref_of = {}  # (actor number, index) → object ref
-        working = set()  # actors that have answered at least once
 
         def submit(k: int) -> None:
             while pending and len(queued[k]) < _IN_FLIGHT:
@@ -115,24 +152,18 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
             ref = ref_of.pop((k, index))
             del owner[ref]
             try:
-                result = ray.get(ref)
-            except ray.exceptions.RayActorError as err:
-                if k not in working:
-                    raise SynthsceneError(f"a Ray actor failed to start: {err}") from None
-                raise SynthsceneError(failure_message(index, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
-            working.add(k)
-            queued[k].remove(index)
-            if result[0] == "error":
-                raise SynthsceneError(result[2])
-            _, _, record, files = result
-            for rel, data in files:
-                try:
-                    atomic_write(out_dir / rel, data)
-                except OSError as err:
-                    from .faults import write_failure
-
-                    raise SynthsceneError(write_failure(out_dir, index, err)) from None
-            yield record
+                records = [_write(out_dir, ray.get(ref))]
+            except ray.exceptions.RayActorError:
+                # The death may have lost the replies of calls it had finished, so which image
+                # killed it is unknown: render its calls again one at a time on a fresh actor.
+                for i in list(queued[k])[1:]:
+                    ref = ref_of.pop((k, i))
+                    del owner[ref]
+                actors[k], records = _isolate(ray, Actor, config, factory, out_dir, list(queued[k]))
+                queued[k].clear()
+            else:
+                queued[k].popleft()
+            yield from records
             submit(k)
     finally:
         for actor in actors:

@@ -75,3 +75,10 @@ class RaiseAt4(ImageProducer):
             raise ValueError("boom")
         return super().produce(index)
 
+
+
+class FailsToStart(ImageProducer):
+    """A worker whose world cannot be built (as a missing GL driver would)."""
+
+    def __init__(self, config, backend):
+        raise RuntimeError("no GL here")

@@ -6,7 +6,7 @@ import pytest
 from synthscene import load_config
 from synthscene.errors import SynthsceneError
 from synthscene.pipeline import generate
-from robust_helpers import ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
+from robust_helpers import FailsToStart, ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")  # optional extra: pip install 'synthscene[ray]'
 
@@ -69,3 +69,13 @@ def test_ray_actor_death_names_the_image(cluster, tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "ImageProducer", SegfaultAt3)
     with pytest.raises(SynthsceneError, match=r"image 3 \(seed 5\) failed: its Ray actor died"):
         generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
+
+
+def test_ray_actor_that_cannot_start_is_not_blamed_on_an_image(cluster, tmp_path, monkeypatch):
+    import synthscene.pipeline as pipeline
+
+    cfg = load_config(small_config_file(tmp_path, count=4))
+    monkeypatch.setattr(pipeline, "ImageProducer", FailsToStart)
+    with pytest.raises(SynthsceneError, match=r"a Ray actor failed to start: .*no GL here") as exc:
+        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
+    assert "image" not in str(exc.value).split("failed to start")[0]
