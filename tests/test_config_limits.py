@@ -230,3 +230,11 @@ def test_library_asset_name_with_trailing_newline_is_refused(tmp_path):
         add_asset(mesh, "evil\n", tmp_path / "lib")
     assert err.value.field == "--name"
     assert not (tmp_path / "lib").exists()
+
+
+def test_assets_add_cli_refuses_a_name_with_trailing_newline(tmp_path, monkeypatch, capsys):
+    mesh = tmp_path / "box.obj"
+    mesh.write_text("v 0 0 0\nv 0.05 0 0\nv 0 0.05 0\nv 0 0 0.05\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n")
+    code, err = run_main(monkeypatch, capsys, "assets", "add", mesh, "--name", "evil\n", "--library", tmp_path / "lib")
+    assert code == 2 and "--name" in err
+    assert not (tmp_path / "lib").exists()
