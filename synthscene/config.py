@@ -12,8 +12,8 @@ import yaml
 from pydantic import (
     AfterValidator,
     Field,
-    ValidationError,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -251,7 +251,9 @@ class DatasetConfig(StrictModel):
         out_dir = changes.pop("output_dir", None)
         updates = {k: v for k, v in changes.items() if v is not None}
         for key, value in updates.items():  # model_copy does not validate: check each against its field
-            field = type(self).model_fields[key]
+            field = type(self).model_fields.get(key)
+            if field is None:
+                continue
             try:
                 TypeAdapter(Annotated[(field.annotation, *field.metadata)]).validate_python(value)
             except ValidationError as err:
