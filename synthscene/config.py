@@ -12,6 +12,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -28,7 +29,16 @@ from .randomizers.pose import PoseConfig, PoseConstraint
 from .randomizers.post import PostConfig
 from .randomizers.texture import TextureConfig
 from .renderers.camera import intrinsics_from_fov
-from .schema import IntRange, StrictModel
+from .schema import (
+    MAX_ASSET_COUNT,
+    MAX_IMAGE_SIDE,
+    MAX_IMAGES,
+    MAX_OBJECTS_PER_IMAGE,
+    MAX_YAML_NODES,
+    IntRange,
+    StrictModel,
+    check_name,
+)
 
 PYBULLET_PREFIX = "pybullet:"
 
@@ -97,10 +107,15 @@ class AssetConfig(StrictModel):
 
     @field_validator("count")
     @classmethod
-    def _count_non_negative(cls, v):
-        if v[0] < 0:
-            raise ValueError(f"expected [min, max] with 0 <= min <= max, got {list(v)}")
+    def _count_bounded(cls, v):
+        if v[0] < 0 or v[1] > MAX_ASSET_COUNT:
+            raise ValueError(f"expected [min, max] with 0 <= min <= max <= {MAX_ASSET_COUNT}, got {list(v)}")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v):
+        return check_name(v)
 
     @property
     def cls(self) -> str:
@@ -125,8 +140,8 @@ class Intrinsics(StrictModel):
 
 
 class CameraConfig(StrictModel):
-    width: int = Field(640, ge=16, le=8192)
-    height: int = Field(480, ge=16, le=8192)
+    width: int = Field(640, ge=16, le=MAX_IMAGE_SIDE)
+    height: int = Field(480, ge=16, le=MAX_IMAGE_SIDE)
     fov_deg: float | None = Field(None, gt=0, lt=180)
     intrinsics: Intrinsics | None = None
     near: float = Field(0.01, gt=0)
@@ -184,7 +199,7 @@ class RendererConfig(StrictModel):
 
 class DatasetConfig(StrictModel):
     seed: int = Field(0, ge=0)
-    count: int = Field(100, ge=1)
+    count: int = Field(100, ge=1, le=MAX_IMAGES)
     classes: list[str] | None = None
     library: OutputPath | None = None  # asset library searched first for `asset:` entries
     assets: list[AssetConfig] = Field(min_length=1)
@@ -202,6 +217,11 @@ class DatasetConfig(StrictModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"assets: duplicate asset names {dup}")
+        occ = self.randomizers.occlusion
+        bodies = sum(a.count[1] for a in self.assets) + (occ.distractors[1] + occ.occluders[1] if occ.enabled else 0)
+        if bodies > MAX_OBJECTS_PER_IMAGE:
+            raise ValueError(f"assets: up to {bodies} objects per image (every asset's maximum count, plus distractors "
+                             f"and occluders); at most {MAX_OBJECTS_PER_IMAGE}")
         stray = sorted(set(self.randomizers.pose.per_asset) - set(names))
         if stray:
             raise ValueError(f"randomizers.pose.per_asset: {stray} are not asset names {names}")
@@ -230,6 +250,15 @@ class DatasetConfig(StrictModel):
         """A copy with top-level fields (seed, count) or `output_dir` replaced."""
         out_dir = changes.pop("output_dir", None)
         updates = {k: v for k, v in changes.items() if v is not None}
+        for key, value in updates.items():  # model_copy does not validate: check each against its field
+            field = type(self).model_fields.get(key)
+            if field is None:
+                continue
+            try:
+                TypeAdapter(Annotated[(field.annotation, *field.metadata)]).validate_python(value)
+            except ValidationError as err:
+                msg = err.errors()[0]["msg"].removeprefix("Value error, ")
+                raise BadInput(f"{msg} (got {value!r}, e.g. from --{key})", None, key) from None
         cfg = self.model_copy(update=updates)
         if out_dir is not None:
             cfg = cfg.model_copy(update={"output": self.output.model_copy(update={"dir": str(Path(out_dir).resolve())})})
@@ -275,18 +304,75 @@ def validation_error(err: ValidationError, source) -> BadInput:
     return BadInput("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines), source)
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing what it would otherwise accept silently: a key given twice in one
+    mapping (the last would win), and aliases that expand to more than MAX_YAML_NODES nodes (a
+    "billion laughs": a few hundred bytes that become gigabytes once the config is saved)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._nodes = 0  # the document's size so far, aliases counted expanded
+        self._sizes: dict[int, int] = {}  # id(node) → its expanded size
+        self._done: set[int] = set()  # nodes composed completely (an alias to any other is a cycle)
+
+    def _expanded(self, node) -> int:
+        key = id(node)
+        if key not in self._sizes:
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            else:
+                children = node.value if isinstance(node, yaml.SequenceNode) else []
+            self._sizes[key] = 1 + sum(self._expanded(c) for c in children)
+        return self._sizes[key]
+
+    def compose_node(self, parent, index):
+        alias = self.check_event(yaml.AliasEvent)
+        mark = self.peek_event().start_mark
+        node = super().compose_node(parent, index)
+        if alias and id(node) not in self._done:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to the value that contains it", mark)
+        # A new node counts once (its children count as they are composed); an alias counts as
+        # everything it stands for.
+        self._nodes += self._expanded(node) if alias else 1
+        self._done.add(id(node))
+        if self._nodes > MAX_YAML_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_YAML_NODES:,} values once its aliases are expanded; "
+                "a config needs a few hundred: write them out instead of nesting aliases of aliases", mark)
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    dup = key in seen
+                except TypeError:  # unhashable: the safe loader's own error follows
+                    continue
+                if dup:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (each key may appear once in a mapping)", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | os.PathLike, what: str = "config") -> Any:
     """Parse a YAML file with the safe loader; BadInput names the file and the line on any problem."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{what} file not found", path)
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         problem = getattr(err, "problem", None) or str(err)
         raise BadInput(f"invalid YAML: {problem}", path, where) from None
+    except RecursionError:
+        raise BadInput("invalid YAML: nested too deeply", path) from None
     except UnicodeDecodeError:
         raise BadInput("not a text file", path) from None
 

@@ -1,15 +1,52 @@
 """Building blocks of the config schema shared by config.py and the randomizers' own configs."""
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+# Limits on what a config may ask for, so that a typo or a hostile file is refused at load time
+# instead of exhausting memory later. Documented in docs/RANDOMIZERS.md ("Limits").
+#: images per dataset: file names hold the index zero-padded to 6 digits (000000 … 999999)
+MAX_IMAGES = 1_000_000
+#: largest per-image count of one asset (`assets[].count` maximum)
+MAX_ASSET_COUNT = 100
+#: largest number of bodies one image may show: targets (every asset's maximum count) plus
+#: distractors and occluders (their maxima)
+MAX_OBJECTS_PER_IMAGE = 250
+#: image width and height, pixels
+MAX_IMAGE_SIDE = 8192
+#: nodes a YAML file may hold once its aliases are expanded (a normal config has a few hundred)
+MAX_YAML_NODES = 100_000
+#: nodes an albumentations pipeline (`randomizers.post.transform`) may hold
+MAX_TRANSFORM_NODES = 10_000
+
+#: an asset's name: letters, digits, _ . - (it names folders and cache files); use with fullmatch,
+#: since `$` would also match before a trailing newline
+ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name: str) -> str:
+    if not ASSET_NAME.fullmatch(name):
+        raise ValueError(f"asset names are letters, digits, _ . - and start with a letter or digit (got {name!r})")
+    return name
+
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
+    """Unknown keys are errors: a typo must not silently fall back to a default. NaN and infinity
+    are errors too: no field means them, and they would only fail later, far from the config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
+def _finite(v: Any) -> bool:
+    """A real number that float() can hold (NaN, infinity and 1e400-sized integers are not)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _range(value: Any, integer: bool) -> tuple:
@@ -20,8 +57,8 @@ def _range(value: Any, integer: bool) -> tuple:
         raise ValueError(f"expected [min, max] with min <= max (two {kind}), got {value!r}")
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and float(v) != int(v)):
-            raise ValueError(f"expected [min, max] with min <= max (two {kind}), got {value!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or (integer and float(v) != int(v)):
+            raise ValueError(f"expected [min, max] with min <= max (two finite {kind}), got {value!r}")
         out.append(int(v) if integer else float(v))
     if out[0] > out[1]:
         raise ValueError(f"expected [min, max] with min <= max, got {value!r}")
@@ -32,9 +69,9 @@ def _vec3(value: Any) -> tuple:
     if (
         not isinstance(value, (list, tuple))
         or len(value) != 3
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) for v in value)
     ):
-        raise ValueError(f"expected [x, y, z] (three numbers), got {value!r}")
+        raise ValueError(f"expected [x, y, z] (three finite numbers), got {value!r}")
     return tuple(float(v) for v in value)
 
 

@@ -72,3 +72,32 @@ def test_python_tags_are_not_executed(tmp_path):
     with pytest.raises(BadInput, match="YAML"):
         load_config(path)
     assert not (tmp_path / "pwned").exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 9), st.integers(1, 12))
+def test_nested_aliases_load_small_or_are_refused(tmp_path, depth, width):
+    """Aliases of aliases (a "billion laughs") either stay small once expanded or are refused."""
+    from synthscene.config import read_yaml
+    from synthscene.schema import MAX_YAML_NODES
+
+    lines = ["x0: &x0 [a]"] + [f"x{k}: &x{k} [{', '.join([f'*x{k - 1}'] * width)}]" for k in range(1, depth + 1)]
+    path = tmp_path / "aliases.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    expanded = sum(sum(width ** j for j in range(k + 1)) + 1 for k in range(depth + 1))  # every list and its leaves
+    try:
+        data = read_yaml(path)
+    except BadInput as err:
+        assert "aliases" in str(err) and expanded > MAX_YAML_NODES // 2
+        return
+    assert _size(data, 2 * MAX_YAML_NODES) >= 0  # counted with a budget: never expands a bomb itself
+
+
+def _size(value, budget: int) -> int:
+    """What is left of `budget` after counting the values in `value` (shared ones each time)."""
+    budget -= 1
+    for child in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        if budget < 0:
+            break
+        budget = _size(child, budget)
+    return budget

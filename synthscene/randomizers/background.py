@@ -21,9 +21,9 @@ from .texture import Kind
 
 
 class SourceWeights(StrictModel):
-    images: float = Field(1.0, ge=0)
-    procedural: float = Field(1.0, ge=0)
-    scene: float = Field(1.0, ge=0)  # keep what was rendered (sky and ground)
+    images: float = Field(1.0, ge=0, le=1e6)  # bounded: their sum must stay finite
+    procedural: float = Field(1.0, ge=0, le=1e6)
+    scene: float = Field(1.0, ge=0, le=1e6)  # keep what was rendered (sky and ground)
 
 
 class BackgroundConfig(StrictModel):

@@ -10,6 +10,7 @@ import math
 from typing import Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from ..renderers.camera import look_at
 from ..rng import uniform
@@ -26,8 +27,15 @@ class CameraRandomizerConfig(StrictModel):
     roll_deg: Range = (0.0, 0.0)
     look_at: Vec3 = (0.0, 0.0, 0.0)
     aim: Literal["point", "targets"] = "point"  # targets: look at the targets' mean x, y (at look_at's z)
-    look_at_jitter: float = 0.05  # metres, uniform per axis
-    intrinsics_jitter: float = 0.0  # relative, applied to fx, fy, cx, cy
+    look_at_jitter: float = Field(0.05, ge=0)  # metres, uniform per axis
+    intrinsics_jitter: float = Field(0.0, ge=0, lt=1)  # relative, applied to fx, fy, cx, cy
+
+    @field_validator("distance", "box_px")
+    @classmethod
+    def _positive(cls, v):
+        if v[0] <= 0:  # the camera would sit on what it looks at
+            raise ValueError(f"expected [min, max] with 0 < min <= max, got {list(v)}")
+        return v
 
 
 def _mid(r) -> float:

@@ -11,6 +11,7 @@ import math
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from ..rng import uniform
 from ..schema import Range, StrictModel
@@ -26,7 +27,7 @@ class LightingConfig(StrictModel):
     ambient: Range = (0.4, 0.7)
     diffuse: Range = (0.3, 0.7)
     specular: Range = (0.0, 0.3)
-    shadow_probability: float = 0.5
+    shadow_probability: float = Field(0.5, ge=0, le=1)
 
 
 def _mid(r) -> float:

@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..rng import config_stream, integer, uniform
-from ..schema import IntRange, Range, StrictModel
+from ..schema import MAX_ASSET_COUNT, IntRange, Range, StrictModel
 from .paths import ExistingDir
 
 POOL_PREFIX = "pool:"
@@ -33,6 +33,13 @@ class OcclusionConfig(StrictModel):
     visibility: Range = (0.3, 0.8)  # the occluded target's aimed-at visible fraction
     depth: Range = (0.3, 0.7)  # at most this far along the camera→target segment (fraction)
     correction_renders: int = Field(2, ge=0, le=8)  # small renders that correct the aimed visibility
+
+    @field_validator("distractors", "occluders")
+    @classmethod
+    def _counts(cls, v):
+        if v[0] < 0 or v[1] > MAX_ASSET_COUNT:
+            raise ValueError(f"expected [min, max] with 0 <= min <= max <= {MAX_ASSET_COUNT}, got {list(v)}")
+        return v
 
     @model_validator(mode="after")
     def _has_urdfs(self):

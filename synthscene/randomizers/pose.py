@@ -37,8 +37,8 @@ class PoseConfig(StrictModel):
     volume: Volume = Volume()
     pile: PileConfig = PileConfig()
     per_asset: dict[str, PoseConstraint] = {}
-    settle_steps: int = 240  # at 240 Hz: at most one simulated second
-    max_tries: int = 30  # rejection sampling attempts per object before stacking it higher
+    settle_steps: int = Field(240, ge=0, le=24_000)  # at 240 Hz: at most one simulated second (the bound: 100 s)
+    max_tries: int = Field(30, ge=1, le=10_000)  # rejection sampling attempts per object before stacking it higher
 
 
 def _centre(r) -> float:

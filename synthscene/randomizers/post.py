@@ -8,12 +8,14 @@ the `post` stream.
 """
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 from pydantic import field_validator
 
-from ..schema import StrictModel
+from ..schema import MAX_TRANSFORM_NODES, StrictModel
 
 
 def build(spec: dict):
@@ -22,6 +24,25 @@ def build(spec: dict):
 
     t = A.from_dict(spec)
     return t if isinstance(t, A.BaseCompose) else A.Compose([t])
+
+
+#: the keys of `A.to_dict(...)` output; anything else would be kept (and saved, hashed) but unused
+SPEC_KEYS = {"__version__", "transform"}
+
+
+def _budget_left(value: Any, budget: int) -> int:
+    """What is left of `budget` after counting the values nested in `value` (below 0: too many).
+    Shared sub-values count each time, as they would once saved, and counting stops early.
+    NaN and infinity are refused here too: albumentations lets some through."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    budget -= 1
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for child in children:
+        if budget < 0:
+            break
+        budget = _budget_left(child, budget)
+    return budget
 
 
 class PostConfig(StrictModel):
@@ -33,8 +54,16 @@ class PostConfig(StrictModel):
     def _loads(cls, v):
         if v is None:
             return v
+        extra = sorted(set(map(str, v)) - SPEC_KEYS)
+        if extra:
+            raise ValueError(f"unknown keys {extra}: albumentations' serialised form (A.to_dict) has only "
+                             f"{sorted(SPEC_KEYS)}")
+        if _budget_left(v, MAX_TRANSFORM_NODES) < 0:
+            raise ValueError(f"more than {MAX_TRANSFORM_NODES:,} values: not a post-processing pipeline")
         try:
-            build(v)
+            with warnings.catch_warnings():  # albumentations only warns about a transform's unknown arguments
+                warnings.filterwarnings("error", message=r"Argument\(s\) .* are not valid")
+                build(v)
         except Exception as err:  # albumentations raises many kinds; the message is what matters
             raise ValueError(f"not a valid albumentations pipeline (A.to_dict form): {type(err).__name__}: {err}") from None
         return v

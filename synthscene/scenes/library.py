@@ -7,7 +7,6 @@ declares in the `synthscene.assets` entry-point group.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -19,12 +18,12 @@ from pydantic import Field, ValidationError
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
-from ..schema import StrictModel
+from ..schema import ASSET_NAME, StrictModel
 from . import convert
 
 ASSET_FILE = "asset.yaml"
 ENTRY_POINT_GROUP = "synthscene.assets"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = ASSET_NAME  # use with fullmatch
 
 
 class PoseConstraints(StrictModel):
@@ -161,7 +160,7 @@ def add_asset(
     from .assets import build, check_size, check_urdf
 
     source = Path(source).resolve()
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise BadInput(f"asset names are letters, digits, _ . - (got {name!r})", None, "--name")
     if not source.is_file():
         raise BadInput("file not found", source, "MESH_OR_URDF")
