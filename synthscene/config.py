@@ -1,6 +1,8 @@
 """The dataset config: a YAML file validated by pydantic, paths resolved relative to the file."""
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 import os
@@ -95,7 +97,8 @@ class AssetConfig(StrictModel):
     @classmethod
     def _default_name(cls, data):
         if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
-            data = {**data, "name": data.get("asset") or Path(str(data["mesh"])).stem}
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
+            data = {**data, "name": data.get("asset") or stem or "asset"}
         return data
 
     @model_validator(mode="after")

@@ -238,3 +238,12 @@ def test_assets_add_cli_refuses_a_name_with_trailing_newline(tmp_path, monkeypat
     code, err = run_main(monkeypatch, capsys, "assets", "add", mesh, "--name", "evil\n", "--library", tmp_path / "lib")
     assert code == 2 and "--name" in err
     assert not (tmp_path / "lib").exists()
+
+
+def test_a_mesh_file_name_with_spaces_gives_a_plain_default_asset_name(tmp_path):
+    from test_bad_input import CUBE_OBJ
+
+    (tmp_path / "my mesh (1).obj").write_text(CUBE_OBJ)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('assets: [{mesh: "my mesh (1).obj", units: m}]\ncamera: {width: 64, height: 48, fov_deg: 50}\n')
+    assert load_config(cfg).assets[0].name == "my_mesh__1"
