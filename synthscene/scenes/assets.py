@@ -222,7 +222,7 @@ def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, ca
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssetWarning)
         if src.suffix.lower() == ".urdf":
-            urdf_check.confine(src, field, allow_external)
+            urdf_check.check_urdf(src, field, allow_external)  # paths confined before any mesh is opened
             extents = check_urdf(src)
             scale = scale * UNITS[units]
             check_size(extents, scale, src, f"{field}.scale")

@@ -266,8 +266,9 @@ def flat_slab(merged: trimesh.Trimesh) -> tuple[trimesh.Trimesh, float] | None:
     """
     size = float(merged.extents.max())
     try:
-        hull = merged.convex_hull
-        thickness = 2 * float(hull.volume) / max(float(hull.area), 1e-30)  # a slab: V = A/2 * t
+        with np.errstate(invalid="ignore", divide="ignore"):  # trimesh divides by a zero volume
+            hull = merged.convex_hull
+            thickness = 2 * float(hull.volume) / max(float(hull.area), 1e-30)  # a slab: V = A/2 * t
     except Exception:  # qhull refuses coplanar points
         thickness = 0.0
     if thickness > FLAT_RATIO * size:
@@ -345,8 +346,9 @@ def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: s
 def inertial(merged: trimesh.Trimesh, mass: float | None) -> ET.Element:
     """Mass (given, else convex-hull volume × a default density) and the hull's inertia about its centre."""
     try:
-        hull = merged.convex_hull
-        volume = float(hull.volume)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull: trimesh divides by its zero volume
+            hull = merged.convex_hull
+            volume = float(hull.volume)
     except Exception:  # flat or collinear: qhull refuses
         hull, volume = None, 0.0
     lo, hi = merged.bounds

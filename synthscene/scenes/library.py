@@ -166,7 +166,7 @@ def add_asset(
     renamed into place, so a refused or interrupted add leaves the library as it was.
     """
     from .assets import build, check_size, check_urdf
-    from .urdf_check import confine
+    from .urdf_check import check_urdf as check_paths
 
     source = Path(source).resolve()
     if not _NAME.match(name):
@@ -187,7 +187,7 @@ def add_asset(
     # cache key hashes contents, not paths, so the library copy reuses this conversion.
     cache = library / ".cache"
     if is_urdf:
-        confine(source, "MESH_OR_URDF")  # before any mesh is opened: the library copy would lose an outside one
+        check_paths(source, "MESH_OR_URDF")  # confined before any mesh is opened: a library copy would lose an outside one
         check_size(check_urdf(source), convert.UNITS[units], source, "--units")
         deps = list(convert.urdf_meshes(source))
         deps += [d for m in deps if m.suffix.lower() == ".obj" for d in convert.dependencies(m)]
