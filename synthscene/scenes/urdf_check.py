@@ -98,6 +98,6 @@ def check_urdf(urdf: str | Path, field: str, allow_external: bool = False) -> No
         confine(urdf, field, allow_external)
         for name, target in mesh_refs(urdf, field):
             if not target.is_file():
-                raise BadInput(f"mesh {name!r} not found (looked for {target})", urdf, field)
+                raise BadInput(f"refers to a missing mesh {name!r} (not found: {target})", urdf, field)
             _check_mesh(target, urdf, field)
     _checked.add(key)
