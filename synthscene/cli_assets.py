@@ -15,7 +15,7 @@ _show_default = warnings.showwarning
 
 def _show(message, category, filename, lineno, file=None, line=None):
     """Asset warnings already name the file: print them as one line, not as Python source locations."""
-    if category.__name__ == "AssetWarning":
+    if category.__name__ in ("AssetWarning", "ImageWarning"):
         typer.echo(f"warning: {message}", err=True)
     else:
         _show_default(message, category, filename, lineno, file, line)

@@ -26,17 +26,13 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
 from ..renderers.pybullet import quiet
-from . import convert
-from .convert import UNITS, MeshReport
+from . import convert, urdf_check
+from .convert import UNITS, AssetWarning, MeshReport
 
 CONVERTER_VERSION = 2  # bump when the files a conversion writes change
 PLAUSIBLE_M = (0.005, 5.0)  # outside: a warning (a unit mistake is the usual cause)
 ABSURD_M = (0.0005, 50.0)  # outside: refused
 BUILD_INFO = "build.json"
-
-
-class AssetWarning(UserWarning):
-    """A loadable asset that is probably not what the user meant (size, flatness, no colour)."""
 
 
 def cache_root() -> Path:
@@ -90,7 +86,9 @@ def build(
     if info_file.is_file():
         info = json.loads(info_file.read_text())
         if all((final / f).is_file() for f in info.get("files", [])):
-            return Built(final / "model.urdf", key, MeshReport(**info["report"]), cached=True)
+            report = MeshReport(**info["report"])
+            _warn_notes(report)
+            return Built(final / "model.urdf", key, report, cached=True)
         shutil.rmtree(final, ignore_errors=True)  # someone deleted part of it: convert again
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -112,7 +110,13 @@ def build(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    _warn_notes(report)
     return Built(final / "model.urdf", key, report, cached=False)
+
+
+def _warn_notes(report: MeshReport) -> None:
+    for note in report.notes:
+        warnings.warn(note, AssetWarning, stacklevel=3)
 
 
 def convert_source(source: Path, folder: Path, **kw) -> MeshReport:
@@ -130,6 +134,7 @@ def check_urdf(urdf: Path, file_for_messages: Path | None = None, textured: bool
     for mesh in convert.urdf_meshes(urdf):
         if not mesh.is_file():
             raise BadInput(f"refers to a missing mesh {mesh}", urdf, "urdf")
+        convert.check_file_size(mesh, urdf, "urdf")
         if mesh.suffix.lower() == ".obj":  # no MTL is fine there: PyBullet uses the URDF's colour
             convert.check_dependencies(mesh, missing_mtl_ok=True)
             for tex in convert.dependencies(mesh):
@@ -211,11 +216,13 @@ class Ready:
 
 
 def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, cache_dir: Path | None = None,
-               field: str = "mesh", **mesh_opts) -> Ready:
-    """Check a URDF, or convert a mesh (cached), then check its size after units and scale."""
+               field: str = "mesh", allow_external: bool = False, **mesh_opts) -> Ready:
+    """Check a URDF (its mesh paths confined first), or convert a mesh (cached), then check its
+    size after units and scale."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssetWarning)
         if src.suffix.lower() == ".urdf":
+            urdf_check.check_urdf(src, field, allow_external)  # paths confined before any mesh is opened
             extents = check_urdf(src)
             scale = scale * UNITS[units]
             check_size(extents, scale, src, f"{field}.scale")
@@ -266,7 +273,9 @@ def resolve_entry(entry, index: int, library: str | None = None):
     src_path = Path(src)
     if src_path.suffix.lower() == ".urdf":
         opts = {}
-    ready = make_ready(src_path, name=entry.name, units=units, scale=scale, cache_dir=cache_dir, field=field, **opts)
+    allow = bool(entry.allow_external_paths) and not entry.asset  # a library asset stays in its folder
+    ready = make_ready(src_path, name=entry.name, units=units, scale=scale, cache_dir=cache_dir, field=field,
+                       allow_external=allow, **opts)
     if ready.report is not None:
         update.setdefault("source", str(src_path))
     update.update(urdf=str(ready.urdf), mesh=None, asset=None, library=None, units="m", scale=ready.scale, **_MESH_ONLY)

@@ -8,18 +8,21 @@ vertex, per face or one material colour) are baked into a texel per face colour.
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
+import sys
+import warnings
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pybullet as p
 import trimesh
 from PIL import Image
 
 from ..errors import BadInput
-from ..renderers.pybullet import quiet
+from . import urdf_check
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".dae")
 COLLISIONS = ("vhacd", "convex", "box", "sphere", "cylinder")
@@ -28,6 +31,55 @@ MAX_TEXTURE = 2048
 DEFAULT_DENSITY = 500.0  # kg/m³: a plausible mean for hollow or mixed household objects
 DEFAULT_GREY = (160, 160, 160)  # STL and other colourless meshes
 _IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".tga", ".tif", ".tiff")
+# Budgets (docs/ASSETS.md), each overridable by an environment variable: a 10-million-face scan
+# would otherwise take minutes and gigabytes, and V-HACD can loop forever on some inputs.
+MAX_MESH_BYTES = 100 * 2**20  # $SYNTHSCENE_MAX_MESH_BYTES: refused before trimesh reads the file
+MAX_FACES = 200_000  # $SYNTHSCENE_MAX_FACES: triangles of one mesh file
+VHACD_TIMEOUT_S = 300.0  # $SYNTHSCENE_VHACD_TIMEOUT: then the convex hull is used instead
+FLAT_RATIO = 1e-3  # hull thickness / largest extent at or below which a mesh counts as flat
+
+
+class AssetWarning(UserWarning):
+    """A loadable asset that is probably not what the user meant (size, flatness, no colour)."""
+
+
+def _budget(env: str, default: float) -> float:
+    text = os.environ.get(env)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise BadInput(f"expected a positive number, got {text!r}", f"${env}", env)
+    return value
+
+
+_HOW_TO_DECIMATE = ("decimate it first (Blender: Decimate modifier; MeshLab: Quadric Edge Collapse Decimation; "
+                    "or trimesh's simplify_quadric_decimation with fast-simplification installed), see docs/ASSETS.md")
+
+
+def check_file_size(path: Path, who: Path | None = None, field: str = "mesh") -> None:
+    """Refuse a huge mesh file before anything reads it into memory."""
+    limit = int(_budget("SYNTHSCENE_MAX_MESH_BYTES", MAX_MESH_BYTES))
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # a missing file is reported by whoever reads it
+    if size > limit:
+        what = "" if who is None or Path(who) == path else f"mesh {path}: "
+        raise BadInput(f"{what}the file is {size:,} bytes, over the budget of {limit:,} bytes "
+                       f"($SYNTHSCENE_MAX_MESH_BYTES); {_HOW_TO_DECIMATE}", who or path, field)
+
+
+def check_faces(faces: int, path: Path, who: Path | None = None, field: str = "mesh") -> None:
+    """Refuse a mesh over the face budget (no decimation library is installed to reduce it here)."""
+    limit = int(_budget("SYNTHSCENE_MAX_FACES", MAX_FACES))
+    if faces > limit:
+        what = "" if who is None or Path(who) == path else f"mesh {path}: "
+        raise BadInput(f"{what}{faces:,} triangles, over the budget of {limit:,} ($SYNTHSCENE_MAX_FACES); "
+                       f"{_HOW_TO_DECIMATE}", who or path, field)
 
 
 @dataclass
@@ -38,6 +90,7 @@ class MeshReport:
     triangles: int
     watertight: bool
     colour: str  # "texture" | "vertex colour" | "face colour" | "material colour" | "none"
+    notes: list[str] = field(default_factory=list)  # warnings of the conversion, given again on a cache hit
 
 
 def dependencies(path: Path) -> list[Path]:
@@ -87,6 +140,7 @@ def load_meshes(path: Path) -> list[trimesh.Trimesh]:
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise BadInput(f"unsupported mesh format {path.suffix!r}; expected one of {', '.join(MESH_SUFFIXES)} or a .urdf", path, "mesh")
     check_dependencies(path)
+    check_file_size(path)
     try:
         scene = trimesh.load_scene(str(path), process=False)  # merging vertices would blend their colours
         meshes = [g for g in scene.dump() if isinstance(g, trimesh.Trimesh)]
@@ -95,6 +149,7 @@ def load_meshes(path: Path) -> list[trimesh.Trimesh]:
     meshes = [m for m in meshes if len(m.faces) > 0]
     if not meshes:
         raise BadInput("the mesh holds no triangles (empty, or only points or lines)", path, "mesh")
+    check_faces(sum(len(m.faces) for m in meshes), path)
     for m in meshes:
         if not np.isfinite(m.vertices).all():
             raise BadInput("the mesh has non-finite (NaN or infinite) vertex coordinates", path, "mesh")
@@ -204,8 +259,54 @@ def _fmt(v) -> str:
     return " ".join(f"{float(x):.9g}" for x in v)
 
 
-def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: str, vhacd_resolution: int) -> ET.Element:
-    """The URDF <geometry> (and <origin>) of the collision shape, writing any mesh it needs."""
+def flat_slab(merged: trimesh.Trimesh) -> tuple[trimesh.Trimesh, float] | None:
+    """For a flat mesh (a label, a sticker): its convex hull thickened to a slab, and the thickness.
+
+    V-HACD never returns on a zero-volume mesh, and qhull refuses one; None when not flat.
+    """
+    size = float(merged.extents.max())
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # trimesh divides by a zero volume
+            hull = merged.convex_hull
+            thickness = 2 * float(hull.volume) / max(float(hull.area), 1e-30)  # a slab: V = A/2 * t
+    except Exception:  # qhull refuses coplanar points
+        thickness = 0.0
+    if thickness > FLAT_RATIO * size:
+        return None
+    pts = np.asarray(merged.vertices, dtype=np.float64)
+    normal = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)[2][-1]  # the direction of least spread
+    t = max(0.01 * size, 1e-4)  # 1 % of its size, at least 0.1 mm
+    slab = trimesh.convex.convex_hull(np.concatenate([pts + normal * t / 2, pts - normal * t / 2]))
+    return slab, t
+
+
+def vhacd_command(src: Path, out: Path, log: Path, resolution: int) -> list[str]:
+    """V-HACD in a child Python: the C call ignores Ctrl-C and can loop forever, a child can be killed."""
+    code = "import sys, pybullet as p; p.vhacd(sys.argv[1], sys.argv[2], sys.argv[3], resolution=int(sys.argv[4]))"
+    return [sys.executable, "-c", code, str(src), str(out), str(log), str(resolution)]
+
+
+def run_vhacd(src: Path, out: Path, log: Path, resolution: int) -> str | None:
+    """Run V-HACD with the time budget; None when done, else why not (the caller falls back)."""
+    timeout = _budget("SYNTHSCENE_VHACD_TIMEOUT", VHACD_TIMEOUT_S)
+    try:  # subprocess.run kills the child on a timeout and on Ctrl-C (KeyboardInterrupt)
+        subprocess.run(vhacd_command(src, out, log, resolution), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"V-HACD did not finish within {timeout:g} s ($SYNTHSCENE_VHACD_TIMEOUT)"
+    if not out.is_file() or out.stat().st_size == 0:
+        return ""  # vhacd gives up on some thin shapes: the hull, without fuss
+    return None
+
+
+def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: str, vhacd_resolution: int,
+                       notes: list[str] | None = None, who: Path | str = "") -> ET.Element:
+    """The URDF <geometry> (and <origin>) of the collision shape, writing any mesh it needs.
+
+    A flat mesh gets a thin convex slab instead of a V-HACD or hull one; V-HACD that runs out of
+    time gets the convex hull. Either is said in `notes`.
+    """
+    notes = [] if notes is None else notes
     lo, hi = merged.bounds
     centre, ext = (lo + hi) / 2, hi - lo
     geom = ET.Element("geometry")
@@ -217,17 +318,25 @@ def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: s
         ET.SubElement(geom, "cylinder", radius=f"{max(float(ext[:2].max()) / 2, 1e-4):.9g}", length=f"{max(float(ext[2]), 1e-4):.9g}")
     else:
         name = f"{stem}_collision.obj"
-        if kind == "convex":
+        flat = flat_slab(merged)
+        if flat is not None:
+            flat[0].export(folder / name)
+            notes.append(f"{who}: flat geometry (no thickness): its collision shape is a {flat[1] * 1000:.3g} mm "
+                         f"thick slab instead of {'a V-HACD decomposition' if kind == 'vhacd' else 'its convex hull'}")
+        elif kind == "convex":
             merged.convex_hull.export(folder / name)
         else:
             src = folder / f"{stem}_vhacd_in.obj"
             trimesh.Trimesh(merged.vertices, merged.faces, process=False).export(src)
-            with quiet():
-                p.vhacd(str(src), str(folder / name), str(folder / "vhacd.log"), resolution=vhacd_resolution)
+            failed = run_vhacd(src, folder / name, folder / "vhacd.log", vhacd_resolution)
             src.unlink()
             (folder / "vhacd.log").unlink(missing_ok=True)
-            if not (folder / name).is_file() or (folder / name).stat().st_size == 0:
-                merged.convex_hull.export(folder / name)  # vhacd gives up on some thin shapes
+            if failed is not None:
+                (folder / name).unlink(missing_ok=True)
+                merged.convex_hull.export(folder / name)
+                if failed:
+                    notes.append(f"{who}: {failed}; its convex hull is the collision shape instead "
+                                 "(or give collision: convex)")
         ET.SubElement(geom, "mesh", filename=name, scale="1 1 1")
         centre = np.zeros(3)
     origin = ET.Element("origin", xyz=_fmt(centre), rpy="0 0 0")
@@ -237,8 +346,9 @@ def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: s
 def inertial(merged: trimesh.Trimesh, mass: float | None) -> ET.Element:
     """Mass (given, else convex-hull volume × a default density) and the hull's inertia about its centre."""
     try:
-        hull = merged.convex_hull
-        volume = float(hull.volume)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull: trimesh divides by its zero volume
+            hull = merged.convex_hull
+            volume = float(hull.volume)
     except Exception:  # flat or collinear: qhull refuses
         hull, volume = None, 0.0
     lo, hi = merged.bounds
@@ -297,7 +407,8 @@ def convert_mesh(
         # Without a material PyBullet tints each visual with a colour of its own choosing.
         ET.SubElement(ET.SubElement(vis, "material", name=f"white{k}"), "color", rgba="1 1 1 1")
     col = ET.SubElement(link, "collision")
-    origin, geom = collision_geometry(collision, merged, folder, stem, vhacd_resolution)
+    notes: list[str] = []
+    origin, geom = collision_geometry(collision, merged, folder, stem, vhacd_resolution, notes, source)
     col.append(origin)
     col.append(geom)
     ET.indent(robot)
@@ -308,20 +419,10 @@ def convert_mesh(
         triangles=int(sum(len(m.faces) for m in meshes)),
         watertight=all(watertight(m) for m in meshes),
         colour=" + ".join(kind),
+        notes=notes,
     )
 
 
 def urdf_meshes(urdf: Path, visual_only: bool = False) -> list[Path]:
-    """Mesh files a URDF refers to (package:// ones skipped: PyBullet resolves those itself)."""
-    try:
-        root = ET.parse(urdf).getroot()
-    except ET.ParseError as err:
-        raise BadInput(f"not a valid URDF (XML error: {err})", urdf, "urdf") from None
-    out = []
-    parents = root.iter("visual") if visual_only else [root]
-    for el in (m for parent in parents for m in parent.iter("mesh")):
-        fn = el.get("filename", "")
-        if fn.startswith("package://"):
-            continue
-        out.append((urdf.parent / fn).resolve())
-    return list(dict.fromkeys(out))
+    """Mesh files a URDF refers to, resolved by the one parser the confinement check uses."""
+    return list(dict.fromkeys(target for _, target in urdf_check.mesh_refs(urdf, visual_only=visual_only)))

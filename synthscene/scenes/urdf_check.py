@@ -22,6 +22,8 @@ def _bundled_root() -> Path:
 
 
 def _mesh_target(name: str, folder: Path) -> Path:
+    """Where a URDF's mesh filename points: package:// and file:// are read relative to the URDF's
+    folder (PyBullet looks there first), like a plain relative path."""
     for prefix in ("package://", "file://"):
         if name.startswith(prefix):
             name = name[len(prefix):]
@@ -29,11 +31,49 @@ def _mesh_target(name: str, folder: Path) -> Path:
     return (p if p.is_absolute() else folder / p).resolve()
 
 
+def mesh_refs(urdf: str | Path, field: str = "urdf", visual_only: bool = False) -> list[tuple[str, Path]]:
+    """(filename as written, resolved path) of each <mesh> of a URDF: the one parser of mesh paths."""
+    urdf = Path(urdf).resolve()
+    try:
+        root = ET.parse(urdf).getroot()
+    except ET.ParseError as err:
+        raise BadInput(f"not a valid URDF (XML error: {err})", urdf, field) from None
+    except OSError as err:
+        raise BadInput(f"not a readable URDF ({err.strerror or err})", urdf, field) from None
+    parents = root.iter("visual") if visual_only else [root]
+    out = []
+    for el in (m for parent in parents for m in parent.iter("mesh")):
+        name = el.get("filename", "")
+        if not name:
+            raise BadInput("a <mesh> element has no filename", urdf, field)
+        out.append((name, _mesh_target(name, urdf.parent)))
+    return out
+
+
+def confine(urdf: str | Path, field: str, allow_external: bool = False) -> None:
+    """Refuse a mesh path outside the URDF's folder, reading only the URDF's XML: run before
+    anything opens a mesh or writes a file. PyBullet's bundled data is trusted."""
+    urdf = Path(urdf).resolve()
+    if allow_external or urdf.is_relative_to(_bundled_root()):
+        return
+    for name, target in mesh_refs(urdf, field):
+        if not target.is_relative_to(urdf.parent):
+            raise BadInput(
+                f"mesh {name!r} resolves to {target}, outside the asset folder {urdf.parent}; "
+                "set allow_external_paths: true on this asset if that is intended",
+                urdf,
+                field,
+            )
+
+
 def _check_mesh(mesh: Path, urdf: Path, field: str) -> None:
     if mesh.suffix.lower() not in _MESH_SUFFIXES_CHECKED:
         return  # e.g. .dae: PyBullet's own importer is the only reader here
     import trimesh
 
+    from .convert import check_faces, check_file_size
+
+    check_file_size(mesh, urdf, field)
     try:
         geom = trimesh.load(str(mesh), force="mesh", process=False)
         vertices, faces = np.asarray(geom.vertices), np.asarray(geom.faces)
@@ -45,15 +85,7 @@ def _check_mesh(mesh: Path, urdf: Path, field: str) -> None:
         raise BadInput(f"mesh {mesh} holds no geometry (corrupt or empty file)", urdf, field)
     if not np.isfinite(vertices).all():
         raise BadInput(f"mesh {mesh} has non-finite vertex coordinates", urdf, field)
-
-
-def mesh_files(urdf: Path) -> list[str]:
-    """The mesh filenames a URDF refers to, as written."""
-    try:
-        root = ET.parse(urdf).getroot()
-    except (ET.ParseError, OSError) as err:
-        raise BadInput(f"not a readable URDF ({err})", urdf) from None
-    return [m.get("filename", "") for m in root.iter("mesh")]
+    check_faces(len(faces), mesh, urdf, field)
 
 
 def check_urdf(urdf: str | Path, field: str, allow_external: bool = False) -> None:
@@ -63,23 +95,9 @@ def check_urdf(urdf: str | Path, field: str, allow_external: bool = False) -> No
     if key in _checked:
         return
     if not urdf.is_relative_to(_bundled_root()):
-        folder = urdf.parent
-        try:
-            names = mesh_files(urdf)
-        except BadInput as err:
-            raise BadInput(str(err), None, field) from None
-        for name in names:
-            if not name:
-                raise BadInput("a <mesh> element has no filename", urdf, field)
-            target = _mesh_target(name, folder)
-            if not allow_external and not target.is_relative_to(folder):
-                raise BadInput(
-                    f"mesh {name!r} resolves to {target}, outside the asset folder {folder}; "
-                    "set allow_external_paths: true on this asset if that is intended",
-                    urdf,
-                    field,
-                )
+        confine(urdf, field, allow_external)
+        for name, target in mesh_refs(urdf, field):
             if not target.is_file():
-                raise BadInput(f"mesh {name!r} not found (looked for {target})", urdf, field)
+                raise BadInput(f"refers to a missing mesh {name!r} (not found: {target})", urdf, field)
             _check_mesh(target, urdf, field)
     _checked.add(key)
