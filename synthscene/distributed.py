@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
 from .labels.io import atomic_write
-from .workers import failure_message
+from .workers import WorkerTraceback, failure_message, formatted_traceback
 
 _IN_FLIGHT = 2  # per actor: one rendering, one queued, so an actor never waits on the driver
 
@@ -34,14 +34,15 @@ class ImageActor:
         self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))
 
     def render(self, index: int):
-        """("done", index, record, files) or ("error", index, message): errors travel as data."""
+        """("done", index, record, files) or ("error", index, message, traceback): errors travel as data."""
         from .pipeline import image_files
 
         try:
             produced = self.producer.produce(index)
             return ("done", index, produced.record, image_files(produced, self.config.output.jpeg_quality))
         except Exception as err:
-            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"))
+            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"),
+                    formatted_traceback(err))
 
 
 def _producer_class():
@@ -123,7 +124,7 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
             working.add(k)
             queued[k].remove(index)
             if result[0] == "error":
-                raise SynthsceneError(result[2])
+                raise SynthsceneError(result[2]) from WorkerTraceback(result[3])
             _, _, record, files = result
             for rel, data in files:
                 try:
