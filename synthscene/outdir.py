@@ -68,8 +68,9 @@ def check_folder(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput("the output path is an existing file, not a folder; choose another --out", out_dir, "--out")
     if out_dir.is_dir() and not is_dataset(out_dir) and any(out_dir.iterdir()):
-        raise BadInput(f"the folder is not empty and is not a synthscene dataset (it has no {MARKER}/); "
-                       "synthscene writes only into an empty folder or its own dataset: choose another --out",
+        raise BadInput(f"the folder is not empty and is not a synthscene dataset (it has no {MARKER}/), so "
+                       "--resume and --overwrite do not apply: synthscene writes only into an empty folder or "
+                       "its own dataset; choose another --out",
                        out_dir, "--out")
 
 
