@@ -8,7 +8,7 @@ from .errors import BadInput, SynthsceneError  # noqa: E402
 
 
 def generate(config, out=None, **kwargs):
-    """Render a dataset; see synthscene.pipeline.generate."""
+    """Render a dataset; `config` is a DatasetConfig, a config file path or a mapping (see synthscene.pipeline.generate)."""
     from .pipeline import generate as _generate
 
     return _generate(config, out, **kwargs)

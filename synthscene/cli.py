@@ -44,11 +44,24 @@ def generate(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset already in --out."),
 ) -> None:
     """Render a labelled dataset from a config."""
+    import warnings
+
     from . import generate as _generate
     from . import load_config
+    from .outdir import OutputWarning
 
-    res = _generate(load_config(config), out, count=count, seed=seed, workers=workers, backend=backend,
-                    only=_indices(only), resume=resume, overwrite=overwrite, ray_address=ray_address)
+    shown = warnings.showwarning
+
+    def _show(message, category, *args, **kw):  # one line, as the other messages
+        if issubclass(category, OutputWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, *args, **kw)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show
+        res = _generate(load_config(config), out, count=count, seed=seed, workers=workers, backend=backend,
+                        only=_indices(only), resume=resume, overwrite=overwrite, ray_address=ray_address)
     typer.echo(f"{res.rendered} images rendered in {res.seconds:.1f} s ({res.images_per_s:.1f} img/s) → {res.out_dir}")
 
 

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
 from .labels.io import atomic_write
-from .workers import failure_message
+from .workers import WorkerTraceback, failure_message, formatted_traceback
 
 _IN_FLIGHT = 2  # per actor: one rendering, one queued, so an actor never waits on the driver
 
@@ -38,14 +38,15 @@ class ImageActor:
         return True
 
     def render(self, index: int):
-        """("done", index, record, files) or ("error", index, message): errors travel as data."""
+        """("done", index, record, files) or ("error", index, message, traceback): errors travel as data."""
         from .pipeline import image_files
 
         try:
             produced = self.producer.produce(index)
             return ("done", index, produced.record, image_files(produced, self.config.output.jpeg_quality))
         except Exception as err:
-            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"))
+            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"),
+                    formatted_traceback(err))
 
 
 def _producer_class():
@@ -92,7 +93,7 @@ def _isolate(ray, Actor, config, factory, out_dir: Path, indices: list[int]):
 
 def _write(out_dir: Path, result) -> dict:
     if result[0] == "error":
-        raise SynthsceneError(result[2])
+        raise SynthsceneError(result[2]) from WorkerTraceback(result[3])
     _, index, record, files = result
     for rel, data in files:
         try:

@@ -4,17 +4,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-TEMP_GLOB = ".*.tmp-*"  # labels.io.atomic_write's temporary names
-
-
-def remove_stray_temps(out_dir: Path) -> int:
-    """Delete temporaries a killed run left (atomic_write had no chance to clean up)."""
-    n = 0
-    for tmp in Path(out_dir).rglob(TEMP_GLOB):
-        if tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            n += 1
-    return n
+TEMP_GLOB = ".*.tmp-*"  # labels.io.atomic_write's temporary names (cleaned up by outdir.remove_stray_temps)
 
 
 def write_failure(out_dir: Path, index: int, err: OSError) -> str:

@@ -7,9 +7,11 @@ and the manifest is assembled from the records in index order at the end.
 from __future__ import annotations
 
 import json
-import shutil
+import numbers
+import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -31,12 +33,10 @@ from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
 from .scenes.sampler import sample_scene
 from .scenes.world import World
-from .faults import remove_stray_temps, write_failure
+from . import outdir
+from .faults import write_failure
+from .outdir import RECORDS_DIR, RESOLVED, read_records
 from .workers import failure_message, run_processes
-
-RECORDS_DIR = ".synthscene/records"
-RESOLVED = "config.resolved.yaml"
-_OWNED = ("images", "labels", "annotations", ".synthscene", "manifest.jsonl", "data.yaml", RESOLVED, *writers.OWNED)
 
 
 @dataclass
@@ -76,26 +76,20 @@ class ImageProducer:
 
 
 def image_files(produced: Produced, jpeg_quality: int) -> list[tuple[str, bytes | str]]:
-    """(relative path, contents) of one image's files, in write order: the record last."""
+    """(relative path, contents) of one image's files, in write order: first the list of the others
+    (what --overwrite may delete, even after a crash), the record last."""
     rec = produced.record
     ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
-    return [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
+    files = [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
+    return [outdir.files_entry(rec["index"], [rel for rel, _ in files]), *files]
 
 
 def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
     """Image, label files, then the record: a record on disk means the image is complete."""
     for rel, data in image_files(produced, jpeg_quality):
         atomic_write(out_dir / rel, data)
-
-
-def read_records(out_dir: Path) -> dict[int, dict]:
-    recs = {}
-    for f in sorted((out_dir / RECORDS_DIR).glob("[0-9]*.json")):
-        rec = json.loads(f.read_text())
-        recs[rec["index"]] = rec
-    return recs
 
 
 def resolved_config_text(config: DatasetConfig) -> str:
@@ -121,22 +115,16 @@ def resolved_config_text(config: DatasetConfig) -> str:
 
 
 def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrite: bool, partial: bool) -> None:
+    """Under the folder's lock: clear, check or start the dataset in `out_dir` (checked by outdir.check_folder)."""
     resolved = out_dir / RESOLVED
-    non_empty = out_dir.exists() and any(out_dir.iterdir())
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BadInput("output path exists and is not a folder", out_dir, "output.dir")
-    if non_empty and overwrite:
-        for name in _OWNED:
-            target = out_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    elif non_empty and (resume or partial):
-        remove_stray_temps(out_dir)
-        if not resolved.exists():
-            raise BadInput(f"the folder holds no {RESOLVED}, so it is not a synthscene dataset to resume", out_dir, "--resume")
-        old = yaml.safe_load(resolved.read_text()).get("synthscene", {}).get("config_hash")
+    existing = outdir.holds_anything(out_dir)
+    if existing and overwrite:
+        outdir.clear_dataset(out_dir)
+    elif existing and (resume or partial):
+        if not resolved.is_file():
+            raise BadInput(f"the folder holds no {RESOLVED}, so it is not a synthscene dataset to resume; "
+                           "use --overwrite to replace it or another --out", out_dir, "--resume")
+        old = outdir.read_resolved(out_dir)["synthscene"].get("config_hash")
         if old != config.content_hash():
             raise BadInput(
                 f"the folder was generated from a different config (hash {old}, now {config.content_hash()}); "
@@ -144,7 +132,9 @@ def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrit
                 out_dir,
                 "--resume",
             )
-    elif non_empty:
+        outdir.remove_stray_temps(out_dir)
+        read_records(out_dir)  # a damaged record is refused now, not after the run
+    elif existing:
         raise BadInput("output folder is not empty; use --resume to continue it or --overwrite to replace it", out_dir, "--out")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,6 +191,50 @@ class GenerateResult:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
 
 
+def _checked_int(name: str, value, minimum: int | None = None):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise BadInput(f"{name} must be an integer, got {value!r}", None, f"--{name}")
+    if minimum is not None and value < minimum:
+        raise BadInput(f"{name} must be at least {minimum}, got {value}", None, f"--{name}")
+    return int(value)
+
+
+def _as_config(config) -> DatasetConfig:
+    """A DatasetConfig as is; a path is loaded with load_config, a mapping with config_from_dict
+    (paths in it relative to the current folder)."""
+    from .config import config_from_dict, load_config
+
+    if isinstance(config, DatasetConfig):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return config_from_dict(dict(config), Path.cwd(), "<dict>")
+    raise BadInput(f"config must be a DatasetConfig, a config file path or a mapping, got {type(config).__name__}",
+                   None, "config")
+
+
+def _with_overrides(config: DatasetConfig, count, seed, out) -> DatasetConfig:
+    """The config with --count/--seed/--out applied, re-validated by the schema (its bounds, its rules)."""
+    from pydantic import ValidationError
+
+    changes = {k: v for k, v in (("count", count), ("seed", seed)) if v is not None}
+    if changes:
+        data = {**config.to_dict(), **changes}
+        base = Path(config.source).resolve().parent if config.source and Path(config.source).is_file() else None
+        try:
+            DatasetConfig.model_validate(data, context={"base_dir": base})
+        except ValidationError as err:
+            from .config import _format_errors
+
+            given = ", ".join(f"{k}={v}" for k, v in changes.items())
+            raise BadInput(f"{'; '.join(_format_errors(err))} (given {given})", None,
+                           " / ".join(f"--{k}" for k in changes)) from None
+    return config.with_overrides(count=count, seed=seed, output_dir=out)
+
+
 def generate(
     config: DatasetConfig,
     out: str | Path | None = None,
@@ -215,24 +249,50 @@ def generate(
     progress: bool = True,
     ray_address: str | None = None,
 ) -> GenerateResult:
-    """Render the dataset `config` describes into `out` (or the config's output.dir)."""
-    config = config.with_overrides(count=count, seed=seed, output_dir=out)
-    if config.output.dir is None:
-        raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
-    if workers < 1:
-        raise BadInput(f"--workers must be at least 1, got {workers}", None, "--workers")
+    """Render the dataset `config` describes into `out` (or the config's output.dir).
+
+    `config` is a DatasetConfig, or a config file path (loaded with load_config), or a mapping of
+    config keys. Every argument is checked before anything is written (BadInput, exit 2)."""
+    config = _as_config(config)
+    count, seed = _checked_int("count", count), _checked_int("seed", seed)
+    workers = _checked_int("workers", workers, 1) or (None if backend == "ray" else 1)  # None: one per CPU (ray)
     if backend not in ("local", "ray"):
         raise BadInput(f"unknown backend {backend!r}; expected local or ray", None, "--backend")
+    if only is not None:
+        if isinstance(only, (str, bytes)) or not isinstance(only, Iterable):
+            raise BadInput(f"only must be a list of image indices, got {only!r}", None, "--only")
+        only = [_checked_int("only", i) for i in only]
+    config = _with_overrides(config, count, seed, out)
+    if config.output.dir is None:
+        raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
     out_dir = Path(config.output.dir)
     indices = sorted(set(only)) if only else list(range(config.count))
     bad = [i for i in indices if not 0 <= i < config.count]
     if bad:
         raise BadInput(f"image indices {bad} are outside 0..{config.count - 1}", None, "--only")
-    _prepare_output(out_dir, config, resume, overwrite, partial=bool(only))
-    done = set(read_records(out_dir)) if resume else set()
-    todo = [i for i in indices if i not in done]
     renderer = resolve_backend(config.renderer.backend)
+    if backend == "ray":  # refused now, before the folder is touched
+        from .distributed import _check_reachable, _ray
 
+        _ray()
+        if ray_address is not None:
+            _check_reachable(ray_address)
+    outdir.check_folder(out_dir)
+    with outdir.locked(out_dir):
+        _prepare_output(out_dir, config, resume, overwrite, partial=bool(only))
+        done = set(read_records(out_dir)) if resume else set()
+        todo = [i for i in indices if i not in done]
+        seconds = _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress)
+        try:
+            finish(out_dir, config)
+        except OSError as err:
+            raise SynthsceneError(f"cannot write the dataset files into {out_dir}: {err.strerror or err}; "
+                                  "every image is done: run again with --resume once it is fixed") from None
+    return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
+
+
+def _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress) -> float:
+    """Render `todo` with a progress bar; seconds taken."""
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
     if backend == "ray":
@@ -250,13 +310,7 @@ def generate(
                           f"continue with --resume --out {out_dir}") from None
     finally:
         bar.close()
-    seconds = time.perf_counter() - start
-    try:
-        finish(out_dir, config)
-    except OSError as err:
-        raise SynthsceneError(f"cannot write the dataset files into {out_dir}: {err.strerror or err}; "
-                              "every image is done: run again with --resume once it is fixed") from None
-    return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
+    return time.perf_counter() - start
 
 
 def finish(out_dir: Path, config: DatasetConfig) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -22,6 +23,19 @@ def failure_message(index: int, seed: int, what: str) -> str:
             "the images finished so far are kept: continue with --resume")
 
 
+class WorkerTraceback(Exception):
+    """A worker's formatted traceback, chained as the cause of the parent's error: the CLI shows it
+    under --debug (as multiprocessing's RemoteTraceback does), the one-line message stays as is."""
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.args[0]}"""'
+
+
+def formatted_traceback(err: BaseException) -> str:
+    """The traceback of what went wrong in the worker (the cause, if synthscene wrapped it)."""
+    return "".join(traceback.format_exception(err.__cause__ or err))
+
+
 def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no KeyboardInterrupt spew
     from . import pipeline
@@ -29,10 +43,10 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
     try:
         pipeline._init_worker(config, backend, out_dir, factory)
     except SynthsceneError as err:
-        conn.send(("init_error", -1, (isinstance(err, BadInput), str(err))))
+        conn.send(("init_error", -1, (isinstance(err, BadInput), str(err), formatted_traceback(err))))
         return
     except Exception as err:
-        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}")))
+        conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}", formatted_traceback(err))))
         return
     conn.send(("ready", -1, None))
     while True:
@@ -45,7 +59,7 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
         try:
             conn.send(("done", index, pipeline._work(index)))
         except SynthsceneError as err:
-            conn.send(("error", index, str(err)))
+            conn.send(("error", index, (str(err), formatted_traceback(err))))
         except OSError:  # the parent is gone (broken pipe)
             break
     pipeline._producer.close()
@@ -117,10 +131,11 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
                         raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
                     raise SynthsceneError(failure_message(slot.queued[0], config.seed, f"its worker process died (exit code {code})")) from None
                 if kind == "init_error":
-                    bad, message = payload
-                    raise (BadInput if bad else SynthsceneError)(message)
+                    bad, message, tb = payload
+                    raise (BadInput if bad else SynthsceneError)(message) from WorkerTraceback(tb)
                 if kind == "error":
-                    raise SynthsceneError(payload)
+                    message, tb = payload
+                    raise SynthsceneError(message) from WorkerTraceback(tb)
                 if kind == "done":
                     slot.queued.popleft()
                     yield payload

@@ -117,6 +117,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(reference, tmp_path):
     time.sleep(0.5)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     assert not list(out.rglob(".*.tmp-*"))
+    assert not (out / ".synthscene/lock").exists()  # the output folder's lock is released on Ctrl-C
     res = cli("generate", str(cfg), "--out", str(out), "--workers", "2", "--resume")
     assert res.returncode == 0, res.stderr
     assert dataset_files(out) == ref
