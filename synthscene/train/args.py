@@ -52,7 +52,7 @@ def check_args(args: dict[str, Any], owned: Iterable[str]) -> dict[str, Any]:
     ultralytics()
     from ultralytics.cfg import DEFAULT_CFG_DICT, check_cfg
 
-    owned = set(owned)
+    owned, checked = set(owned), {}
     for key, value in args.items():
         if key in owned:
             raise BadInput(f"{key} is set by synthscene here: {OWNED.get(key, 'use the command option')}", None, key)
@@ -60,8 +60,10 @@ def check_args(args: dict[str, Any], owned: Iterable[str]) -> dict[str, Any]:
             close = difflib.get_close_matches(key, list(DEFAULT_CFG_DICT), n=3)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise BadInput(f"unknown argument {key!r}: not one of Ultralytics' settings{hint}", None, key)
+        one = {key: value}
         try:
-            check_cfg({key: value}, hard=True)
+            check_cfg(one, hard=True)  # also normalises, e.g. epochs=1e2 → 100
         except (TypeError, ValueError) as err:
             raise BadInput(str(err), None, key) from None
-    return dict(args)
+        checked[key] = one[key]
+    return checked

@@ -80,15 +80,14 @@ def train(
     given = {k: v for k, v in dict(model=model, epochs=epochs, imgsz=imgsz, batch=batch, threads=threads).items()
              if v is not None}
     settings = {**DEFAULTS, **train_profile(profile), **args, **given}
-    model, epochs, imgsz, batch = (settings.pop(k) for k in ("model", "epochs", "imgsz", "batch"))
     threads = settings.pop("threads", None)
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (epochs, imgsz, batch)) \
-            or epochs < 1 or imgsz < 32 or batch < 1:
-        raise BadInput(f"epochs ≥ 1, imgsz ≥ 32 and batch ≥ 1 (integers) expected, got {epochs}, {imgsz}, {batch}",
-                       None, "--epochs/--imgsz/--batch")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise BadInput(f"expected a number of threads ≥ 1, got {threads!r}", None, "threads")
     args = check_args(settings, TRAIN_OWNED)
+    model, epochs, imgsz, batch = (args.pop(k) for k in ("model", "epochs", "imgsz", "batch"))
+    for key, value, least in (("epochs", epochs, 1), ("imgsz", imgsz, 32), ("batch", batch, 1)):
+        if isinstance(value, (int, float)) and value < least:
+            raise BadInput(f"expected {key} ≥ {least}, got {value}", None, key)
     if isinstance(args.get("pretrained"), (str, Path)):  # weights to start from: the same check as --model
         args["pretrained"] = str(check_weights(args["pretrained"], "pretrained"))
     ul = ultralytics()
