@@ -119,6 +119,7 @@ def test_bad_dataset_and_gold_are_bad_input(tmp_path):
     (tmp_path / "data.yaml").write_text("path: .\ntrain: images\nval: images\nnames: [a]\n")
     with pytest.raises(BadInput, match="does not exist"):
         train(tmp_path, epochs=1, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything is written
     with pytest.raises(BadInput, match="no images"):
         evaluate(tmp_path / "missing.pt", tmp_path)
 

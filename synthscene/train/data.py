@@ -140,6 +140,7 @@ def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, lis
     if doc.get("path") and Path(str(doc["path"])) == base:
         return file.resolve(), names
     doc = {**doc, "path": str(base)}
+    scratch.mkdir(parents=True, exist_ok=True)
     out = scratch / "data.yaml"
     atomic_write(out, yaml.safe_dump(doc, sort_keys=False))
     return out, names

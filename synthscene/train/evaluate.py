@@ -16,8 +16,8 @@ import numpy as np
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
-from .data import GoldSet, load_gold, write_view
 from .args import EVAL_OWNED, check_args
+from .data import GoldSet, load_gold, write_view
 from .offline import set_threads, ultralytics
 from .weights import check_weights
 

@@ -94,8 +94,8 @@ def train(
     set_threads(threads)
     weights = resolve_model(model)
     out = Path(out).resolve()
+    data_yaml, _ = resolve_data_yaml(data, out)  # checked before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    data_yaml, _ = resolve_data_yaml(data, out)
     args = {"amp": False, "verbose": False, **args}
     if args["amp"]:
         patch_amp_check()
