@@ -103,9 +103,25 @@ from .train.cli import register as _register_train  # noqa: E402
 _register_train(app)
 
 
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(usage errors, aborts) of every click Typer may raise from: recent Typer vendors click as typer._click."""
+    import importlib
+
+    usage, aborts = [], [typer.Abort]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(mod.ClickException)
+        aborts.append(getattr(mod, "Abort", typer.Abort))
+    return tuple(usage), tuple(aborts)
+
+
 def main() -> None:
+    usage_errors, aborts = _click_errors()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except SynthsceneError as err:
         if _state["debug"]:
             raise
@@ -114,18 +130,18 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as err:  # click's own usage errors carry their exit code
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(2)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(130)
+    except usage_errors as err:  # unknown option, missing argument, bad value: click's usage message, exit 2
+        err.show()
+        sys.exit(2)
+    except aborts:
+        sys.exit(130)
+    except Exception as err:
         if _state["debug"]:
             raise
         typer.echo(f"error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
         sys.exit(1)
+    if isinstance(code, int) and not isinstance(code, bool):  # a ctx.exit(n), e.g. --help → 0
+        sys.exit(code)
 
 
 if __name__ == "__main__":

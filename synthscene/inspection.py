@@ -20,6 +20,7 @@ from PIL import Image
 
 from .errors import BadInput
 from .labels.io import atomic_write
+from .labels.yolo import dataset_root
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
@@ -68,11 +69,7 @@ def _label_path(image: Path) -> Path:
 def _image_dirs(root: Path, doc: dict | None) -> list[Path]:
     if not doc:
         return [root / "images"]
-    base = Path(str(doc.get("path", ".")))
-    if not base.is_absolute():
-        base = root / base
-    if not base.exists():  # a dataset that moved: its own folder
-        base = root
+    base = dataset_root(root / "data.yaml", doc)  # the folder given, even when its `path` names another
     dirs = []
     for key in ("train", "val", "test"):
         entries = doc.get(key) or []

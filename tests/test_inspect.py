@@ -93,3 +93,21 @@ def test_inspect_a_generated_dataset_against_the_gold_set(write_config, tmp_path
     assert "Wasserstein" in text and "![box_size_px](box_size_px.png)" in text and "report" in proc.stdout
     # The segment labels (polygons) of the same dataset validate too.
     assert inspect_dataset(tmp_path / "ds" / "segment", tmp_path / "seg")["problems"] == []
+
+
+def test_inspect_reads_the_folder_it_is_given_not_the_one_data_yaml_names(write_config, tmp_path):
+    """A copied dataset's data.yaml still names the original (absolute `path`): the copy is what gets checked."""
+    import shutil
+
+    original = tmp_path / "ds"
+    run_cli("generate", write_config(small_config(count=4, output={"val_fraction": 0.25})), "--out", original)
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(original, copy)
+    broken = sorted((copy / "labels" / "train").glob("*.txt"))[0]
+    broken.write_text("0 0.5 0.5 0.2 0.2\n7 0.5 0.5 0.2 0.2\n")
+    problems = inspect_dataset(copy, tmp_path / "rep")["problems"]
+    assert [(p["file"], p["line"]) for p in problems] == [(str(broken), 2)], problems
+    assert inspect_dataset(original, tmp_path / "rep0")["problems"] == []
+    moved = tmp_path / "moved"
+    copy.rename(moved)  # nothing left where either data.yaml points
+    assert [p["file"] for p in inspect_dataset(moved, tmp_path / "rep2")["problems"]] == [str(moved / broken.relative_to(copy))]

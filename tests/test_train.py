@@ -119,6 +119,7 @@ def test_bad_dataset_and_gold_are_bad_input(tmp_path):
     (tmp_path / "data.yaml").write_text("path: .\ntrain: images\nval: images\nnames: [a]\n")
     with pytest.raises(BadInput, match="does not exist"):
         train(tmp_path, epochs=1, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything is written
     with pytest.raises(BadInput, match="no images"):
         evaluate(tmp_path / "missing.pt", tmp_path)
 
@@ -146,3 +147,17 @@ def test_evaluate_cli_prints_json_only(trained, tmp_path):
     assert cli.returncode == 0, cli.stderr
     printed = json.loads(cli.stdout)  # Ultralytics' own logging went to stderr
     assert printed["mAP50"] == json.loads((tmp_path / "e.json").read_text())["mAP50"] and printed["images"] == 3
+
+
+def test_genuine_checkpoints_pass_the_safe_load_and_evaluate_with_key_values(trained, tmp_path):
+    """best.pt and last.pt as Ultralytics writes them load the restricted way (tests/test_security.py: the rest)."""
+    from synthscene.train.weights import check_weights
+
+    for f in (trained.best, trained.last):
+        assert check_weights(f) == f.resolve()
+    gold = small_gold(tmp_path / "gold", 3, start=70)
+    cli = subprocess.run([sys.executable, "-m", "synthscene.cli", "evaluate", str(trained.best), "--gold", str(gold),
+                          "imgsz=96", "conf=0.01", "batch=2"],
+                         cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["imgsz"] == 96

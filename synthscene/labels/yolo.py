@@ -20,7 +20,8 @@ def detect_lines(objects: list[dict], width: int, height: int) -> str:
 
 
 def data_yaml(out_dir: str | Path, names: list[str]) -> str:
-    """Loadable by Ultralytics as is: an absolute `path` (a relative one resolves against its datasets dir)."""
+    """Loadable by Ultralytics as is: an absolute `path` (a relative one resolves against the working
+    or datasets dir). A moved copy's `path` names the old place: synthscene reads it with dataset_root."""
     doc = {
         "path": str(Path(out_dir).resolve()),
         "train": "images/train",
@@ -28,3 +29,21 @@ def data_yaml(out_dir: str | Path, names: list[str]) -> str:
         "names": {i: n for i, n in enumerate(names)},
     }
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def dataset_root(yaml_file: str | Path, doc: dict) -> Path:
+    """The folder a data.yaml's relative `train`/`val` are read from: the data.yaml's own folder when they
+    are there (a copied or moved dataset, whose absolute `path` still names where it was written), else
+    its `path` (a relative one taken from the data.yaml's folder, as a gold set's `path: .` means it).
+    """
+    folder = Path(yaml_file).resolve().parent
+    declared = Path(str(doc.get("path") or "."))
+    declared = declared if declared.is_absolute() else (folder / declared).resolve()
+    relative = [str(e) for k in ("train", "val") for e in _entries(doc.get(k)) if not Path(str(e)).is_absolute()]
+    if declared != folder and (not declared.exists() or relative and all((folder / e).exists() for e in relative)):
+        return folder
+    return declared
+
+
+def _entries(value) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]

@@ -7,41 +7,63 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 
 def train_cmd(
     data: Path = typer.Argument(..., help="A synthscene dataset folder or any Ultralytics data.yaml."),
-    model: str = typer.Option("yolov8n.yaml", "--model", help="Model YAML (Ultralytics cfg name or file) or a local .pt."),
-    epochs: int = typer.Option(50, "--epochs"),
-    imgsz: int = typer.Option(640, "--imgsz"),
-    batch: int = typer.Option(16, "--batch"),
-    device: str = typer.Option("cpu", "--device", help="cpu, 0, 0,1, mps"),
+    overrides: Optional[List[str]] = typer.Argument(None, metavar="KEY=VALUE",
+                                                    help="Ultralytics' own train arguments: lr0=0.002 optimizer=AdamW ..."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model YAML (Ultralytics cfg name or file) or a local .pt \\[default: yolov8n.yaml]."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="\\[default: 50]"),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="\\[default: 640]"),
+    batch: Optional[int] = typer.Option(None, "--batch", help="\\[default: 16]"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, 0, 0,1, mps \\[default: cpu]"),
+    profile: Optional[str] = typer.Option(None, "--profile", help="A measured budget: cpu or gpu (model, imgsz, epochs, optimizer, ...); options and KEY=VALUE override it."),
     out: Path = typer.Option(Path("runs/train"), "--out", help="Weights, results.csv, metrics.json."),
 ) -> None:
     """Train a YOLO detector (offline: nothing is downloaded)."""
     from . import train
 
-    res = train(data, model=model, epochs=epochs, imgsz=imgsz, batch=batch, device=device, out=out)
+    args = _merge(overrides, model=model, epochs=epochs, imgsz=imgsz, batch=batch, device=device)
+    res = train(data, out=out, profile=profile, **args)
     typer.echo(f"trained {res.epochs} epochs in {res.seconds:.0f} s → {res.best} (last: {res.last})")
 
 
 def evaluate_cmd(
     weights: Path = typer.Argument(..., help="Trained weights (.pt)."),
+    overrides: Optional[List[str]] = typer.Argument(None, metavar="KEY=VALUE",
+                                                    help="Ultralytics' own validation arguments: conf=0.001 iou=0.7 batch=8 ..."),
     gold: Path = typer.Option(..., "--gold", help="Real YOLO-format gold set: images/, labels/, data.yaml."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics as JSON here."),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Default: the size the model was trained at."),
-    device: str = typer.Option("cpu", "--device"),
+    device: Optional[str] = typer.Option(None, "--device", help="\\[default: cpu]"),
 ) -> None:
     """Measure a detector on real photos, gold classes matched to the model's by name."""
     from . import evaluate
 
+    args = _merge(overrides, imgsz=imgsz, device=device)
     with _logs_to_stderr():
-        res = evaluate(weights, gold, out=out, imgsz=imgsz, device=device)
+        res = evaluate(weights, gold, out=out, **args)
     res.pop("pr_curve")
     typer.echo(json.dumps(res, indent=2))
+
+
+def _merge(overrides: Optional[List[str]], **options) -> dict:
+    """KEY=VALUE arguments and the command's own options, one dict; the same setting given both ways is refused."""
+    from ..errors import BadInput
+    from .args import parse_overrides
+
+    args = parse_overrides(overrides or [])
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in args and args[key] != value:
+            raise BadInput(f"given twice: --{key} {value} and {key}={args[key]}", None, key)
+        args[key] = value
+    return args
 
 
 def benchmark_cmd(

@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
+from ..labels.yolo import dataset_root
 
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 
@@ -118,8 +119,9 @@ def write_view(gold: GoldSet, images: list[Path], names: list[str], out: Path, w
 def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, list[str]]:
     """A dataset folder or data.yaml → a data.yaml Ultralytics reads as the user meant, and its names.
 
-    A relative `path:` is taken relative to the data.yaml's folder (as a synthscene or gold data.yaml
-    means it), not Ultralytics' global datasets dir; such a file is rewritten into `scratch`.
+    The dataset is read where it is (labels.yolo.dataset_root): a copied or moved synthscene dataset
+    from its own folder, a relative `path:` from the data.yaml's folder (not Ultralytics' working or
+    datasets dir). When that is not what the file's `path` already says, the file is rewritten into `scratch`.
     """
     p = Path(data)
     file = p / "data.yaml" if p.is_dir() else p
@@ -127,9 +129,7 @@ def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, lis
         raise BadInput("no data.yaml here: give a synthscene dataset folder or a data.yaml", p, "DATASET")
     doc = read_yaml(file)
     names = _names(doc, file)
-    base = Path(doc["path"]) if doc.get("path") else file.parent
-    if not base.is_absolute():
-        base = (file.parent / base).resolve()
+    base = dataset_root(file, doc)
     for split in ("train", "val"):
         entries = doc.get(split)
         if entries is None:
@@ -137,9 +137,10 @@ def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, lis
         for e in entries if isinstance(entries, list) else [entries]:
             if not (base / str(e)).exists():
                 raise BadInput(f"`{split}` points at {base / str(e)}, which does not exist", file, split)
-    if Path(doc.get("path") or ".").is_absolute():
+    if doc.get("path") and Path(str(doc["path"])) == base:
         return file.resolve(), names
     doc = {**doc, "path": str(base)}
+    scratch.mkdir(parents=True, exist_ok=True)
     out = scratch / "data.yaml"
     atomic_write(out, yaml.safe_dump(doc, sort_keys=False))
     return out, names

@@ -16,8 +16,10 @@ import numpy as np
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
+from .args import EVAL_OWNED, check_args
 from .data import GoldSet, load_gold, write_view
 from .offline import set_threads, ultralytics
+from .weights import check_weights
 
 SIZE_BUCKETS = {"small": (0, 32**2), "medium": (32**2, 96**2), "large": (96**2, float("inf"))}  # COCO, px²
 PR_POINTS = 101
@@ -65,9 +67,7 @@ def _size_recall(gold_boxes: list, conf: float) -> dict:
 
 def model_names(weights: str | Path) -> list[str]:
     ul = ultralytics()
-    p = Path(weights)
-    if not p.is_file():
-        raise BadInput("weights file not found", p, "WEIGHTS")
+    p = check_weights(weights, "WEIGHTS")
     try:
         names = ul.YOLO(str(p), task="detect").names
     except Exception as err:  # not a checkpoint Ultralytics can read
@@ -84,11 +84,14 @@ def evaluate(
     imgsz: int | None = None,
     batch: int = 16,
     device: str = "cpu",
+    **args,
 ) -> dict:
     """Metrics of `weights` on the gold set (or on `images`, a subset of it); written as JSON to `out` if given.
 
-    `imgsz` defaults to the size the model was trained at.
+    `imgsz` defaults to the size the model was trained at. `args` are Ultralytics' own validation
+    arguments (conf, iou, half, max_det, ...), checked against its config and passed on.
     """
+    args = check_args({"batch": batch, "device": device, **({"imgsz": imgsz} if imgsz else {}), **args}, EVAL_OWNED)
     gold = gold if isinstance(gold, GoldSet) else load_gold(gold)
     names = model_names(weights)
     images = list(images) if images is not None else gold.images
@@ -97,11 +100,11 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="synthscene-eval-") as tmp:
         data_yaml = write_view(gold, images, names, Path(tmp) / "gold", what=f"the model ({weights})")
         model = ul.YOLO(str(weights), task="detect")
-        imgsz = imgsz or int(model.overrides.get("imgsz") or 640)
-        metrics = model.val(
-            validator=_validator_class(), data=str(data_yaml), split="val", imgsz=imgsz, batch=batch, device=device,
-            plots=False, save_json=False, verbose=False, project=tmp, name="val", exist_ok=True, workers=0,
-        )
+        args.setdefault("imgsz", int(model.overrides.get("imgsz") or 640))
+        imgsz = args["imgsz"]
+        settings = {"plots": False, "save_json": False, "verbose": False, "workers": 0, **args}
+        metrics = model.val(validator=_validator_class(), data=str(data_yaml), split="val", project=tmp, name="val",
+                            exist_ok=True, **settings)
     box = metrics.box
     i = int(np.argmax(_smooth(box.f1_curve.mean(0)))) if len(box.f1_curve) else 0
     conf = float(box.px[i]) if len(box.px) else 0.0

@@ -10,7 +10,10 @@ from typing import Any
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from .data import resolve_data_yaml
+from .args import TRAIN_OWNED, check_args
 from .offline import patch_amp_check, set_threads, ultralytics
+from .profiles import train_profile
+from .weights import check_weights
 
 DEFAULT_MODEL = "yolov8n.yaml"
 
@@ -31,8 +34,8 @@ class TrainResult:
 def resolve_model(model: str | Path) -> str:
     """A YAML (a file, or a name from Ultralytics' bundled cfg, e.g. yolov8n.yaml) or an existing weights file.
 
-    Weights are only ever loaded from the path given: Ultralytics would otherwise download a
-    missing `yolov8n.pt` from its hub.
+    Weights are only ever loaded from the path given (Ultralytics would otherwise download a
+    missing `yolov8n.pt` from its hub), and only once check_weights found no code in them.
     """
     m = str(model)
     p = Path(m).expanduser()
@@ -47,49 +50,59 @@ def resolve_model(model: str | Path) -> str:
         except FileNotFoundError:
             raise BadInput("no such model YAML (neither a file nor in Ultralytics' bundled cfg/models)", m, "--model") from None
     if p.suffix == ".pt":
-        if not p.is_file():
-            raise BadInput("weights file not found (weights are never downloaded: give a local .pt)", p, "--model")
-        return str(p.resolve())
+        return str(check_weights(p, "--model"))
     raise BadInput("expected a model YAML (e.g. yolov8n.yaml, yolov8s.yaml) or a local .pt weights file", m, "--model")
+
+
+DEFAULTS = {"model": DEFAULT_MODEL, "epochs": 50, "imgsz": 640, "batch": 16, "device": "cpu", "workers": 2, "seed": 0}
 
 
 def train(
     data: str | Path,
     *,
-    model: str | Path = DEFAULT_MODEL,
-    epochs: int = 50,
-    imgsz: int = 640,
-    batch: int = 16,
-    device: str = "cpu",
     out: str | Path = "runs/train",
-    workers: int = 2,
-    seed: int = 0,
-    val: bool = True,
+    profile: str | None = None,
+    model: str | Path | None = None,
+    epochs: int | None = None,
+    imgsz: int | None = None,
+    batch: int | None = None,
     threads: int | None = None,
+    val: bool = True,
     **args: Any,
 ) -> TrainResult:
     """Train a detector; weights in OUT/weights/{best,last}.pt, per-epoch OUT/results.csv, OUT/metrics.json.
 
-    `args` go to Ultralytics as they are (lr0, mosaic, ...). AMP stays off unless asked for: its
-    check downloads weights. `threads`: torch CPU threads (default: Ultralytics' choice).
+    `args` are Ultralytics' own train arguments (lr0, mosaic, device, workers, seed, ...), checked
+    against its config and passed on. `profile` (cpu, gpu: profiles.TRAIN_PROFILES) fills in what
+    is not given; defaults: DEFAULTS. AMP stays off unless asked for: its check downloads weights.
+    `threads`: torch CPU threads (default: Ultralytics' choice).
     """
-    if epochs < 1 or imgsz < 32 or batch < 1:
-        raise BadInput(f"epochs ≥ 1, imgsz ≥ 32 and batch ≥ 1 expected, got {epochs}, {imgsz}, {batch}", None, "--epochs/--imgsz/--batch")
+    given = {k: v for k, v in dict(model=model, epochs=epochs, imgsz=imgsz, batch=batch, threads=threads).items()
+             if v is not None}
+    settings = {**DEFAULTS, **train_profile(profile), **args, **given}
+    threads = settings.pop("threads", None)
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise BadInput(f"expected a number of threads ≥ 1, got {threads!r}", None, "threads")
+    args = check_args(settings, TRAIN_OWNED)
+    model, epochs, imgsz, batch = (args.pop(k) for k in ("model", "epochs", "imgsz", "batch"))
+    for key, value, least in (("epochs", epochs, 1), ("imgsz", imgsz, 32), ("batch", batch, 1)):
+        if isinstance(value, (int, float)) and value < least:
+            raise BadInput(f"expected {key} ≥ {least}, got {value}", None, key)
+    if isinstance(args.get("pretrained"), (str, Path)):  # weights to start from: the same check as --model
+        args["pretrained"] = str(check_weights(args["pretrained"], "pretrained"))
     ul = ultralytics()
     set_threads(threads)
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    data_yaml, _ = resolve_data_yaml(data, out)
     weights = resolve_model(model)
-    args.setdefault("amp", False)
+    out = Path(out).resolve()
+    data_yaml, _ = resolve_data_yaml(data, out)  # checked before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    args = {"amp": False, "verbose": False, **args}
     if args["amp"]:
         patch_amp_check()
     start = time.perf_counter()
     yolo = ul.YOLO(weights, task="detect")
-    yolo.train(
-        data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, device=device, workers=workers, seed=seed,
-        project=str(out.parent), name=out.name, exist_ok=True, val=val, verbose=False, **args,
-    )
+    yolo.train(data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, project=str(out.parent), name=out.name,
+               exist_ok=True, val=val, **args)
     seconds = time.perf_counter() - start
     trainer = yolo.trainer
     metrics = {k: float(v) for k, v in (trainer.metrics or {}).items()}

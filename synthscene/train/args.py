@@ -1,0 +1,69 @@
+"""Ultralytics' own KEY=VALUE arguments (`lr0=0.002 optimizer=AdamW`), parsed and checked as `yolo` does.
+
+Parsing is Ultralytics' (`parse_key_value_pair`: numbers, booleans, None, literals); the keys are
+those of its default config and the values go through its own `check_cfg`, so a typo or a wrong
+type is refused before a run starts, naming the key, instead of failing epochs later.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable
+
+from ..errors import BadInput
+from .offline import ultralytics
+
+# Keys synthscene decides itself, and why; everything else in Ultralytics' default config passes through.
+OWNED = {
+    "data": "give the dataset as the DATA argument",
+    "project": "give the run folder with --out",
+    "name": "give the run folder with --out",
+    "exist_ok": "synthscene always writes into --out",
+    "mode": "the command says what to do",
+    "task": "synthscene trains and measures detectors",
+    "cfg": "a config file would override these checks; give KEY=VALUE arguments",
+    "resume": "start a new run (resuming reads paths and weights from an old run's checkpoint)",
+}
+TRAIN_OWNED = set(OWNED)
+EVAL_OWNED = TRAIN_OWNED | {"model", "split"}
+OWNED.update(model="give the weights as the WEIGHTS argument", split="evaluate measures the whole gold set")
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """['lr0=0.002', 'cos_lr=true'] → {'lr0': 0.002, 'cos_lr': True}, values parsed as Ultralytics parses them."""
+    ultralytics()
+    from ultralytics.cfg import parse_key_value_pair
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair or not pair.split("=", 1)[0].strip():
+            raise BadInput(f"expected KEY=VALUE (Ultralytics' own arguments, e.g. lr0=0.002), got {pair!r}", None, pair)
+        try:
+            key, value = parse_key_value_pair(pair)
+        except AssertionError:
+            raise BadInput(f"no value in {pair!r} (write {pair}None to unset it)", None, pair.split("=")[0]) from None
+        if key in out:
+            raise BadInput(f"given twice: {key}={out[key]!r} and {pair!r}", None, key)
+        out[key] = value
+    return out
+
+
+def check_args(args: dict[str, Any], owned: Iterable[str]) -> dict[str, Any]:
+    """Refuse unknown keys, keys synthscene sets itself, and values of the wrong type; returns the checked args."""
+    ultralytics()
+    from ultralytics.cfg import DEFAULT_CFG_DICT, check_cfg
+
+    owned, checked = set(owned), {}
+    for key, value in args.items():
+        if key in owned:
+            raise BadInput(f"{key} is set by synthscene here: {OWNED.get(key, 'use the command option')}", None, key)
+        if key not in DEFAULT_CFG_DICT:
+            close = difflib.get_close_matches(key, list(DEFAULT_CFG_DICT), n=3)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise BadInput(f"unknown argument {key!r}: not one of Ultralytics' settings{hint}", None, key)
+        one = {key: value}
+        try:
+            check_cfg(one, hard=True)  # also normalises, e.g. epochs=1e2 → 100
+        except (TypeError, ValueError) as err:
+            raise BadInput(str(err), None, key) from None
+        checked[key] = one[key]
+    return checked
