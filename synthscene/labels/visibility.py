@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pybullet as p
 import trimesh
 from numba import njit
 from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
+from ..renderers._quiet import pybullet as p
 
 
 @dataclass(frozen=True)
