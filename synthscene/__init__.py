@@ -3,6 +3,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .renderers import _quiet  # noqa: E402,F401  (first: pybullet imported without its banner)
+
 from .config import DatasetConfig, load_config  # noqa: E402
 from .errors import BadInput, SynthsceneError  # noqa: E402
 

@@ -43,14 +43,19 @@ from .schema import (
 )
 
 PYBULLET_PREFIX = "pybullet:"
+SYNTHSCENE_PREFIX = "synthscene:"
+DATA_DIR = Path(__file__).resolve().parent / "data"  # the package's own scene assets, installed with it
 
 
 def resolve_path(value: str, base_dir: Path | None) -> Path:
-    """`pybullet:x` → PyBullet's bundled data; `$VARS` and `~` expanded; relative → the config's folder."""
+    """`pybullet:x` → PyBullet's bundled data; `synthscene:x` → synthscene/data/x;
+    `$VARS` and `~` expanded; relative → the config's folder."""
     if value.startswith(PYBULLET_PREFIX):
         import pybullet_data
 
         return Path(pybullet_data.getDataPath()) / value[len(PYBULLET_PREFIX):]
+    if value.startswith(SYNTHSCENE_PREFIX):
+        return DATA_DIR / value[len(SYNTHSCENE_PREFIX):]
     p = Path(os.path.expanduser(os.path.expandvars(value)))
     if not p.is_absolute():
         p = (base_dir or Path.cwd()) / p

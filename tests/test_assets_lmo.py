@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +70,6 @@ def test_shared_folder_may_come_from_an_environment_variable(lmo, tmp_path, monk
     text = re.sub(r"\.\./\.\./shared/([^,}\s]+)", r'"${SYNTHSCENE_SHARED}/\1"', text)  # quoted: { } are YAML
     assert not [line for line in text.splitlines() if "../shared" in line.split("#")[0]]
     (tmp_path / "lmo.yaml").write_text(text)
-    shutil.copytree(ROOT / "configs/assets", tmp_path / "assets")  # the config's own files, beside it
     monkeypatch.setenv("SYNTHSCENE_SHARED", str((ROOT / "../shared").resolve()))
     cfg = load_config(tmp_path / "lmo.yaml")
     assert [a.urdf for a in cfg.assets] == [a.urdf for a in lmo.assets]  # same content: same cached conversion

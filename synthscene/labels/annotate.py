@@ -39,7 +39,7 @@ class Labeler:
         self.config = config
         self.world = world
         self.meshes = {
-            a.name: silhouette_mesh(world.client, world.bodies[(a.name, 0)])
+            a.name: silhouette_mesh(world.client, world.bodies[(a.name, 0)], a.urdf, a.scale)
             for a in config.assets
             if (a.name, 0) in world.bodies
         }

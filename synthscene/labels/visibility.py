@@ -9,15 +9,17 @@ alone. Triangles reaching behind the near plane are clipped against it, as OpenG
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-import pybullet as p
 import trimesh
 from numba import njit
 from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
+from ..renderers._quiet import pybullet as p
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ def pose_matrix(position, quaternion) -> np.ndarray:
     return T
 
 
+_KINDS = (p.GEOM_MESH, p.GEOM_BOX, p.GEOM_SPHERE, p.GEOM_CYLINDER, p.GEOM_CAPSULE)
+
+
 def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
     if kind == p.GEOM_BOX:
         return trimesh.creation.box(extents=dims[:3])
@@ -73,36 +78,146 @@ def _mesh_file(path: str) -> trimesh.Trimesh:
     return _FILES[path]
 
 
-def silhouette_mesh(client: int, uid: int) -> SilhouetteMesh:
-    """The body's visual geometry as PyBullet loaded it (URDF scale, origins and globalScaling applied).
+def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split()) if text else default
 
-    Links other than the base are placed where they are at load time: assets are rigid here.
+
+def _urdf_quaternion(roll: float, pitch: float, yaw: float) -> tuple[float, ...]:
+    """rpy → quaternion as PyBullet reports a visual frame, to the last bit: Bullet's URDF reader
+    (UrdfParser::parseTransform) builds a normalised quaternion, stores it as a rotation matrix
+    (btMatrix3x3::setRotation) and reads it back (getRotation)."""
+    phi, the, psi = roll / 2.0, pitch / 2.0, yaw / 2.0
+    sp, cp, st, ct, ss, cs = math.sin(phi), math.cos(phi), math.sin(the), math.cos(the), math.sin(psi), math.cos(psi)
+    x, y, z, w = (sp * ct * cs - cp * st * ss, cp * st * cs + sp * ct * ss, cp * ct * ss - sp * st * cs, cp * ct * cs + sp * st * ss)
+    inv = 1.0 / math.sqrt(x * x + y * y + z * z + w * w)
+    x, y, z, w = x * inv, y * inv, z * inv, w * inv
+    s = 2.0 / (x * x + y * y + z * z + w * w)
+    xs, ys, zs = x * s, y * s, z * s
+    wx, wy, wz, xx, xy, xz, yy, yz, zz = w * xs, w * ys, w * zs, x * xs, x * ys, x * zs, y * ys, y * zs, z * zs
+    m = ((1.0 - (yy + zz), xy - wz, xz + wy), (xy + wz, 1.0 - (xx + zz), yz - wx), (xz - wy, yz + wx, 1.0 - (xx + yy)))
+    q = [0.0, 0.0, 0.0, 0.0]
+    trace = m[0][0] + m[1][1] + m[2][2]
+    if trace > 0.0:
+        r = math.sqrt(trace + 1.0)
+        q[3] = r * 0.5
+        r = 0.5 / r
+        q[0], q[1], q[2] = (m[2][1] - m[1][2]) * r, (m[0][2] - m[2][0]) * r, (m[1][0] - m[0][1]) * r
+    else:
+        i = (2 if m[1][1] < m[2][2] else 1) if m[0][0] < m[1][1] else (2 if m[0][0] < m[2][2] else 0)
+        j, k = (i + 1) % 3, (i + 2) % 3
+        r = math.sqrt(m[i][i] - m[j][j] - m[k][k] + 1.0)
+        q[i] = r * 0.5
+        r = 0.5 / r
+        q[3], q[j], q[k] = (m[k][j] - m[j][k]) * r, (m[j][i] + m[i][j]) * r, (m[k][i] + m[i][k]) * r
+    return tuple(q)
+
+
+def _mesh_path(name: str, urdf: Path) -> str:
+    """Where PyBullet finds a URDF's mesh: beside the URDF, else in its bundled data (the search path)."""
+    for prefix in ("package://", "file://"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    path = urdf.parent / name
+    if not path.is_file():
+        import pybullet_data
+
+        bundled = Path(pybullet_data.getDataPath()) / name
+        path = bundled if bundled.is_file() else path
+    return str(path.resolve())
+
+
+def urdf_visuals(urdf: str | Path, scale: float = 1.0) -> dict[str, list[tuple]]:
+    """A URDF's visuals per link name, as loadURDF(globalScaling=scale) sees them:
+    (kind, dims, mesh path or None, origin xyz, origin quaternion), dims as getVisualShapeData gives them.
+
+    Read from the file, not from `p.getVisualShapeData`: under the EGL plugin that call returns
+    garbage (type 0, dimensions ~1e-310) for a second body loaded from the same URDF and scale.
+    """
+    urdf = Path(urdf)
+    try:
+        root = ET.parse(urdf).getroot()
+    except (ET.ParseError, OSError) as err:
+        raise BadInput(f"not a readable URDF ({err})", urdf, "urdf") from None
+    out: dict[str, list[tuple]] = {}
+    for link in root.iter("link"):
+        shapes = out.setdefault(link.get("name", ""), [])
+        # A link without visuals is drawn with its collision shapes, as PyBullet does.
+        for visual in link.findall("visual") or link.findall("collision"):
+            geometry = visual.find("geometry")
+            shape = next(iter(geometry), None) if geometry is not None else None
+            if shape is None:
+                continue
+            origin = visual.find("origin")
+            xyz = _floats(origin.get("xyz") if origin is not None else None, (0.0, 0.0, 0.0))
+            rpy = _floats(origin.get("rpy") if origin is not None else None, (0.0, 0.0, 0.0))
+            pos = tuple(x * scale for x in xyz)
+            quat = _urdf_quaternion(*rpy)
+            path = None
+            if shape.tag == "mesh":
+                kind = p.GEOM_MESH
+                dims = tuple(x * scale for x in _floats(shape.get("scale"), (1.0, 1.0, 1.0)))
+                path = _mesh_path(shape.get("filename", ""), urdf)
+            elif shape.tag == "box":
+                kind, dims = p.GEOM_BOX, tuple(x * scale for x in _floats(shape.get("size"), (1.0, 1.0, 1.0)))
+            elif shape.tag == "sphere":
+                kind, dims = p.GEOM_SPHERE, (float(shape.get("radius", 1.0)) * scale,)
+            elif shape.tag in ("cylinder", "capsule"):
+                kind = p.GEOM_CYLINDER if shape.tag == "cylinder" else p.GEOM_CAPSULE
+                dims = (float(shape.get("length", 1.0)) * scale, float(shape.get("radius", 1.0)) * scale)
+            else:  # planes and heightfields have no silhouette of their own
+                continue
+            shapes.append((kind, dims, path, pos, quat))
+    return out
+
+
+def _reported_visuals(client: int, uid: int, links: dict[str, int], urdf) -> dict[str, list[tuple]]:
+    """urdf_visuals' answer from p.getVisualShapeData, refused unless it looks sound."""
+    names = {i: n for n, i in links.items()}
+    out: dict[str, list[tuple]] = {}
+    for shape in p.getVisualShapeData(uid, physicsClientId=client):
+        link, kind, dims, filename, pos, orn = shape[1:7]
+        if kind not in _KINDS or not all(math.isfinite(d) and d >= 0 for d in dims):
+            raise BadInput("PyBullet reports unusable visual shape data for it; check its XML", urdf, "urdf")
+        out.setdefault(names[link], []).append((kind, tuple(dims), filename.decode() or None, pos, orn))
+    return out
+
+
+def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0) -> SilhouetteMesh:
+    """The visual geometry of body `uid`, loaded from `urdf` with globalScaling=`scale`, in its base frame.
+
+    Shapes come from the URDF and its mesh files (see urdf_visuals); only link frames come from
+    PyBullet. Links other than the base are placed where they are at load time: assets are rigid here.
     """
     base_pos, base_orn = p.getBasePositionAndOrientation(uid, physicsClientId=client)
     world_to_body = np.linalg.inv(pose_matrix(base_pos, base_orn))
+    links = {p.getBodyInfo(uid, physicsClientId=client)[0].decode(): -1}
+    for j in range(p.getNumJoints(uid, physicsClientId=client)):
+        links[p.getJointInfo(uid, j, physicsClientId=client)[12].decode()] = j
+    try:
+        visuals = urdf_visuals(urdf, scale)
+    except BadInput:  # XML only PyBullet's lenient reader takes (a few bundled files): its report it is
+        visuals = _reported_visuals(client, uid, links, urdf)
     verts, faces, model = [], [], None
     count = 0
-    for shape in p.getVisualShapeData(uid, physicsClientId=client):
-        link, kind, dims, filename, local_pos, local_orn = shape[1:7]
-        if kind == p.GEOM_MESH:
-            mesh = _mesh_file(filename.decode())
-            v = np.asarray(mesh.vertices, dtype=float) * np.asarray(dims[:3])
-        else:
-            mesh = _primitive(kind, dims)
-            if mesh is None:  # planes and heightfields have no silhouette of their own
-                continue
-            v = np.asarray(mesh.vertices, dtype=float)
-        if link == -1:  # visual frames are relative to the URDF link frame, not the inertial one
-            link_T = np.linalg.inv(pose_matrix(*p.getDynamicsInfo(uid, -1, physicsClientId=client)[3:5]))
-        else:
-            state = p.getLinkState(uid, link, physicsClientId=client)
-            link_T = world_to_body @ pose_matrix(state[4], state[5])
-        T = link_T @ pose_matrix(local_pos, local_orn)
-        if model is None:
-            model = T
-        verts.append(v @ T[:3, :3].T + T[:3, 3])
-        faces.append(np.asarray(mesh.faces, dtype=np.int64) + count)
-        count += len(v)
+    for name, link in sorted(links.items(), key=lambda kv: kv[1]):
+        for kind, dims, filename, local_pos, local_orn in visuals.get(name, []):
+            if kind == p.GEOM_MESH:
+                mesh = _mesh_file(filename)
+                v = np.asarray(mesh.vertices, dtype=float) * np.asarray(dims[:3])
+            else:
+                mesh = _primitive(kind, dims)
+                v = np.asarray(mesh.vertices, dtype=float)
+            if link == -1:  # visual frames are relative to the URDF link frame, not the inertial one
+                link_T = np.linalg.inv(pose_matrix(*p.getDynamicsInfo(uid, -1, physicsClientId=client)[3:5]))
+            else:
+                state = p.getLinkState(uid, link, physicsClientId=client)
+                link_T = world_to_body @ pose_matrix(state[4], state[5])
+            T = link_T @ pose_matrix(local_pos, local_orn)
+            if model is None:
+                model = T
+            verts.append(v @ T[:3, :3].T + T[:3, 3])
+            faces.append(np.asarray(mesh.faces, dtype=np.int64) + count)
+            count += len(v)
     if not verts:
         return SilhouetteMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.eye(4))
     return SilhouetteMesh(np.concatenate(verts), np.concatenate(faces).astype(np.int32), model)

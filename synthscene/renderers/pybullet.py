@@ -2,37 +2,18 @@
 `tiny` (PyBullet's CPU TinyRenderer) and `auto` (EGL when its plugin loads, else tiny)."""
 from __future__ import annotations
 
-import contextlib
-import os
 import pkgutil
 import sys
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from ..errors import SynthsceneError
+from ._quiet import pybullet as p
+from ._quiet import quiet  # noqa: F401  (imported from here by the scenes)
 from .camera import linear_depth, projection_matrix, view_matrix
 
 _announced = False
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence what PyBullet's C code prints to stdout/stderr (EGL banners, importer warnings)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
 
 
 def _egl_plugin_path() -> str | None:

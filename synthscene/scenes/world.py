@@ -5,11 +5,11 @@ from collections import Counter
 from dataclasses import replace
 
 import numpy as np
-import pybullet as p
 import pybullet_data
 
 from ..config import DatasetConfig
 from ..errors import BadInput
+from ..renderers._quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.camera import rotation_matrix
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
