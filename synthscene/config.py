@@ -102,7 +102,7 @@ class AssetConfig(StrictModel):
     @classmethod
     def _default_name(cls, data):
         if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
-            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data.get("mesh"))).stem).strip("_.-")  # "my mesh.ply" → my_mesh
             data = {**data, "name": data.get("asset") or stem or "asset"}
         return data
 
