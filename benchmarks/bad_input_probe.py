@@ -163,7 +163,9 @@ CASES = [
          lambda d: ["generate", str(many_faces(d)), "--out", str(d / "o")],
          env={"SYNTHSCENE_MAX_FACES": "100"}),
     Case("flat (zero-volume) mesh: slab collision, warning, renders", 0, "flat",
-         lambda d: ["generate", str(with_asset(d, "thing.obj", FLAT_OBJ)), "--out", str(d / "o")]),
+         lambda d: [(d / "label.obj").write_text(FLAT_OBJ) and "generate", str(cfg(d, SMALL.format(count=2).replace(
+             '{name: mug, urdf: "pybullet:objects/mug.urdf"', "{name: label, mesh: label.obj, collision: vhacd"))),
+             "--out", str(d / "o")], env={"SYNTHSCENE_CACHE": "{tmp}/cache"}),
     # -- validation
     Case("malformed YAML", 2, "c.yaml", lambda d: ["generate", str(cfg(d, "seed: 1\nassets: [\n")), "--out", str(d / "o")]),
     Case("unknown key", 2, "coutn", lambda d: ["generate", str(cfg(d, SMALL.format(count=2) + "coutn: 3\n")), "--out", str(d / "o")]),
@@ -172,7 +174,8 @@ CASES = [
                                                      "--out", str(d / "o")]),
     Case("NaN in intrinsics", 2, "fx", lambda d: ["generate", str(cfg(d, SMALL.format(count=2).replace(
         "fov_deg: 50", "intrinsics: {fx: .nan, fy: 100, cx: 48, cy: 36}"))), "--out", str(d / "o")]),
-    Case("NaN mass in a URDF", 2, "mass", lambda d: ["generate", str(with_asset(d, "thing.obj", mass="nan")), "--out", str(d / "o")]),
+    Case("NaN mass", 2, "mass", lambda d: ["generate", str(cfg(d, SMALL.format(count=2).replace(
+        "count: [0, 2]}", "count: [0, 2], mass: .nan}", 1))), "--out", str(d / "o")]),
     Case("negative max_tries", 2, "max_tries", lambda d: ["generate", str(cfg(d, SMALL.format(count=2).replace(
         "pose: {mode: free,", "pose: {max_tries: -1, mode: free,"))), "--out", str(d / "o")]),
     Case("--count -1", 2, "count", lambda d: ["generate", str(cfg(d)), "--out", str(d / "o"), "--count", "-1"],
@@ -220,7 +223,8 @@ def run_case(case: Case) -> dict:
         try:
             args = case.setup(d)
             t0 = time.perf_counter()
-            proc = _run([a for a in args], case.env)
+            env = {k: v.replace("{tmp}", tmp) for k, v in (case.env or {}).items()}
+            proc = _run(args, env)
             code, err = proc.returncode, proc.stderr
         except subprocess.TimeoutExpired:
             code, err = "timeout", ""

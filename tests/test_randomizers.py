@@ -221,7 +221,7 @@ def test_config_errors_name_the_field():
     data, base = randomized(occlusion={"sources": ["../docs"]})  # a folder without URDFs
     with pytest.raises(BadInput, match="no \\*.urdf"):
         load(data, base)
-    data, base = randomized(background={"folder": "assets"})  # a folder without images
+    data, base = randomized(background={"folder": "../benchmarks"})  # a folder without images
     with pytest.raises(BadInput, match="randomizers.background.folder: no images"):
         load(data, base)
     data, base = randomized(texture={"kinds": []})
