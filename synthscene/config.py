@@ -135,9 +135,29 @@ class GroundConfig(StrictModel):
     rgba: tuple[float, float, float, float] | None = None
 
 
+class OneOfGroup(StrictModel):
+    """Exactly one of `assets` appears per image (drawn by `weights`, default equal), with its own
+    count (at least one copy); the others in the group do not appear."""
+
+    assets: list[str] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if len(set(self.assets)) != len(self.assets):
+            raise ValueError(f"an asset is listed twice in {self.assets}")
+        if self.weights is not None:
+            if len(self.weights) != len(self.assets):
+                raise ValueError(f"weights has {len(self.weights)} values for {len(self.assets)} assets {self.assets}")
+            if any(w <= 0 for w in self.weights):
+                raise ValueError(f"weights must be positive, got {self.weights}")
+        return self
+
+
 class SceneConfig(StrictModel):
     ground: GroundConfig | None = GroundConfig()
-    max_targets: int | None = Field(None, ge=1)
+    max_targets: int | None = Field(None, ge=1)  # at most this many targets: a uniform random subset is kept
+    one_of: list[OneOfGroup] = []  # choice groups: exactly one asset of each group per image
 
 
 class Intrinsics(StrictModel):
@@ -226,13 +246,26 @@ class DatasetConfig(StrictModel):
         if dup:
             raise ValueError(f"assets: duplicate asset names {dup}")
         occ = self.randomizers.occlusion
-        bodies = sum(a.count[1] for a in self.assets) + (occ.distractors[1] + occ.occluders[1] if occ.enabled else 0)
+        bodies = sum(a.count[1] for a in self.assets) + (occ.distractors[1] + occ.occluders[1] + occ.hands[1] if occ.enabled else 0)
         if bodies > MAX_OBJECTS_PER_IMAGE:
             raise ValueError(f"assets: up to {bodies} objects per image (every asset's maximum count, plus distractors "
                              f"and occluders); at most {MAX_OBJECTS_PER_IMAGE}")
         stray = sorted(set(self.randomizers.pose.per_asset) - set(names))
         if stray:
             raise ValueError(f"randomizers.pose.per_asset: {stray} are not asset names {names}")
+        grouped: set[str] = set()
+        for i, group in enumerate(self.scene.one_of):
+            stray = [n for n in group.assets if n not in names]
+            if stray:
+                raise ValueError(f"scene.one_of[{i}].assets: {stray} are not asset names {names}")
+            twice = [n for n in group.assets if n in grouped]
+            if twice:
+                raise ValueError(f"scene.one_of[{i}].assets: {twice} already belong to an earlier group (an asset may be in one group)")
+            grouped.update(group.assets)
+        cap = self.scene.max_targets
+        if cap is not None and len(self.scene.one_of) > cap:
+            raise ValueError(f"scene.max_targets: {cap} is fewer than the {len(self.scene.one_of)} one_of groups, "
+                             "each of which puts one target in every image")
         if self.classes is not None:
             unknown = [a.cls for a in self.assets if a.cls not in self.classes and not (a.asset and a.class_name is None)]
             if unknown:
@@ -252,7 +285,7 @@ class DatasetConfig(StrictModel):
 
     def stands_upright(self, asset: AssetConfig) -> bool:
         con = self.pose_constraint(asset)
-        return asset.upright or bool(con and con.upright)
+        return asset.upright or bool(con and (con.upright or con.mode == "upright"))
 
     def with_overrides(self, **changes: Any) -> "DatasetConfig":
         """A copy with top-level fields (seed, count) or `output_dir` replaced."""

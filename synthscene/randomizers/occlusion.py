@@ -21,6 +21,14 @@ from ..schema import MAX_ASSET_COUNT, IntRange, Range, StrictModel
 from .paths import ExistingDir
 
 POOL_PREFIX = "pool:"
+HAND_PREFIX = "hand:"
+
+#: skin tones (sRGB, 0..1), light to dark
+SKIN_TONES = ((0.96, 0.84, 0.74), (0.92, 0.76, 0.62), (0.85, 0.65, 0.48), (0.74, 0.53, 0.36),
+              (0.58, 0.39, 0.25), (0.40, 0.26, 0.16))
+#: hand and arm stand-ins: capsule radius and overall length ranges, metres
+HAND_KINDS = {"finger": ((0.009, 0.012), (0.06, 0.09)), "hand": ((0.025, 0.035), (0.14, 0.19)),
+              "forearm": ((0.03, 0.04), (0.18, 0.25))}
 
 
 class OcclusionConfig(StrictModel):
@@ -33,8 +41,10 @@ class OcclusionConfig(StrictModel):
     visibility: Range = (0.3, 0.8)  # the occluded target's aimed-at visible fraction
     depth: Range = (0.3, 0.7)  # at most this far along the camera→target segment (fraction)
     correction_renders: int = Field(2, ge=0, le=8)  # small renders that correct the aimed visibility
+    hands: IntRange = (0, 0)  # per image: skin-tone capsules (fingers, hands, forearms) dropped with the targets
+    hand_pool: int = Field(12, ge=1, le=MAX_ASSET_COUNT)  # capsule variants loaded per worker (at least hands' max)
 
-    @field_validator("distractors", "occluders")
+    @field_validator("distractors", "occluders", "hands")
     @classmethod
     def _counts(cls, v):
         if v[0] < 0 or v[1] > MAX_ASSET_COUNT:
@@ -61,6 +71,41 @@ def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
     rng = config_stream(seed, "occlusion.pool")
     k = min(cfg.pool_size, len(found))
     return [found[i] for i in sorted(rng.choice(len(found), size=k, replace=False))]
+
+
+def hand_variants(cfg: OcclusionConfig, seed: int) -> list[dict]:
+    """The hand capsules every worker loads, in load order: a function of the config only."""
+    if not cfg.enabled or cfg.hands[1] == 0:
+        return []
+    rng = config_stream(seed, "occlusion.hands")
+    kinds = sorted(HAND_KINDS)
+    out = []
+    for _ in range(max(cfg.hand_pool, cfg.hands[1])):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        radii, lengths = HAND_KINDS[kind]
+        tone = int(rng.integers(len(SKIN_TONES)))
+        out.append({"kind": kind, "radius": round(uniform(rng, radii), 4), "length": round(uniform(rng, lengths), 4),
+                    "tone": tone})
+    return out
+
+
+def hand_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
+    """The hand capsules' URDFs, made once in the asset cache (see procedural.capsule_urdf)."""
+    from ..scenes.assets import cache_root
+    from .procedural import capsule_urdf
+
+    return [capsule_urdf(cache_root() / "hands", v["kind"], v["radius"], v["length"], (*SKIN_TONES[v["tone"]], 1.0))
+            for v in hand_variants(cfg, seed)]
+
+
+def sample_hands(cfg: OcclusionConfig, rng: np.random.Generator, pool_size: int) -> list[int]:
+    """Which hand capsules appear in an image."""
+    n = min(integer(rng, cfg.hands), pool_size)
+    return [int(m) for m in rng.permutation(pool_size)[:n]]
+
+
+def hand_name(member: int) -> str:
+    return f"{HAND_PREFIX}{member}"
 
 
 def sample(cfg: OcclusionConfig, rng: np.random.Generator, pool_size: int, n_targets: int) -> dict:

@@ -52,3 +52,49 @@ def pattern(kind: str, rng: np.random.Generator, height: int, width: int) -> np.
     s = np.linspace(0, 1, 256, dtype=np.float32)[:, None]
     lut = np.clip((c[0] * (1 - s) + c[1] * s) * 255 + 0.5, 0, 255).astype(np.uint8)
     return cv2.LUT(cv2.merge([t8, t8, t8]), lut[None])
+
+
+def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
+    """A capsule body (a cylinder with hemispherical caps along z, `length` overall) as an OBJ and
+    a URDF in `folder/<key>/`, written once: the key is a hash of the parameters, and the folder
+    appears by one rename, so workers creating it at the same time all get the same files."""
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import trimesh
+
+    params = f"capsule r={radius!r} l={length!r} rgba={[float(c) for c in rgba]!r}"
+    final = Path(folder) / f"{name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
+    urdf = final / "model.urdf"
+    if urdf.is_file():
+        return str(urdf)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    try:
+        mesh = trimesh.creation.capsule(height=length - 2 * radius, radius=radius, count=[16, 16])
+        mesh.export(tmp / "capsule.obj", include_normals=True)
+        mass = 1000.0 * float(mesh.volume)  # water's density, as flesh roughly is
+        i_xy = mass * (3 * radius**2 + length**2) / 12  # a solid cylinder of the full length: close enough
+        r, g, b, a = (float(c) for c in rgba)
+        (tmp / "model.urdf").write_text(f"""<?xml version="1.0"?>
+<robot name="{name}">
+  <material name="skin"><color rgba="{r:.4f} {g:.4f} {b:.4f} {a:.4f}"/></material>
+  <link name="base">
+    <inertial><mass value="{mass:.6f}"/><inertia ixx="{i_xy:.8f}" iyy="{i_xy:.8f}" izz="{mass * radius**2 / 2:.8f}" ixy="0" ixz="0" iyz="0"/></inertial>
+    <visual><geometry><mesh filename="capsule.obj"/></geometry><material name="skin"/></visual>
+    <collision><geometry><capsule radius="{radius:.6f}" length="{length - 2 * radius:.6f}"/></geometry></collision>
+  </link>
+</robot>
+""")
+        (tmp / "params.txt").write_text(params + "\n")
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another worker renamed its copy first: the same files
+            if not urdf.is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(urdf)

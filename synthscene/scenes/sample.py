@@ -18,6 +18,7 @@ class ObjectSample:
     quaternion: list[float]  # x, y, z, w
     appearance: dict = field(default_factory=dict)  # texture / colour overrides
     aim: dict | None = None  # occluders: placed by the world after settling (randomizers.occlusion)
+    static: bool = False  # pose modes free / held: kept where sampled, out of the physics settle
 
 
 @dataclass

@@ -38,12 +38,29 @@ def split_of(config: DatasetConfig, index: int) -> str:
 
 
 def choose_targets(config: DatasetConfig, index: int) -> list[tuple[str, int]]:
-    """(asset name, copy number) of each target in image `index`, by per-asset count ranges."""
+    """(asset name, copy number) of each target in image `index`, by per-asset count ranges.
+
+    Each `scene.one_of` group keeps exactly one of its assets (drawn by the group's weights from
+    its own stream, so configs without groups draw as before), with at least one copy. When
+    `scene.max_targets` caps the list, a uniform random subset is kept, in order; the first copy
+    of each group's pick is always among them."""
     rng = stream(config.seed, index, "objects")
-    chosen = [(a.name, k) for a in config.assets for k in range(integer(rng, a.count))]
+    counts = {a.name: integer(rng, a.count) for a in config.assets}
+    protected = set()
+    if config.scene.one_of:
+        pick_rng = stream(config.seed, index, "one_of")
+        for group in config.scene.one_of:
+            w = np.asarray(group.weights if group.weights is not None else [1.0] * len(group.assets), float)
+            pick = group.assets[int(pick_rng.choice(len(group.assets), p=w / w.sum()))]
+            for name in group.assets:
+                counts[name] = max(counts[name], 1) if name == pick else 0
+            protected.add((pick, 0))
+    chosen = [(a.name, k) for a in config.assets for k in range(counts[a.name])]
     cap = config.scene.max_targets
     if cap is not None and len(chosen) > cap:
-        keep = np.sort(rng.choice(len(chosen), size=cap, replace=False))
+        kept = [i for i, c in enumerate(chosen) if c in protected]
+        rest = [i for i, c in enumerate(chosen) if c not in protected]
+        keep = sorted(kept + [rest[i] for i in rng.choice(len(rest), size=cap - len(kept), replace=False)])
         chosen = [chosen[i] for i in keep]
     return chosen
 
@@ -59,21 +76,38 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     constraints = [config.pose_constraint(by_name[name]) for name, _ in targets]
     placed = pose_rnd.sample(rnd.pose, stream(seed, index, "pose"), radii, constraints=constraints)
     objects = []
-    for (name, k), (pos, quat) in zip(targets, placed["poses"]):
+    for (name, k), (pos, quat), static in zip(targets, placed["poses"], placed["static"]):
         cls = by_name[name].cls
         quat = upright(quat) if by_name[name].upright else quat
-        objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat))
-    occ = _occlusion(config, index, assets, objects, radii)
+        objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat, static=static))
+    # Held objects are placed in front of the camera below: they take no room in the scene.
+    held = [i for i, m in enumerate(placed["modes"]) if rnd.pose.enabled and m == "held"]
+    in_scene = [i for i in range(len(targets)) if i not in held]
+    occ = _occlusion(config, index, assets, objects, radii, in_scene)
     objects += occ.pop("objects")
+    hands = occ.pop("hands_objects", [])
 
-    mean_radius = float(np.mean(radii)) if radii else None
-    targets_xy = np.mean([o.position[:2] for o in objects[: len(targets)]], axis=0) if targets else None
+    scene_radii = [radii[i] for i in in_scene] or radii
+    mean_radius = float(np.mean(scene_radii)) if scene_radii else None
+    targets_xy = np.mean([objects[i].position[:2] for i in in_scene], axis=0) if in_scene else None
     cam = camera_rnd.sample(rnd.camera, stream(seed, index, "camera"), config.camera.K, mean_radius, targets_xy)
     c = config.camera
     camera = CameraSample(cam["K"], c.width, c.height, c.near, c.far, cam["position"], cam["quaternion"])
+    if held:
+        held_rng = stream(seed, index, "held")  # its own stream: the other draws stay as they were
+        placed["drawn"]["held"] = []
+        for i in held:
+            h = pose_rnd.held(rnd.pose, held_rng, constraints[i], cam["position"], cam["quaternion"], cam["K"],
+                              c.width, c.height, cam["drawn"]["look_at"])
+            objects[i].position, objects[i].quaternion = h["position"], h["quaternion"]
+            placed["drawn"]["held"].append(h["drawn"])
     lighting = lighting_rnd.sample(rnd.lighting, stream(seed, index, "lighting"))
     n_tex = len(texture_rnd.image_pool(rnd.texture, seed)) if rnd.texture.enabled else 0
     texture = texture_rnd.sample(rnd.texture, stream(seed, index, "texture"), [o.role for o in objects], n_tex)
+    if hands:  # after every other draw; hands keep their skin tone (their texture draws are discarded)
+        objects += hands
+        texture["objects"] += [None] * len(hands)
+        texture["jitter"] += [None] * len(hands)
     n_bg = len(images_in(rnd.background.folder)) if rnd.background.enabled and rnd.background.folder else 0
     background = background_rnd.sample(rnd.background, stream(seed, index, "background"), n_bg)
     post = post_rnd.sample(rnd.post, stream(seed, index, "post"))
@@ -100,18 +134,33 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
 
 
 def _occlusion(config: DatasetConfig, index: int, assets: dict[str, AssetInfo], targets: list[ObjectSample],
-               radii: list[float]) -> dict:
-    """Distractors (dropped with the targets, clear of them) and occluders (aimed, placed after settling)."""
+               radii: list[float], in_scene: list[int]) -> dict:
+    """Distractors (dropped with the targets, clear of them), hands (the same, from their own
+    stream) and occluders (aimed, placed after settling)."""
     cfg = config.randomizers.occlusion
     pool_size = sum(1 for name in assets if name.startswith(occlusion_rnd.POOL_PREFIX))
     rng = stream(config.seed, index, "occlusion")
     drawn = occlusion_rnd.sample(cfg, rng, pool_size, len(targets))
     names = [occlusion_rnd.pool_name(m) for m in drawn["distractors"]]
-    taken = [(t.position, r) for t, r in zip(targets, radii)]
+    taken = [(targets[i].position, radii[i]) for i in in_scene]
     where = occlusion_rnd.place_distractors(rng, config.randomizers.pose.volume, [assets[n].radius for n in names], taken)
     objects = [ObjectSample(n, 0, "distractor", None, None, pos, Rotation.random(random_state=rng).as_quat().tolist())
                for n, pos in zip(names, where)]
     for aim in drawn["occluders"]:
         objects.append(ObjectSample(occlusion_rnd.pool_name(aim["member"]), 0, "occluder", None, None,
                                     [0.0, 0.0, 0.0], aim["quaternion"], aim=aim))
-    return {**drawn, "objects": objects}
+    out = {**drawn, "objects": objects}
+    n_hands = sum(1 for name in assets if name.startswith(occlusion_rnd.HAND_PREFIX))
+    if cfg.enabled and n_hands:
+        hand_rng = stream(config.seed, index, "hands")
+        members = occlusion_rnd.sample_hands(cfg, hand_rng, n_hands)
+        hand_names = [occlusion_rnd.hand_name(m) for m in members]
+        taken += [(o.position, assets[o.asset].radius) for o in objects[: len(names)]]
+        where = occlusion_rnd.place_distractors(hand_rng, config.randomizers.pose.volume,
+                                                [assets[n].radius for n in hand_names], taken)
+        out["hands_objects"] = [ObjectSample(n, 0, "distractor", None, None, pos,
+                                             Rotation.random(random_state=hand_rng).as_quat().tolist())
+                                for n, pos in zip(hand_names, where)]
+        variants = occlusion_rnd.hand_variants(cfg, config.seed)
+        out["hands"] = [{"member": m, **variants[m]} for m in members]
+    return out

@@ -56,6 +56,10 @@ class World:
             name = occlusion_rnd.pool_name(k)
             self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.sources", scale=occ.scale)
             self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
+        for k, urdf in enumerate(occlusion_rnd.hand_urdfs(occ, config.seed)):  # after the pool: the same order everywhere
+            name = occlusion_rnd.hand_name(k)
+            self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.hands")
+            self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
         # Where each body's box centre sits in its own frame (bodies are still at their load pose).
         self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
                               for uid in self.bodies.values()}
@@ -114,23 +118,33 @@ class World:
         """Show exactly the sample's objects at its poses; settle them if asked and record where they land."""
         c = self.client
         self._park_all()
-        shown = []
+        shown, held = [], []
         for obj in sample.objects:
             if obj.aim is not None:  # occluders wait until the targets have landed
                 continue
             uid = self.bodies[(obj.asset, obj.instance)]
-            p.setCollisionFilterGroupMask(uid, -1, 1, -1, physicsClientId=c)
-            p.resetBasePositionAndOrientation(uid, obj.position, obj.quaternion, physicsClientId=c)
+            if obj.static and sample.settle:  # free / held: stays parked (outside the simulation) until the settle is over
+                held.append((obj, uid))
+                continue
+            self._show(uid, obj.position, obj.quaternion)
             shown.append((obj, uid))
         if sample.settle and shown:
             self._settle(sample.settle_steps, [u for _, u in shown])
             for obj, uid in shown:
                 pos, quat = p.getBasePositionAndOrientation(uid, physicsClientId=c)
                 obj.position, obj.quaternion = [float(x) for x in pos], [float(x) for x in quat]
+        for obj, uid in held:  # exactly where sampled: they neither fell nor pushed anything
+            self._show(uid, obj.position, obj.quaternion)
+            p.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0], physicsClientId=c)  # parked, they fell meanwhile
         targets = [o for o in sample.objects if o.role == "target"]
         for obj in sample.objects:
             if obj.aim is not None:
                 self._place_occluder(sample, obj, targets[obj.aim["target"]])
+
+    def _show(self, uid: int, position, quaternion) -> None:
+        c = self.client
+        p.setCollisionFilterGroupMask(uid, -1, 1, -1, physicsClientId=c)
+        p.resetBasePositionAndOrientation(uid, position, quaternion, physicsClientId=c)
 
     def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
         """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
