@@ -102,8 +102,8 @@ class AssetConfig(StrictModel):
     @classmethod
     def _default_name(cls, data):
         if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
-            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
-            data = {**data, "name": data.get("asset") or stem or "asset"}
+            name = data.get("asset") or re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
+            data = {**data, "name": name or "asset"}
         return data
 
     @model_serializer(mode="wrap")
