@@ -225,6 +225,10 @@ def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]
 
 _MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None, "up_axis": None, "rotation_deg": None}
 _ORIENTATION = ("up_axis", "rotation_deg")
+def _apply(keys: list[str]) -> str:
+    return f"{' and '.join(keys)} appl{'y' if len(keys) > 1 else 'ies'}"
+
+
 _URDF_ORIENTATION = ("a URDF places its meshes itself: set the <origin rpy=\"…\"> of its <visual> and <collision> "
                      "elements (radians, roll-pitch-yaw about x, y, z), or give the mesh as `mesh:` instead")
 
@@ -250,7 +254,7 @@ def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, ca
         if src.suffix.lower() == ".urdf":
             given = [k for k in _ORIENTATION if mesh_opts.get(k) is not None]
             if given:
-                raise BadInput(f"{' and '.join(given)} apply to meshes; {_URDF_ORIENTATION}", src, f"{field}.{given[0]}")
+                raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", src, f"{field}.{given[0]}")
             urdf_check.check_urdf(src, field, allow_external)  # paths confined before any mesh is opened
             extents = check_urdf(src)
             scale = scale * UNITS[units]
@@ -285,7 +289,7 @@ def resolve_entry(entry, index: int, library: str | None = None):
     odd = [k for k, v in _MESH_ONLY.items() if getattr(entry, k) != v]
     turned = [k for k in _ORIENTATION if getattr(entry, k) is not None]
     if entry.urdf and turned:
-        raise BadInput(f"{' and '.join(turned)} apply to `mesh:` entries; {_URDF_ORIENTATION}", entry.urdf, f"{field}.{turned[0]}")
+        raise BadInput(f"{_apply(turned)} to `mesh:` entries; {_URDF_ORIENTATION}", entry.urdf, f"{field}.{turned[0]}")
     if entry.urdf and odd:
         raise BadInput(f"{', '.join(odd)} apply to `mesh:` entries; a URDF carries its own", entry.urdf, field)
     if entry.asset:
@@ -306,7 +310,7 @@ def resolve_entry(entry, index: int, library: str | None = None):
     src_path = Path(src)
     if src_path.suffix.lower() == ".urdf":
         if turned:
-            raise BadInput(f"{' and '.join(turned)} apply to meshes, and asset {entry.asset!r} is a URDF; {_URDF_ORIENTATION}",
+            raise BadInput(f"{_apply(turned)} to meshes, and asset {entry.asset!r} is a URDF; {_URDF_ORIENTATION}",
                            src_path, f"{field}.{turned[0]}")
         opts = {}
     allow = bool(entry.allow_external_paths) and not entry.asset  # a library asset stays in its folder

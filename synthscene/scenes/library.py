@@ -122,11 +122,11 @@ def read_spec(folder: Path) -> AssetSpec:
 
 
 def _no_urdf_orientation(up_axis, rotation_deg, file, prefix: str) -> None:
-    from .assets import _URDF_ORIENTATION
+    from .assets import _URDF_ORIENTATION, _apply
 
     given = [k for k, v in (("up_axis", up_axis), ("rotation_deg", rotation_deg)) if v is not None]
     if given:
-        raise BadInput(f"{' and '.join(given)} apply to meshes; {_URDF_ORIENTATION}", file,
+        raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", file,
                        prefix + given[0].replace("_", "-") if prefix else given[0])
 
 
