@@ -166,7 +166,7 @@ def describe_up(up_axis: str, rotation_deg=(0.0, 0.0, 0.0), source: Path | None 
         return "z of the URDF (as it places its meshes; change it with their <origin rpy>)"
     default = source is not None and up_axis == convert.default_up_axis(source)
     why = (" (glTF is y-up by its specification)" if up_axis == "y" else "") if default else " (up_axis)"
-    text = f"the mesh's {up_axis} axis, turned to z{why}"
+    text = f"the mesh's z axis, as stored{why}" if up_axis == "z" else f"the mesh's {up_axis} axis, turned to z{why}"
     if any(rotation_deg):
         text += f", then rotated by rotation_deg {[float(f'{a:g}') for a in rotation_deg]} (XYZ, degrees)"
     return text
