@@ -131,6 +131,9 @@ def test_cli_add_upright_check_reports_up_axis_and_footprint(tmp_path):
     src = tall_box(tmp_path / "src", "glb")
     cli("assets", "add", src, "--name", "box", "--upright", "--library", lib, "--collision", "box")
     assert yaml.safe_load((lib / "box" / "asset.yaml").read_text())["pose"] == {"upright": True}
+    cli("assets", "add", src, "--name", "turned", "--library", lib, "--collision", "box", "--rotation-deg", "0,0,90")
+    assert yaml.safe_load((lib / "turned" / "asset.yaml").read_text())["rotation_deg"] == [0.0, 0.0, 90.0]
+    assert "footprint   0.04 × 0.02 m" in cli("assets", "check", "turned", "--library", lib).stdout
     out = cli("assets", "check", "box", "--library", lib).stdout
     assert "up          the mesh's y axis, turned to z (glTF is y-up by its specification)" in out
     assert "footprint   0.02 × 0.04 m (x × y, on the ground)" in out
@@ -194,6 +197,7 @@ def test_urdf_entries_refuse_an_orientation(tmp_path):
     with pytest.raises(BadInput, match="--up-axis.*<origin rpy"):
         run("assets", "add", urdf, "--name", "duck", "--library", tmp_path / "lib", "--up-axis", "y")
     assert not (tmp_path / "lib" / "duck").exists()
+    assert "up          z of the URDF (as it places its meshes; change it with their <origin rpy>)" in run("assets", "check", urdf)
 
 
 # ---- (f) existing assets unchanged ---------------------------------------------------------------

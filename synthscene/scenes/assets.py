@@ -225,6 +225,8 @@ def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]
 
 _MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None, "up_axis": None, "rotation_deg": None}
 _ORIENTATION = ("up_axis", "rotation_deg")
+
+
 def _apply(keys: list[str]) -> str:
     return f"{' and '.join(keys)} appl{'y' if len(keys) > 1 else 'ies'}"
 

@@ -200,7 +200,7 @@ def add_asset(
     else:
         check_orientation(source, up_axis, rotation_deg)  # as given (None: the format's default) into asset.yaml
     spec = AssetSpec(name=name, **{"class": class_name}, units=units, collision=collision, mass=mass, recentre=recentre,
-                     up_axis=None if is_urdf else up_axis, rotation_deg=rotation_deg,
+                     up_axis=up_axis, rotation_deg=rotation_deg,
                      pose=PoseConstraints(upright=upright), licence=licence, source=origin or str(source),
                      **({"urdf": source.name} if is_urdf else {"mesh": source.name}))
     # Validate (and convert) before copying anything, so a bad asset never enters the library. The
@@ -232,7 +232,7 @@ def add_asset(
         for dep, rel in copies:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(dep, tmp / rel)
-        atomic_write(tmp / ASSET_FILE, yaml.safe_dump(spec.model_dump(by_alias=True, exclude_none=True), sort_keys=False))
+        atomic_write(tmp / ASSET_FILE, yaml.safe_dump(spec.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=False))
         if folder.exists():  # --overwrite, or a folder without an asset.yaml: moved aside, removed once replaced
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=library))
             os.replace(folder, old / name)
