@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from typing_extensions import Annotated
@@ -94,6 +95,10 @@ class AssetConfig(StrictModel):
     collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
     recentre: bool = False
     mass: float | None = Field(None, gt=0)
+    # Orientation of a mesh, baked into its conversion (docs/ASSETS.md, "Which way is up"): the mesh
+    # axis that points up (None: y for glTF/GLB, z otherwise), then a fixed XYZ-extrinsic rotation.
+    up_axis: Literal["z", "y", "x", "-z", "-y", "-x"] | None = None
+    rotation_deg: tuple[float, float, float] | None = None
     upright: bool = False  # stands on its base (z up): only its heading is random
     source: str | None = None  # set when resolved: what the URDF was made from
     pose: PoseConstraint | None = None  # rotation constraint; randomizers.pose.per_asset may also set it
@@ -102,8 +107,17 @@ class AssetConfig(StrictModel):
     @classmethod
     def _default_name(cls, data):
         if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
-            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data.get("mesh"))).stem).strip("_.-")  # "my mesh.ply" → my_mesh
-            data = {**data, "name": data.get("asset") or stem or "asset"}
+            name = data.get("asset") or re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
+            data = {**data, "name": name or "asset"}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_orientation(self, handler):
+        """Leave out orientation keys that are not set, so configs without them hash as before."""
+        data = handler(self)
+        for key in ("up_axis", "rotation_deg"):
+            if isinstance(data, dict) and data.get(key, 0) is None:
+                del data[key]
         return data
 
     @model_validator(mode="after")

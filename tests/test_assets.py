@@ -73,6 +73,8 @@ def _urdf_for(mesh_name: str, folder: Path) -> Path:
 def test_coloured_mesh_formats_render_their_colours(tmp_path, suffix):
     """Per-vertex colours (PLY as in BOP, glTF/GLB, OBJ `v x y z r g b`): red on top, blue on the sides."""
     box = two_colour_box()
+    if suffix in ("glb", "gltf"):  # glTF is Y-up: its red top faces +Y in the file
+        box.apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0]))
     src = tmp_path / f"box.{suffix}"
     if suffix == "gltf":
         for name, data in trimesh.exchange.gltf.export_gltf(box).items():

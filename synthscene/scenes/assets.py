@@ -68,9 +68,15 @@ def build(
     recentre: bool = False,
     collision: str = "vhacd",
     mass: float | None = None,
+    up_axis: str | None = None,
+    rotation_deg=None,
     cache_dir: str | Path | None = None,
 ) -> Built:
-    """The render-ready URDF of a mesh file, converted once and reused while source and options match."""
+    """The render-ready URDF of a mesh file, converted once and reused while source and options match.
+
+    `up_axis` (default: convert.default_up_axis) and `rotation_deg` are baked into the vertices. They
+    enter the cache key only when they rotate the mesh, so a Z-up mesh keeps its key and its files.
+    """
     source = Path(source)
     if not source.is_file():
         raise BadInput("mesh file not found", source, "mesh")
@@ -79,6 +85,10 @@ def build(
     if collision not in convert.COLLISIONS:
         raise BadInput(f"unknown collision {collision!r}; expected one of {', '.join(convert.COLLISIONS)}", source, "collision")
     params = {"units": units, "recentre": bool(recentre), "collision": collision, "mass": mass}
+    up, rot = check_orientation(source, up_axis, rotation_deg)
+    rotation = convert.orientation_matrix(up, rot)
+    if rotation is not None:
+        params["orientation"] = {"up_axis": up, "rotation_deg": list(rot)}
     key = content_key(source, params)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     final = root / key
@@ -97,7 +107,7 @@ def build(
         raise BadInput(f"cannot write the asset cache ({err.strerror})", root, "cache") from None
     try:
         report = convert_source(source, tmp, name=name, key=key, unit_scale=UNITS[units], recentre=recentre,
-                                collision=collision, mass=mass)
+                                collision=collision, mass=mass, rotation=rotation)
         check_urdf(tmp / "model.urdf", source, textured=True)
         files = sorted(f.name for f in tmp.iterdir())
         info = {"source": str(source), "params": params, "report": asdict(report), "files": files}
@@ -112,6 +122,17 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
     _warn_notes(report)
     return Built(final / "model.urdf", key, report, cached=False)
+
+
+def check_orientation(source: Path, up_axis: str | None, rotation_deg, field: str = "") -> tuple[str, list[float]]:
+    """The up axis (the format's default when None) and the extra rotation [rx, ry, rz] in degrees."""
+    up = up_axis or convert.default_up_axis(source)
+    if up not in convert.UP_AXES:
+        raise BadInput(f"unknown up_axis {up!r}; expected one of {', '.join(convert.UP_AXES)}", source, f"{field}up_axis")
+    rot = [0.0, 0.0, 0.0] if rotation_deg is None else list(rotation_deg)
+    if len(rot) != 3 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) for a in rot):
+        raise BadInput(f"expected [rx, ry, rz] in degrees, got {rotation_deg!r}", source, f"{field}rotation_deg")
+    return up, [float(a) for a in rot]
 
 
 def _warn_notes(report: MeshReport) -> None:
@@ -202,7 +223,16 @@ def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]
 
 # ---- config entries → plain URDF entries ------------------------------------------------------
 
-_MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None}
+_MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None, "up_axis": None, "rotation_deg": None}
+_ORIENTATION = ("up_axis", "rotation_deg")
+
+
+def _apply(keys: list[str]) -> str:
+    return f"{' and '.join(keys)} appl{'y' if len(keys) > 1 else 'ies'}"
+
+
+_URDF_ORIENTATION = ("a URDF places its meshes itself: set the <origin rpy=\"…\"> of its <visual> and <collision> "
+                     "elements (radians, roll-pitch-yaw about x, y, z), or give the mesh as `mesh:` instead")
 
 
 @dataclass
@@ -213,6 +243,8 @@ class Ready:
     scale: float
     report: MeshReport | None  # None for a URDF source
     warnings: list[str]
+    up_axis: str = "z"  # the source's axis that now points up (+Z)
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # applied after it
 
 
 def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, cache_dir: Path | None = None,
@@ -222,15 +254,19 @@ def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, ca
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssetWarning)
         if src.suffix.lower() == ".urdf":
+            given = [k for k in _ORIENTATION if mesh_opts.get(k) is not None]
+            if given:
+                raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", src, f"{field}.{given[0]}")
             urdf_check.check_urdf(src, field, allow_external)  # paths confined before any mesh is opened
             extents = check_urdf(src)
             scale = scale * UNITS[units]
             check_size(extents, scale, src, f"{field}.scale")
             ready = Ready(src, scale, None, [])
         else:
+            up, rot = check_orientation(src, mesh_opts.get("up_axis"), mesh_opts.get("rotation_deg"), f"{field}.")
             built = build(src, name=name, units=units, cache_dir=cache_dir, **mesh_opts)
             check_size(built.report.extents, scale, src, f"{field}.scale")
-            ready = Ready(built.urdf, scale, built.report, [])
+            ready = Ready(built.urdf, scale, built.report, [], up, tuple(rot))
     for w in caught:  # given again to the caller's filters, and kept for reports
         ready.warnings.append(str(w.message))
         warnings.warn(w.message, w.category, stacklevel=2)
@@ -253,6 +289,9 @@ def resolve_entry(entry, index: int, library: str | None = None):
     units, scale = entry.units, entry.scale
     opts = {k: getattr(entry, k) for k in _MESH_ONLY}
     odd = [k for k, v in _MESH_ONLY.items() if getattr(entry, k) != v]
+    turned = [k for k in _ORIENTATION if getattr(entry, k) is not None]
+    if entry.urdf and turned:
+        raise BadInput(f"{_apply(turned)} to `mesh:` entries; {_URDF_ORIENTATION}", entry.urdf, f"{field}.{turned[0]}")
     if entry.urdf and odd:
         raise BadInput(f"{', '.join(odd)} apply to `mesh:` entries; a URDF carries its own", entry.urdf, field)
     if entry.asset:
@@ -272,6 +311,9 @@ def resolve_entry(entry, index: int, library: str | None = None):
         update["source"] = f"library asset {spec.name} ({src})"
     src_path = Path(src)
     if src_path.suffix.lower() == ".urdf":
+        if turned:
+            raise BadInput(f"{_apply(turned)} to meshes, and asset {entry.asset!r} is a URDF; {_URDF_ORIENTATION}",
+                           src_path, f"{field}.{turned[0]}")
         opts = {}
     allow = bool(entry.allow_external_paths) and not entry.asset  # a library asset stays in its folder
     ready = make_ready(src_path, name=entry.name, units=units, scale=scale, cache_dir=cache_dir, field=field,

@@ -37,6 +37,18 @@ MAX_MESH_BYTES = 100 * 2**20  # $SYNTHSCENE_MAX_MESH_BYTES: refused before trime
 MAX_FACES = 200_000  # $SYNTHSCENE_MAX_FACES: triangles of one mesh file
 VHACD_TIMEOUT_S = 300.0  # $SYNTHSCENE_VHACD_TIMEOUT: then the convex hull is used instead
 FLAT_RATIO = 1e-3  # hull thickness / largest extent at or below which a mesh counts as flat
+# Which mesh axis points up. synthscene's world is Z-up; glTF is Y-up by its specification (+Y up,
+# +Z forward), every other format is taken as Z-up. Each axis maps to the exact rotation that turns
+# it into +Z: for y, +90° about X (the glTF → Z-up convention Blender uses: (x, y, z) → (x, -z, y)).
+UP_AXES = ("z", "y", "x", "-z", "-y", "-x")
+_UP_ROTATIONS = {
+    "z": ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    "y": ((1, 0, 0), (0, 0, -1), (0, 1, 0)),  # +90° about X
+    "-y": ((1, 0, 0), (0, 0, 1), (0, -1, 0)),  # -90° about X
+    "x": ((0, 0, -1), (0, 1, 0), (1, 0, 0)),  # -90° about Y
+    "-x": ((0, 0, 1), (0, 1, 0), (-1, 0, 0)),  # +90° about Y
+    "-z": ((1, 0, 0), (0, -1, 0), (0, 0, -1)),  # 180° about X
+}
 
 
 class AssetWarning(UserWarning):
@@ -131,6 +143,24 @@ def check_dependencies(path: Path, missing_mtl_ok: bool = False) -> list[str]:
             kind = "material file" if is_mtl else "texture" if dep.suffix.lower() in _IMAGES else "file"
             raise BadInput(f"refers to a missing {kind} {dep}", path, "mesh")
     return notes
+
+
+def default_up_axis(path: Path) -> str:
+    """The mesh axis that points up unless an asset says otherwise: y for glTF/GLB (its spec), else z."""
+    return "y" if Path(path).suffix.lower() in (".glb", ".gltf") else "z"
+
+
+def orientation_matrix(up_axis: str, rotation_deg=None) -> np.ndarray | None:
+    """The rotation baked into a converted mesh: `up_axis` to +Z, then `rotation_deg` (XYZ extrinsic,
+    degrees). None when it is the identity, so a Z-up mesh is converted exactly as before."""
+    from scipy.spatial.transform import Rotation
+
+    R = np.array(_UP_ROTATIONS[up_axis], dtype=np.float64)
+    if rotation_deg is not None and any(float(a) for a in rotation_deg):
+        extra = Rotation.from_euler("xyz", [float(a) for a in rotation_deg], degrees=True).as_matrix()
+        extra = np.round(extra, 12) + 0.0  # 90° steps exact (cos 90° is 6e-17 in floating point), no -0
+        R = extra @ R
+    return None if np.array_equal(R, np.eye(3)) else R
 
 
 def load_meshes(path: Path) -> list[trimesh.Trimesh]:
@@ -381,12 +411,20 @@ def convert_mesh(
     recentre: bool,
     collision: str,
     mass: float | None,
+    rotation: np.ndarray | None = None,
     vhacd_resolution: int = 50_000,
 ) -> MeshReport:
-    """Write `folder/model.urdf` and its files for `source`; returns what was found on the way."""
+    """Write `folder/model.urdf` and its files for `source`; returns what was found on the way.
+
+    `rotation` (3×3, see orientation_matrix) is baked into the vertices, so rendering, silhouettes,
+    collision shape and inertia all see the object the right way up."""
     meshes = load_meshes(source)
     for m in meshes:
         m.apply_scale(unit_scale)
+        if rotation is not None:
+            T = np.eye(4)
+            T[:3, :3] = rotation
+            m.apply_transform(T)
     merged = trimesh.util.concatenate([trimesh.Trimesh(m.vertices, m.faces, process=False) for m in meshes])
     if recentre:
         shift = -(merged.bounds[0] + merged.bounds[1]) / 2

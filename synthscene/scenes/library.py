@@ -43,6 +43,8 @@ class AssetSpec(StrictModel):
     mass: float | None = Field(None, gt=0)
     collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
     recentre: bool = False
+    up_axis: Literal["z", "y", "x", "-z", "-y", "-x"] | None = None  # None: y for glTF/GLB, z otherwise
+    rotation_deg: tuple[float, float, float] | None = None  # XYZ extrinsic, after up_axis
     pose: PoseConstraints = PoseConstraints()
     source: str | None = None  # where it came from (URL, dataset, author)
     licence: str | None = None
@@ -114,7 +116,18 @@ def read_spec(folder: Path) -> AssetSpec:
         raise BadInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()), f) from None
     if (spec.mesh is None) == (spec.urdf is None):
         raise BadInput("give exactly one of `mesh` or `urdf`", f)
+    if spec.urdf is not None:
+        _no_urdf_orientation(spec.up_axis, spec.rotation_deg, f, "")
     return spec
+
+
+def _no_urdf_orientation(up_axis, rotation_deg, file, prefix: str) -> None:
+    from .assets import _URDF_ORIENTATION, _apply
+
+    given = [k for k, v in (("up_axis", up_axis), ("rotation_deg", rotation_deg)) if v is not None]
+    if given:
+        raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", file,
+                       prefix + given[0].replace("_", "-") if prefix else given[0])
 
 
 def list_assets(libraries: list[Path]) -> list[LibraryAsset]:
@@ -155,6 +168,9 @@ def add_asset(
     collision: str = "vhacd",
     mass: float | None = None,
     recentre: bool = False,
+    up_axis: str | None = None,
+    rotation_deg: tuple[float, float, float] | None = None,
+    upright: bool = False,
     licence: str | None = None,
     origin: str | None = None,
     overwrite: bool = False,
@@ -164,7 +180,7 @@ def add_asset(
     Transactional: everything is checked, then built in a hidden temporary folder of the library and
     renamed into place, so a refused or interrupted add leaves the library as it was.
     """
-    from .assets import build, check_size, check_urdf
+    from .assets import build, check_orientation, check_size, check_urdf
     from .urdf_check import check_urdf as check_paths
 
     source = Path(source).resolve()
@@ -179,8 +195,13 @@ def add_asset(
         raise BadInput("a folder of that name (not an asset) is in the library; remove it or choose another --name",
                        folder, "--name")
     is_urdf = source.suffix.lower() == ".urdf"
+    if is_urdf:
+        _no_urdf_orientation(up_axis, rotation_deg, source, "--")
+    else:
+        check_orientation(source, up_axis, rotation_deg)  # as given (None: the format's default) into asset.yaml
     spec = AssetSpec(name=name, **{"class": class_name}, units=units, collision=collision, mass=mass, recentre=recentre,
-                     licence=licence, source=origin or str(source),
+                     up_axis=up_axis, rotation_deg=rotation_deg,
+                     pose=PoseConstraints(upright=upright), licence=licence, source=origin or str(source),
                      **({"urdf": source.name} if is_urdf else {"mesh": source.name}))
     # Validate (and convert) before copying anything, so a bad asset never enters the library. The
     # cache key hashes contents, not paths, so the library copy reuses this conversion.
@@ -191,7 +212,8 @@ def add_asset(
         deps = list(convert.urdf_meshes(source))
         deps += [d for m in deps if m.suffix.lower() == ".obj" for d in convert.dependencies(m)]
     else:
-        built = build(source, name=name, units=units, recentre=recentre, collision=collision, mass=mass, cache_dir=cache)
+        built = build(source, name=name, units=units, recentre=recentre, collision=collision, mass=mass,
+                      up_axis=spec.up_axis, rotation_deg=spec.rotation_deg, cache_dir=cache)
         check_size(built.report.extents, spec.scale, source, "--units")
         deps = convert.dependencies(source)
     copies = []
@@ -210,7 +232,7 @@ def add_asset(
         for dep, rel in copies:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(dep, tmp / rel)
-        atomic_write(tmp / ASSET_FILE, yaml.safe_dump(spec.model_dump(by_alias=True, exclude_none=True), sort_keys=False))
+        atomic_write(tmp / ASSET_FILE, yaml.safe_dump(spec.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=False))
         if folder.exists():  # --overwrite, or a folder without an asset.yaml: moved aside, removed once replaced
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=library))
             os.replace(folder, old / name)
