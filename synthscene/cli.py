@@ -89,6 +89,8 @@ def inspect(
     from .inspection import inspect_dataset
 
     summary = inspect_dataset(dataset, out, gold)
+    for tip in summary["advice"]:
+        typer.echo(f"advice: {tip['why']}")
     typer.echo(f"report → {out / 'report.md'}")
     problems = summary["problems"]
     if problems:
