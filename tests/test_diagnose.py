@@ -126,3 +126,4 @@ def test_diagnose_cli_end_to_end(tmp_path, shared):
     assert "## Errors" in (out / "report.md").read_text() and "report.md" in proc.stdout
     assert (out / "errors.png").stat().st_size > 1000 and (out / "slice_coco_size.png").is_file()
     assert (out / "worst_missed.png").is_file()
+    assert (out / "worst_false_positives.png").is_file() == bool(rep["worst_false_positives"])

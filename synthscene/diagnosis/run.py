@@ -161,7 +161,7 @@ def _manifest_objects(root: Path) -> dict[str, list[dict]]:
 
 
 def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | None = None, device: str = "cpu",
-            conf: float = 0.01) -> None:
+            conf: float = 0.001) -> None:
     """Fill each image's "preds" with Ultralytics' detections (classes by name); weights checked first, offline."""
     from ..train.data import class_map
     from ..train.evaluate import model_names
