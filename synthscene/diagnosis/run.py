@@ -18,6 +18,7 @@ from .core import diagnose_sets
 from .stats import image_stats, viewpoint
 from .tide import ERRORS, iou_matrix
 
+_SHORT = {"localisation": "loc", "classification": "cls", "background": "bkg", "duplicate": "dup"}
 MAX_SYNTHETIC_IMAGES = 400  # synthetic images whose pixels are read (evenly spaced), as `inspect` does
 
 
@@ -308,7 +309,7 @@ def _sheets(out: Path, r: dict, files: dict[str, str], n: int = 24, tile: int = 
             crop = cv2.resize(crop, (max(1, int(crop.shape[1] * s)), max(1, int(crop.shape[0] * s))))
             t = np.zeros((tile + 14, tile, 3), np.uint8)
             t[:crop.shape[0], :crop.shape[1]] = crop
-            cv2.putText(t, f"{it['class']} {it['kind'][:5]}", (2, tile + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
+            cv2.putText(t, f"{it['class']} {_SHORT.get(it['kind'], it['kind'])}", (2, tile + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
                         (255, 255, 255), 1)
             tiles.append(t)
         if not tiles:
