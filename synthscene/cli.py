@@ -89,6 +89,8 @@ def inspect(
     from .inspection import inspect_dataset
 
     summary = inspect_dataset(dataset, out, gold)
+    for tip in summary["advice"]:
+        typer.echo(f"advice: {tip['why']}")
     typer.echo(f"report → {out / 'report.md'}")
     problems = summary["problems"]
     if problems:
@@ -96,6 +98,31 @@ def inspect(
             where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
             typer.echo(f"{p['set']}: {where}: {p['message']}", err=True)
         raise BadInput(f"{len(problems)} label problem(s), listed above and in {out / 'report.md'}")
+
+
+@app.command()
+def diagnose(
+    weights: Path = typer.Argument(..., help="Trained weights (.pt), checked before loading; never downloaded."),
+    gold: Path = typer.Option(..., "--gold", help="Real YOLO-format gold set (BOP scene_gt*.json beside it add visibility and viewpoint)."),
+    dataset: Path = typer.Option(..., "--dataset", help="The synthetic dataset the model was trained on (YOLO folder)."),
+    out: Path = typer.Option(..., "--out", help="Report folder: report.md, report.json, PNG plots, contact sheets."),
+    conf: Optional[float] = typer.Option(None, "--conf", help="Operating confidence \\[default: the best-F1 one]."),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Default: the size the model was trained at."),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Where the detector fails on the gold photos (TIDE errors, recall per slice) and whether the synthetic set covers it."""
+    from .diagnosis import diagnose as _diagnose
+    from .train.cli import _logs_to_stderr
+
+    with _logs_to_stderr():
+        rep = _diagnose(weights, gold, dataset, out, conf=conf, imgsz=imgsz, device=device)
+    t = rep["tide"]["counts"]
+    typer.echo("errors: " + ", ".join(f"{k} {v}" for k, v in t.items()))
+    for d, s in rep["slices"].items():
+        for b in s["bins"]:
+            if b["verdict"] in ("under-covered", "covered-failing"):
+                typer.echo(f"{b['verdict']}: {d} {b['label']} (gold {b['n_gold']}, recall {b['recall']:.2f})")
+    typer.echo(f"report → {out / 'report.md'}")
 
 
 from .train.cli import register as _register_train  # noqa: E402

@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 from PIL import Image
 
+from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
+from .diagnosis.stats import IMAGE_STATS, image_stats
 from .errors import BadInput
 from .labels.io import atomic_write
 from .labels.yolo import dataset_root
@@ -206,17 +207,8 @@ def _read_manifest(ds: Dataset) -> None:
 
 def _image_stats(images: list[Path]) -> dict[str, np.ndarray]:
     pick = images if len(images) <= MAX_PIXEL_SAMPLES else [images[i] for i in np.linspace(0, len(images) - 1, MAX_PIXEL_SAMPLES).astype(int)]
-    rows = []
-    for f in pick:
-        bgr = cv2.imread(str(f), cv2.IMREAD_REDUCED_COLOR_4)
-        if bgr is None:
-            continue
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
-        b, g, r = (bgr[:, :, c].mean() for c in range(3))
-        rows.append([gray.mean(), gray.std(), r, g, b, sat.mean()])
-    a = np.asarray(rows, dtype=float).reshape(-1, 6)
-    return dict(zip(("brightness", "contrast", "mean_red", "mean_green", "mean_blue", "saturation"), a.T))
+    rows = [st for st in map(image_stats, pick) if st is not None]
+    return {k: np.asarray([r[k] for r in rows], dtype=float) for k in IMAGE_STATS}
 
 
 def statistics(ds: Dataset) -> dict[str, np.ndarray]:
@@ -339,6 +331,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
     stats, shares = statistics(ds), class_shares(ds)
     gold_stats, gold_shares = (statistics(gs), class_shares(gs)) if gs else (None, None)
     dist = distances(stats, gold_stats, shares, gold_shares) if gs else {}
+    tips = advice(stats, gold_stats) if gs else []
     labels = ("dataset", "gold")
     plots = _plots(out, stats, shares, gold_stats, gold_shares, labels)
     problems = [("dataset", p) for p in ds.problems] + ([("gold", p) for p in gs.problems] if gs else [])
@@ -363,6 +356,13 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         lines.append(row)
     if gs:
         lines.append(f"| class shares | | | {dist['class_shares_total_variation']:.4g} |")
+    if gs:
+        lines += ["", "## What to change", "",
+                  f"Statistics whose median differs from the gold set's by more than {RELATIVE_GAP:.0%} (box "
+                  f"position: the spread of box centres by more than {RELATIVE_GAP:.0%}, or the median centre by more "
+                  f"than {POSITION_SHIFT:.0%} of the image), with the config key that moves each one "
+                  "(docs/RANDOMIZERS.md).", ""]
+        lines += [f"- {t['why']}" for t in tips] or ["None: every statistic is within the threshold."]
     lines += ["", "## Class balance (share of boxes)", "", "| class | dataset |" + (" gold |" if gs else ""),
               "| --- | --- |" + (" --- |" if gs else "")]
     for n in dict.fromkeys([*shares, *(gold_shares or {})]):
@@ -382,6 +382,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         "class_shares": shares,
         "gold_class_shares": gold_shares,
         "distances": dist,
+        "advice": tips,
         "plots": plots,
         "problems": [{"set": who, "file": p.file, "line": p.line, "message": p.message} for who, p in problems],
     }

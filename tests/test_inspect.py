@@ -111,3 +111,54 @@ def test_inspect_reads_the_folder_it_is_given_not_the_one_data_yaml_names(write_
     moved = tmp_path / "moved"
     copy.rename(moved)  # nothing left where either data.yaml points
     assert [p["file"] for p in inspect_dataset(moved, tmp_path / "rep2")["problems"]] == [str(moved / broken.relative_to(copy))]
+
+
+def _textured_set(root, offset: int, n: int = 6):
+    """n images: a fixed pattern (so contrast is the same) plus `offset` grey levels; one box each."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "data.yaml").write_text(yaml.safe_dump({"path": ".", "train": "images", "val": "images", "names": {0: "a"}}))
+    pattern = (np.indices((96, 128)).sum(0) % 40).astype(np.uint8)  # 0..39
+    for i in range(n):
+        img = np.repeat((pattern.astype(int) + 60 + offset).astype(np.uint8)[:, :, None], 3, axis=2)
+        cv2.imwrite(str(root / "images" / f"{i}.png"), img)
+        (root / "labels" / f"{i}.txt").write_text(f"0 {0.3 + 0.08 * i:.3f} 0.5 0.2 0.25\n")
+    return root
+
+
+def test_a_brighter_synthetic_set_gets_advice_to_lower_the_lighting(tmp_path):
+    gold = _textured_set(tmp_path / "gold", 0)
+    bright = _textured_set(tmp_path / "bright", 60)
+    s = inspect_dataset(bright, tmp_path / "rep", gold)
+    tips = {t["statistic"]: t for t in s["advice"]}
+    assert set(tips) == {"brightness"}, s["advice"]  # same boxes, same contrast: nothing else to change
+    t = tips["brightness"]
+    assert t["key"] == "randomizers.lighting.intensity" and t["direction"] == "lower"
+    assert t["synthetic"] > t["gold"] and t["gap"] == pytest.approx(t["synthetic"] / t["gold"] - 1)
+    assert "brighter" in t["why"] and "lighting.intensity" in (tmp_path / "rep" / "report.md").read_text()
+    assert json.loads((tmp_path / "rep" / "stats.json").read_text())["advice"][0]["key"] == t["key"]
+    proc = run_cli("inspect", bright, "--gold", gold, "--out", tmp_path / "cli")
+    assert "advice:" in proc.stdout and "randomizers.lighting.intensity" in proc.stdout
+    # darker: the other way
+    dark = inspect_dataset(_textured_set(tmp_path / "dark", -50), tmp_path / "rep2", gold)["advice"]
+    assert [(t["statistic"], t["direction"]) for t in dark] == [("brightness", "raise")]
+
+
+def test_similar_sets_get_no_advice(tmp_path):
+    s = inspect_dataset(_textured_set(tmp_path / "a", 5), tmp_path / "rep", _textured_set(tmp_path / "g", 0))
+    assert s["advice"] == []
+    assert "None: every statistic is within the threshold" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_boxes_too_large_and_too_few_name_camera_distance_and_counts(tmp_path):
+    from synthscene.diagnosis.advice import advice
+
+    rng = np.random.default_rng(0)
+    gold = {"box_size_px": rng.uniform(20, 60, 200), "objects_per_image": np.full(50, 4.0),
+            "box_center_x": rng.uniform(0.1, 0.9, 200), "box_center_y": rng.uniform(0.1, 0.9, 200)}
+    syn = {"box_size_px": rng.uniform(80, 160, 200), "objects_per_image": np.full(50, 1.0),
+           "box_center_x": rng.uniform(0.45, 0.55, 200), "box_center_y": rng.uniform(0.45, 0.55, 200)}
+    tips = {t["statistic"]: (t["key"], t["direction"]) for t in advice(syn, gold)}
+    assert tips == {"box_size_px": ("randomizers.camera.distance", "raise"),
+                    "objects_per_image": ("assets[*].count", "raise the maxima"),
+                    "box_center_spread": ("randomizers.camera.look_at_jitter", "raise")}

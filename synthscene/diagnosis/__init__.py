@@ -1,0 +1,9 @@
+"""Where a detector fails on real photos, and whether the synthetic data covers those cases.
+
+stats: image/box statistics and slices (shared with `inspect`); tide: TIDE error classification;
+core: the pure diagnosis; run: predictions, files and the `synthscene diagnose` command's API.
+"""
+from .core import diagnose_sets
+from .run import diagnose
+
+__all__ = ["diagnose", "diagnose_sets"]
