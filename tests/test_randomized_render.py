@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from synthscene.config import config_from_dict
-from synthscene.pipeline import ImageProducer
+from synthscene.producer import ImageProducer
 from synthscene.randomizers import background
 from synthscene.renderers.camera import project
 from synthscene.renderers.pybullet import resolve_backend

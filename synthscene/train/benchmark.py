@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import __version__
+from ..version import __version__
 from ..errors import BadInput, SynthsceneError
 from ..labels.io import atomic_write
 from ..rng import config_stream
