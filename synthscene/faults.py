@@ -6,9 +6,6 @@ import errno
 import traceback
 from pathlib import Path
 
-TEMP_GLOB = ".*.tmp-*"  # labels.io.atomic_write's temporary names (cleaned up by outdir.remove_stray_temps)
-
-
 def write_failure(out_dir: Path, index: int, err: OSError) -> str:
     why = err.strerror or str(err)
     hint = {

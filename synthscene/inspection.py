@@ -18,11 +18,11 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from .files import IMAGE_SUFFIXES
 from .errors import BadInput
 from .labels.io import atomic_write
 from .labels.yolo import dataset_root
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
 _EPS = 1e-6
 

@@ -10,8 +10,8 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "synthscene"
 
 
-def module_name(path: Path) -> str:
-    parts = ["synthscene", *path.relative_to(PKG).with_suffix("").parts]
+def module_name(path: Path, root: Path = PKG) -> str:
+    parts = ["synthscene", *path.relative_to(root).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -29,7 +29,7 @@ def _runtime_nodes(tree: ast.AST):
 
 def import_graph(root: Path = PKG) -> dict[str, set[str]]:
     """module → the synthscene modules it imports (a package import counts as its __init__)."""
-    files = {module_name(p): p for p in sorted(root.rglob("*.py"))}
+    files = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
     graph: dict[str, set[str]] = {m: set() for m in files}
     for mod, path in files.items():
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]

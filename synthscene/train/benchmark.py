@@ -11,7 +11,6 @@ stopped and --eval-gold re-uses trained arms.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import multiprocessing
@@ -30,6 +29,7 @@ from ..version import __version__
 from ..errors import BadInput, SynthsceneError
 from ..labels.io import atomic_write
 from ..rng import config_stream
+from ..schema import json_hash
 from .bench_config import BenchConfig, Budget, load_bench_config
 from .data import GoldSet, file_digest, load_gold, write_view
 from .evaluate import evaluate
@@ -107,7 +107,7 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int) -> list[Arm]:
 
 
 def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return json_hash(obj, default=str)
 
 
 def versions() -> dict:

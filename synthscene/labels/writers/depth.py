@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import Writer, register, stem
+from .base import Writer, register, stem
 
 
 def depth_png(depth_m: np.ndarray, seg: np.ndarray) -> bytes:
