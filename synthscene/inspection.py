@@ -49,9 +49,6 @@ class Dataset:
     visibility: np.ndarray | None = None
     truncation: np.ndarray | None = None
 
-    def label(self, name: str) -> str:
-        return f"{name} ({self.root})"
-
 
 # ---- reading and validating --------------------------------------------------------------------
 

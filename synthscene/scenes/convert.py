@@ -260,7 +260,7 @@ def run_vhacd(src: Path, out: Path, log: Path, resolution: int) -> str | None:
 
 
 def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: str, vhacd_resolution: int,
-                       notes: list[str] | None = None, who: Path | str = "") -> ET.Element:
+                       notes: list[str] | None = None, who: Path | str = "") -> tuple[ET.Element, ET.Element]:
     """The URDF <geometry> (and <origin>) of the collision shape, writing any mesh it needs.
 
     A flat mesh gets a thin convex slab instead of a V-HACD or hull one; V-HACD that runs out of
