@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config  # noqa: E402
-from synthscene.pipeline import ImageProducer, write_image  # noqa: E402
+from synthscene.producer import ImageProducer, write_image  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
 

@@ -1,7 +1,7 @@
 """synthscene: labelled synthetic images for object detection, measured against real photographs."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
 from .renderers import _quiet  # noqa: E402,F401  (first: pybullet imported without its banner)
 

@@ -108,7 +108,8 @@ def add(
     """Validate, convert (cached) and copy a mesh or URDF into an asset library."""
     from .errors import BadInput
     from .scenes.convert import COLLISIONS
-    from .scenes.library import add_asset, default_library
+    from .scenes.library import default_library
+    from .scenes.library_add import add_asset
 
     _check_units(units)
     if collision not in COLLISIONS:

@@ -13,25 +13,20 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
-from .labels.io import atomic_write
-from .workers import WorkerTraceback, failure_message, formatted_traceback
-
-_IN_FLIGHT = 2  # per actor: one rendering, one queued, so an actor never waits on the driver
+from .faults import WorkerTraceback, failure_message, formatted_traceback
+from .producer import IN_FLIGHT, ImageProducer, write_files
 
 
 class ImageActor:
-    """One Ray worker: an ImageProducer kept between tasks."""
+    """One Ray worker: an ImageProducer (or the given subclass) kept between tasks."""
 
-    def __init__(self, config, backend: str, factory=None):
+    def __init__(self, config, backend: str, producer_class=ImageProducer):
         import os
 
-        from .pipeline import ImageProducer
         from .renderers.pybullet import resolve_backend
 
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor: see workers.renderer_threads_env
-
-        self.config = config
-        self.producer = (factory or ImageProducer)(config, resolve_backend(backend, announce=False))
+        self.producer = producer_class(config, resolve_backend(backend, announce=False))
 
     def ready(self) -> bool:
         """Answers once the world is built: a failure here is a failure to start, not an image's."""
@@ -39,20 +34,10 @@ class ImageActor:
 
     def render(self, index: int):
         """("done", index, record, files) or ("error", index, message, traceback): errors travel as data."""
-        from .pipeline import image_files
-
         try:
-            produced = self.producer.produce(index)
-            return ("done", index, produced.record, image_files(produced, self.config.output.jpeg_quality))
-        except Exception as err:
-            return ("error", index, failure_message(index, self.config.seed, f"{type(err).__name__}: {err}"),
-                    formatted_traceback(err))
-
-
-def _producer_class():
-    from . import pipeline
-
-    return pipeline.ImageProducer
+            return ("done", index, *self.producer.produce_files(index))
+        except SynthsceneError as err:
+            return ("error", index, str(err), formatted_traceback(err))
 
 
 def _ray():
@@ -76,11 +61,11 @@ def _check_reachable(address: str) -> None:
         raise BadInput(f"no Ray cluster answers at {address} ({err.strerror or err})", None, "--ray-address") from None
 
 
-def _isolate(ray, Actor, config, factory, out_dir: Path, indices: list[int]):
+def _isolate(ray, Actor, config, producer_class, out_dir: Path, indices: list[int]):
     """Re-render a dead actor's calls one by one on a new actor: the image that kills it again is
     the culprit (an image is a function of its index, so it dies the same way); the ones before it
     are written, so --resume keeps them. Returns the new actor and the records written."""
-    actor = Actor.remote(config, config.renderer.backend, factory)
+    actor = Actor.remote(config, config.renderer.backend, producer_class)
     records = []
     for index in indices:
         try:
@@ -95,17 +80,12 @@ def _write(out_dir: Path, result) -> dict:
     if result[0] == "error":
         raise SynthsceneError(result[2]) from WorkerTraceback(result[3])
     _, index, record, files = result
-    for rel, data in files:
-        try:
-            atomic_write(out_dir / rel, data)
-        except OSError as err:
-            from .faults import write_failure
-
-            raise SynthsceneError(write_failure(out_dir, index, err)) from None
+    write_files(out_dir, index, files)
     return record
 
 
-def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None) -> Iterator[dict]:
+def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None,
+            producer_class: type[ImageProducer] = ImageProducer) -> Iterator[dict]:
     if not todo:
         return
     ray = _ray()
@@ -123,8 +103,7 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         n = min(n, len(todo)) or 1
         Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
-        factory = _producer_class()
-        actors = [Actor.remote(config, config.renderer.backend, factory) for _ in range(n)]
+        actors = [Actor.remote(config, config.renderer.backend, producer_class) for _ in range(n)]
         try:
             ray.get([a.ready.remote() for a in actors])
         except ray.exceptions.RayActorError as err:
@@ -136,7 +115,7 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         ref_of = {}  # (actor number, index) → object ref
 
         def submit(k: int) -> None:
-            while pending and len(queued[k]) < _IN_FLIGHT:
+            while pending and len(queued[k]) < IN_FLIGHT:
                 index = pending.popleft()
                 ref = actors[k].render.remote(index)
                 owner[ref], ref_of[k, index] = (k, index), ref
@@ -160,7 +139,7 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
                 for i in list(queued[k])[1:]:
                     ref = ref_of.pop((k, i))
                     del owner[ref]
-                actors[k], records = _isolate(ray, Actor, config, factory, out_dir, list(queued[k]))
+                actors[k], records = _isolate(ray, Actor, config, producer_class, out_dir, list(queued[k]))
                 queued[k].clear()
             else:
                 queued[k].popleft()

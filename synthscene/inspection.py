@@ -19,11 +19,11 @@ from PIL import Image
 
 from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
 from .diagnosis.stats import IMAGE_STATS, image_stats
+from .files import IMAGE_SUFFIXES
 from .errors import BadInput
 from .labels.io import atomic_write
 from .labels.yolo import dataset_root
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
 _EPS = 1e-6
 
@@ -49,9 +49,6 @@ class Dataset:
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) per image
     visibility: np.ndarray | None = None
     truncation: np.ndarray | None = None
-
-    def label(self, name: str) -> str:
-        return f"{name} ({self.root})"
 
 
 # ---- reading and validating --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Iterator
 import yaml
 
 from .errors import BadInput
+from .files import TEMP_GLOB, TEMP_RE
 from .labels import writers
 from .labels.manifest import label_file
 
@@ -33,7 +34,6 @@ FILES_DIR = f"{MARKER}/files"
 LOCK = f"{MARKER}/lock"
 RESOLVED = "config.resolved.yaml"
 TOP_FILES = ("manifest.jsonl", "data.yaml", RESOLVED)
-_TEMP = re.compile(r"^\..+\.tmp-\d+$")  # labels.io.atomic_write's temporary names
 _TOP_TEMP = re.compile(rf"^\.(?:{'|'.join(map(re.escape, TOP_FILES))})\.tmp-\d+$")
 
 
@@ -102,9 +102,9 @@ def read_records(out_dir: Path) -> dict[int, dict]:
 def remove_stray_temps(out_dir: Path) -> int:
     """Delete temporaries a killed run left (atomic_write had no chance to clean up), only where
     synthscene writes: in its own folders and beside its top-level files."""
-    found = [p for p in out_dir.glob(".*.tmp-*") if _TOP_TEMP.match(p.name)]
+    found = [p for p in out_dir.glob(TEMP_GLOB) if _TOP_TEMP.match(p.name)]
     for top in (*owned_folders(), MARKER):
-        found += [p for p in (out_dir / top).rglob(".*.tmp-*") if _TEMP.match(p.name)]
+        found += [p for p in (out_dir / top).rglob(TEMP_GLOB) if TEMP_RE.match(p.name)]
     found = [p for p in found if p.is_file() and not p.is_symlink()]
     for p in found:
         p.unlink(missing_ok=True)

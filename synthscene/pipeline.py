@@ -6,109 +6,35 @@ and the manifest is assembled from the records in index order at the end.
 """
 from __future__ import annotations
 
-import json
 import numbers
 import os
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import cv2
-import numpy as np
 import yaml
 from tqdm import tqdm
 
-from . import __version__
 from .config import DatasetConfig
 from .errors import BadInput, Interrupted, SynthsceneError
 from .labels import writers
-from .labels.annotate import Labeler
 from .labels.io import atomic_write
-from .labels.manifest import image_record, write_manifest
+from .labels.manifest import write_manifest
 from .labels.yolo import data_yaml
-from .randomizers.image import ImageRandomizers
 from .renderers.pybullet import resolve_backend
-from .scenes.sampler import sample_scene
-from .scenes.world import World
 from . import outdir
-from .faults import write_failure
-from .outdir import RECORDS_DIR, RESOLVED, read_records
-from .workers import failure_message, run_processes
-
-
-@dataclass
-class Produced:
-    image: np.ndarray  # RGB, uint8
-    record: dict
-    files: dict = field(default_factory=dict)  # label files of the enabled formats: relative path → content
-
-
-class ImageProducer:
-    """One worker: its own PyBullet world with every asset loaded once, re-posed per image."""
-
-    def __init__(self, config: DatasetConfig, backend: str):
-        self.config = config
-        self.world = World(config, backend)
-        self.labeler = Labeler(config, self.world)
-        self.randomize_image = ImageRandomizers(config, backend)
-        self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
-
-    def produce(self, index: int) -> Produced:
-        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
-        self.world.pose(sample)
-        t0 = time.perf_counter()
-        render = self.world.render(sample)
-        t1 = time.perf_counter()
-        # texture → lighting tint → background, then post; labels come from the final segmentation
-        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
-        t2 = time.perf_counter()
-        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
-        files = writers.image_files(self.config, frame)
-        post = self.randomize_image.post_seconds
-        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
-        return Produced(render.rgb, image_record(sample, frame.objects), files)
-
-    def close(self) -> None:
-        self.world.close()
-
-
-def image_files(produced: Produced, jpeg_quality: int) -> list[tuple[str, bytes | str]]:
-    """(relative path, contents) of one image's files, in write order: first the list of the others
-    (what --overwrite may delete, even after a crash), the record last."""
-    rec = produced.record
-    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-    if not ok:
-        raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
-    files = [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
-    return [outdir.files_entry(rec["index"], [rel for rel, _ in files]), *files]
-
-
-def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
-    """Image, label files, then the record: a record on disk means the image is complete."""
-    for rel, data in image_files(produced, jpeg_quality):
-        atomic_write(out_dir / rel, data)
+from .outdir import RESOLVED, read_records
+from .producer import ImageProducer, produce_and_write
+from .version import versions
+from .workers import run_processes
 
 
 def resolved_config_text(config: DatasetConfig) -> str:
-    import albumentations
-    from importlib.metadata import version
-
     doc = {
-        "synthscene": {
-            "config_hash": config.content_hash(),
-            "source": config.source,
-            "versions": {
-                "synthscene": __version__,
-                "pybullet": version("pybullet"),
-                "numpy": np.__version__,
-                "opencv": cv2.__version__,
-                "albumentations": albumentations.__version__,
-                "python": sys.version.split()[0],
-            },
-        },
+        "synthscene": {"config_hash": config.content_hash(), "source": config.source, "versions": versions()},
         "config": config.to_dict(),
     }
     return yaml.safe_dump(doc, sort_keys=False)
@@ -143,39 +69,18 @@ def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrit
         raise BadInput(f"cannot write the output folder ({err.strerror})", out_dir, "--out") from None
 
 
-# ---- worker processes -------------------------------------------------------------------------
-
-_producer: ImageProducer | None = None
-_out_dir: Path | None = None
-
-
-def _init_worker(config: DatasetConfig, backend: str, out_dir: str, factory=None) -> None:
-    global _producer, _out_dir
-    _producer, _out_dir = (factory or ImageProducer)(config, backend), Path(out_dir)
-
-
-def _work(index: int) -> dict:
-    try:
-        produced = _producer.produce(index)
-    except Exception as err:  # name what reproduces it; the traceback is for --debug
-        raise SynthsceneError(failure_message(index, _producer.config.seed, f"{type(err).__name__}: {err}")) from err
-    try:
-        write_image(_out_dir, produced, _producer.config.output.jpeg_quality)
-    except OSError as err:
-        raise SynthsceneError(write_failure(_out_dir, index, err)) from err
-    return produced.record
-
-
-def _run_local(config: DatasetConfig, backend: str, out_dir: Path, todo: Sequence[int], workers: int) -> Iterable[dict]:
-    if workers <= 1:
-        _init_worker(config, backend, str(out_dir))
-        try:
-            for i in todo:
-                yield _work(i)
-        finally:
-            _producer.close()
+def _run_local(config: DatasetConfig, backend: str, out_dir: Path, todo: Sequence[int], workers: int,
+               producer_class: type[ImageProducer] = ImageProducer) -> Iterable[dict]:
+    """Records of `todo`, rendered inline (one worker) or by worker processes."""
+    if workers > 1:
+        yield from run_processes(config, backend, out_dir, todo, workers, producer_class)
         return
-    yield from run_processes(config, backend, out_dir, todo, workers, ImageProducer)
+    producer = producer_class(config, backend)
+    try:
+        for i in todo:
+            yield produce_and_write(producer, out_dir, i)
+    finally:
+        producer.close()
 
 
 @dataclass
@@ -248,11 +153,13 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     ray_address: str | None = None,
+    producer: type[ImageProducer] = ImageProducer,
 ) -> GenerateResult:
     """Render the dataset `config` describes into `out` (or the config's output.dir).
 
     `config` is a DatasetConfig, or a config file path (loaded with load_config), or a mapping of
-    config keys. Every argument is checked before anything is written (BadInput, exit 2)."""
+    config keys. Every argument is checked before anything is written (BadInput, exit 2).
+    `producer` is the per-image job's class, the same for every backend (tests pass subclasses)."""
     config = _as_config(config)
     count, seed = _checked_int("count", count), _checked_int("seed", seed)
     workers = _checked_int("workers", workers, 1) or (None if backend == "ray" else 1)  # None: one per CPU (ray)
@@ -282,7 +189,7 @@ def generate(
         _prepare_output(out_dir, config, resume, overwrite, partial=bool(only))
         done = set(read_records(out_dir)) if resume else set()
         todo = [i for i in indices if i not in done]
-        seconds = _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress)
+        seconds = _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress, producer)
         try:
             finish(out_dir, config)
         except OSError as err:
@@ -291,16 +198,16 @@ def generate(
     return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
 
 
-def _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress) -> float:
+def _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress, producer) -> float:
     """Render `todo` with a progress bar; seconds taken."""
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
     if backend == "ray":
         from .distributed import run_ray
 
-        records = run_ray(config, out_dir, todo, workers, ray_address)
+        records = run_ray(config, out_dir, todo, workers, ray_address, producer)
     else:
-        records = _run_local(config, renderer, out_dir, todo, workers)
+        records = _run_local(config, renderer, out_dir, todo, workers, producer)
     try:
         for _ in records:
             bar.update(1)

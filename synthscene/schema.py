@@ -1,8 +1,12 @@
 """Building blocks of the config schema shared by config.py and the randomizers' own configs."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -80,3 +84,28 @@ Range = Annotated[tuple[float, float], BeforeValidator(lambda v: _range(v, False
 #: [min, max] of integers, both inclusive.
 IntRange = Annotated[tuple[int, int], BeforeValidator(lambda v: _range(v, True))]
 Vec3 = Annotated[tuple[float, float, float], BeforeValidator(_vec3)]
+
+
+PYBULLET_PREFIX = "pybullet:"
+SYNTHSCENE_PREFIX = "synthscene:"
+DATA_DIR = Path(__file__).resolve().parent / "data"  # the package's own scene assets, installed with it
+
+
+def resolve_path(value: str, base_dir: Path | None) -> Path:
+    """`pybullet:x` → PyBullet's bundled data; `synthscene:x` → synthscene/data/x;
+    `$VARS` and `~` expanded; relative → the config's folder."""
+    if value.startswith(PYBULLET_PREFIX):
+        import pybullet_data
+
+        return Path(pybullet_data.getDataPath()) / value[len(PYBULLET_PREFIX):]
+    if value.startswith(SYNTHSCENE_PREFIX):
+        return DATA_DIR / value[len(SYNTHSCENE_PREFIX):]
+    p = Path(os.path.expanduser(os.path.expandvars(value)))
+    if not p.is_absolute():
+        p = (base_dir or Path.cwd()) / p
+    return p.resolve()
+
+
+def json_hash(obj: Any, default=None) -> str:
+    """16 hex digits of the sha256 of `obj` as sorted-key JSON: a content hash of a config."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=default).encode()).hexdigest()[:16]

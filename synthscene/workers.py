@@ -8,7 +8,6 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
-import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -16,32 +15,15 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
+from .faults import WorkerTraceback, failure_message, formatted_traceback
+from .producer import IN_FLIGHT, produce_and_write
 
 
-def failure_message(index: int, seed: int, what: str) -> str:
-    return (f"image {index} (seed {seed}) failed: {what}; reproduce it with --only {index}; "
-            "the images finished so far are kept: continue with --resume")
-
-
-class WorkerTraceback(Exception):
-    """A worker's formatted traceback, chained as the cause of the parent's error: the CLI shows it
-    under --debug (as multiprocessing's RemoteTraceback does), the one-line message stays as is."""
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.args[0]}"""'
-
-
-def formatted_traceback(err: BaseException) -> str:
-    """The traceback of what went wrong in the worker (the cause, if synthscene wrapped it)."""
-    return "".join(traceback.format_exception(err.__cause__ or err))
-
-
-def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> None:
+def _child(conn: Connection, config, backend: str, out_dir: str, producer_class) -> None:
+    """A worker's loop: build the producer, then render each index it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no KeyboardInterrupt spew
-    from . import pipeline
-
     try:
-        pipeline._init_worker(config, backend, out_dir, factory)
+        producer = producer_class(config, backend)
     except SynthsceneError as err:
         conn.send(("init_error", -1, (isinstance(err, BadInput), str(err), formatted_traceback(err))))
         return
@@ -49,20 +31,22 @@ def _child(conn: Connection, config, backend: str, out_dir: str, factory) -> Non
         conn.send(("init_error", -1, (False, f"worker start-up failed: {type(err).__name__}: {err}", formatted_traceback(err))))
         return
     conn.send(("ready", -1, None))
-    while True:
-        try:
-            index = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            break
-        if index is None:
-            break
-        try:
-            conn.send(("done", index, pipeline._work(index)))
-        except SynthsceneError as err:
-            conn.send(("error", index, (str(err), formatted_traceback(err))))
-        except OSError:  # the parent is gone (broken pipe)
-            break
-    pipeline._producer.close()
+    try:
+        while True:
+            try:
+                index = conn.recv()
+            except (EOFError, OSError):  # the parent is gone
+                break
+            if index is None:
+                break
+            try:
+                conn.send(("done", index, produce_and_write(producer, Path(out_dir), index)))
+            except SynthsceneError as err:
+                conn.send(("error", index, (str(err), formatted_traceback(err))))
+            except OSError:  # the parent is gone (broken pipe)
+                break
+    finally:
+        producer.close()
 
 
 THREAD_VARS = ("LP_NUM_THREADS", "OMP_NUM_THREADS")
@@ -88,9 +72,6 @@ def _environment(env: dict[str, str]):
             os.environ.pop(k, None)
 
 
-_IN_FLIGHT = 2  # per worker: one rendering, one queued, so a worker never waits on a busy parent
-
-
 @dataclass
 class _Slot:
     proc: mp.process.BaseProcess
@@ -98,7 +79,7 @@ class _Slot:
     queued: deque = field(default_factory=deque)  # indices sent, in order: the first is on the stage
 
 
-def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, factory) -> Iterator[dict]:
+def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, producer_class) -> Iterator[dict]:
     """Records of `todo` as workers finish them; raises naming the image whose worker failed."""
     if not todo:
         return
@@ -111,7 +92,7 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
         env = renderer_threads_env(n)
         for _ in range(n):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), factory), daemon=True)
+            proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), producer_class), daemon=True)
             with _environment(env):
                 proc.start()
             child.close()
@@ -139,7 +120,7 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
                 if kind == "done":
                     slot.queued.popleft()
                     yield payload
-                while pending and len(slot.queued) < _IN_FLIGHT:
+                while pending and len(slot.queued) < IN_FLIGHT:
                     slot.queued.append(pending.popleft())
                     slot.conn.send(slot.queued[-1])
                 if not slot.queued:

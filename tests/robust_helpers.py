@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthscene.pipeline import ImageProducer
+from synthscene.producer import ImageProducer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,8 @@ from synthscene import BadInput
 from synthscene.cli import app
 from synthscene.config import config_from_dict
 from synthscene.scenes import assets
-from synthscene.scenes.library import ASSET_FILE, add_asset, list_assets, search_path
+from synthscene.scenes.library import ASSET_FILE, list_assets, search_path
+from synthscene.scenes.library_add import add_asset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -119,7 +119,7 @@ def test_full_disk_keeps_nothing_partial_and_resumes(tmp_path, monkeypatch, caps
     --resume once there is space gives the same dataset as an uninterrupted run."""
     import builtins
 
-    import synthscene.labels.io as io
+    import synthscene.files as io  # where atomic_write lives
 
     cfg = small_config_file(tmp_path, count=10)
     clean = tmp_path / "clean"

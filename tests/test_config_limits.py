@@ -22,7 +22,7 @@ from synthscene.schema import (
     MAX_TRANSFORM_NODES,
     MAX_YAML_NODES,
 )
-from synthscene.scenes.library import add_asset
+from synthscene.scenes.library_add import add_asset
 
 ROOT = Path(__file__).resolve().parents[1]
 

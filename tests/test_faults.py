@@ -9,7 +9,6 @@ import numpy as np
 import psutil
 import pytest
 
-import synthscene.pipeline as pipeline
 from synthscene import load_config
 from synthscene.errors import SynthsceneError
 from synthscene.labels.io import atomic_write
@@ -32,18 +31,16 @@ def _workers_alive():
 
 
 @pytest.mark.parametrize("producer, index, cause", [(SegfaultAt3, 3, "worker process died"), (RaiseAt4, 4, "ValueError: boom")])
-def test_worker_crash_names_index_and_seed_and_keeps_work(reference, tmp_path, monkeypatch, producer, index, cause):
+def test_worker_crash_names_index_and_seed_and_keeps_work(reference, tmp_path, producer, index, cause):
     cfg, ref = reference
-    monkeypatch.setattr(pipeline, "ImageProducer", producer)  # handed to the spawned workers by reference
     out = tmp_path / "o"
-    with pytest.raises(SynthsceneError) as exc:
-        generate(load_config(cfg), out, workers=2, progress=False)
+    with pytest.raises(SynthsceneError) as exc:  # the class is handed to the spawned workers by reference
+        generate(load_config(cfg), out, workers=2, progress=False, producer=producer)
     msg = str(exc.value)
     assert f"image {index} (seed 5)" in msg and cause in msg and f"--only {index}" in msg and "--resume" in msg
     assert not _workers_alive(), "workers must be gone"
     kept = sorted(int(p.stem) for p in (out / ".synthscene/records").glob("*.json"))
     assert index not in kept and kept  # what was done before the crash is kept
-    monkeypatch.undo()
     generate(load_config(cfg), out, workers=2, resume=True, progress=False)
     assert dataset_files(out) == ref
 

@@ -19,7 +19,7 @@ from synthscene.config import config_from_dict
 from synthscene.randomizers import paths
 from synthscene.scenes import convert
 from synthscene.scenes.assets import AssetWarning, build, check_urdf, make_ready
-from synthscene.scenes.library import add_asset
+from synthscene.scenes.library_add import add_asset
 
 URDF = """<robot name="x"><link name="base">
 <inertial><mass value="0.1"/><inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>

@@ -191,15 +191,12 @@ def test_a_stale_lock_is_taken_over(made, tmp_path):
     assert res.rendered == 0 and not (out / outdir.LOCK).exists()
 
 
-def test_lock_released_when_the_run_fails(made, tmp_path, monkeypatch):
-    import synthscene.pipeline as pipeline
-
+def test_lock_released_when_the_run_fails(made, tmp_path):
     cfg, _ = made
     cfg5 = small_config_file(tmp_path, count=6)
-    monkeypatch.setattr(pipeline, "ImageProducer", RaiseAt4)
     out = tmp_path / "o"
     with pytest.raises(SynthsceneError, match="image 4"):
-        generate(load_config(cfg5), out, progress=False)
+        generate(load_config(cfg5), out, progress=False, producer=RaiseAt4)
     assert not (out / outdir.LOCK).exists()
     fd = os.open(out / ".synthscene" / "probe", os.O_RDWR | os.O_CREAT)
     try:
@@ -213,9 +210,10 @@ def test_lock_released_when_the_run_fails(made, tmp_path, monkeypatch):
 _FAILING = """\
 import sys
 sys.path.insert(0, {tests!r})
-import synthscene.pipeline as pipeline
+import functools
+import synthscene
 from robust_helpers import RaiseAt4
-pipeline.ImageProducer = RaiseAt4
+synthscene.generate = functools.partial(synthscene.generate, producer=RaiseAt4)  # what the CLI calls
 from synthscene.cli import main
 sys.argv = ["synthscene", *sys.argv[1:]]
 main()

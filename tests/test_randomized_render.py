@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from synthscene.config import config_from_dict
-from synthscene.pipeline import ImageProducer
+from synthscene.producer import ImageProducer
 from synthscene.randomizers import background
 from synthscene.renderers.camera import project
 from synthscene.renderers.pybullet import resolve_backend
@@ -171,7 +171,7 @@ def test_no_halo_around_objects_in_a_real_render():
         fg = (a.segmentation >= 0) & (a.segmentation != w.ground)
         assert fg.any() and np.array_equal(a.segmentation, b.segmentation)
         assert np.array_equal(a.rgb[fg], b.rgb[fg])
-        out = pr.randomize_image(s, a, w.uid_of, w.ground)
+        out = pr.randomize_image.scene(s, a, w.uid_of, w.ground)  # post is off: scene() is the final image
         assert not np.array_equal(out.rgb[~fg], a.rgb[~fg])  # the background replaced the rest
     finally:
         pr.close()

@@ -49,33 +49,23 @@ def test_ray_actor_keeps_world_between_tasks(cluster, tmp_path):
     ray.kill(actor)
 
 
-def test_ray_resume_and_failure_message(cluster, tmp_path, monkeypatch):
-    import synthscene.pipeline as pipeline
-
+def test_ray_resume_and_failure_message(cluster, tmp_path):
     cfg = load_config(small_config_file(tmp_path, count=8))
-    monkeypatch.setattr(pipeline, "ImageProducer", RaiseAt4)  # handed to the actors by reference
-    with pytest.raises(SynthsceneError, match=r"image 4 \(seed 5\) failed: ValueError: boom"):
-        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
-    monkeypatch.undo()
+    with pytest.raises(SynthsceneError, match=r"image 4 \(seed 5\) failed: ValueError: boom"):  # the class goes to the actors by reference
+        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False, producer=RaiseAt4)
     generate(cfg, tmp_path / "o", workers=2, backend="ray", resume=True, progress=False)
     generate(cfg, tmp_path / "local", progress=False)
     assert dataset_files(tmp_path / "o") == dataset_files(tmp_path / "local")
 
 
-def test_ray_actor_death_names_the_image(cluster, tmp_path, monkeypatch):
-    import synthscene.pipeline as pipeline
-
+def test_ray_actor_death_names_the_image(cluster, tmp_path):
     cfg = load_config(small_config_file(tmp_path, count=6))
-    monkeypatch.setattr(pipeline, "ImageProducer", SegfaultAt3)
     with pytest.raises(SynthsceneError, match=r"image 3 \(seed 5\) failed: its Ray actor died"):
-        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
+        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False, producer=SegfaultAt3)
 
 
-def test_ray_actor_that_cannot_start_is_not_blamed_on_an_image(cluster, tmp_path, monkeypatch):
-    import synthscene.pipeline as pipeline
-
+def test_ray_actor_that_cannot_start_is_not_blamed_on_an_image(cluster, tmp_path):
     cfg = load_config(small_config_file(tmp_path, count=4))
-    monkeypatch.setattr(pipeline, "ImageProducer", FailsToStart)
     with pytest.raises(SynthsceneError, match=r"a Ray actor failed to start: .*no GL here") as exc:
-        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False)
+        generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False, producer=FailsToStart)
     assert "image" not in str(exc.value).split("failed to start")[0]

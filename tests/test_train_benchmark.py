@@ -115,3 +115,34 @@ def test_lmo_benchmark_config_plans_every_arm():
     epochs = {a.id: a.epochs for a in arms}
     assert epochs["real-k10"] == 400 and epochs["real-kall"] == 40 and epochs["finetune-k10"] == 200
     assert cfg.budget("gpu").device == "0" and cfg.content_hash("cpu") != cfg.content_hash("gpu")
+
+
+_LEAK = """\
+import sys
+from pathlib import Path
+from synthscene.errors import SynthsceneError
+from synthscene.train.benchmark import Runner, Split
+tmp = Path(sys.argv[1])
+(tmp / "a.jpg").write_bytes(b"same photo")
+(tmp / "b.jpg").write_bytes(b"same photo")  # another name, the same bytes: a leak
+split = Split(train=[tmp / "a.jpg"], eval=[tmp / "b.jpg"], eval_gold=None)
+runner = Runner(None, None, tmp / "out", split, None, None, "", ["x"], print)
+try:
+    runner.real_view(1)
+except SynthsceneError as err:
+    print("refused:", err)
+"""
+
+
+def test_leakage_check_holds_under_python_O(tmp_path):
+    """The evaluation-leakage check is a real exception, so `python -O` (which strips asserts) keeps it."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-O", "-c", _LEAK, str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert "refused: 1 evaluation image(s) would be in the real training set" in res.stdout
+    assert not (tmp_path / "out").exists()  # refused before the view is written

@@ -25,12 +25,6 @@ class ImageRandomizers:
         self.post = post_rnd.PostProcessor(rnd.post)
         self.post_seconds = 0.0  # of the last image, for benchmarks
 
-    def __call__(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
-        """The image with every image-space randomizer applied (post included)."""
-        scene = self.scene(sample, render, uid_of, ground_uid)
-        rgb, seg, depth, _ = self.post(sample.randomization.get("post") or {}, scene.rgb, scene.segmentation, scene.depth)
-        return RenderOutput(rgb, depth, seg)
-
     def scene(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
         """Texture → lighting tint → background: everything before post-processing."""
         drawn = sample.randomization

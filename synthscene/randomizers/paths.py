@@ -10,12 +10,14 @@ from PIL import Image
 from pydantic import AfterValidator, ValidationInfo
 from typing_extensions import Annotated
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from .. import files
+from ..schema import resolve_path
+
+# without TIFF, as before: a folder's image list, and so every draw from it, must not change
+IMAGE_SUFFIXES = tuple(s for s in files.IMAGE_SUFFIXES if s not in (".tif", ".tiff"))
 
 
 def _existing_dir(value: str, info: ValidationInfo) -> str:
-    from ..config import resolve_path  # config imports the randomizers: resolve lazily
-
     p = resolve_path(str(value), (info.context or {}).get("base_dir"))
     if not p.is_dir():
         raise ValueError(f"folder not found: {p}")

@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..errors import BadInput
 from . import urdf_check
+from .budgets import MAX_FACES, MAX_MESH_BYTES, _budget, check_faces, check_file_size  # noqa: F401  (moved; names kept)
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".dae")
 COLLISIONS = ("vhacd", "convex", "box", "sphere", "cylinder")
@@ -33,8 +34,6 @@ DEFAULT_GREY = (160, 160, 160)  # STL and other colourless meshes
 _IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".tga", ".tif", ".tiff")
 # Budgets (docs/ASSETS.md), each overridable by an environment variable: a 10-million-face scan
 # would otherwise take minutes and gigabytes, and V-HACD can loop forever on some inputs.
-MAX_MESH_BYTES = 100 * 2**20  # $SYNTHSCENE_MAX_MESH_BYTES: refused before trimesh reads the file
-MAX_FACES = 200_000  # $SYNTHSCENE_MAX_FACES: triangles of one mesh file
 VHACD_TIMEOUT_S = 300.0  # $SYNTHSCENE_VHACD_TIMEOUT: then the convex hull is used instead
 FLAT_RATIO = 1e-3  # hull thickness / largest extent at or below which a mesh counts as flat
 # Which mesh axis points up. synthscene's world is Z-up; glTF is Y-up by its specification (+Y up,
@@ -53,45 +52,6 @@ _UP_ROTATIONS = {
 
 class AssetWarning(UserWarning):
     """A loadable asset that is probably not what the user meant (size, flatness, no colour)."""
-
-
-def _budget(env: str, default: float) -> float:
-    text = os.environ.get(env)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise BadInput(f"expected a positive number, got {text!r}", f"${env}", env)
-    return value
-
-
-_HOW_TO_DECIMATE = ("decimate it first (Blender: Decimate modifier; MeshLab: Quadric Edge Collapse Decimation; "
-                    "or trimesh's simplify_quadric_decimation with fast-simplification installed), see docs/ASSETS.md")
-
-
-def check_file_size(path: Path, who: Path | None = None, field: str = "mesh") -> None:
-    """Refuse a huge mesh file before anything reads it into memory."""
-    limit = int(_budget("SYNTHSCENE_MAX_MESH_BYTES", MAX_MESH_BYTES))
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return  # a missing file is reported by whoever reads it
-    if size > limit:
-        what = "" if who is None or Path(who) == path else f"mesh {path}: "
-        raise BadInput(f"{what}the file is {size:,} bytes, over the budget of {limit:,} bytes "
-                       f"($SYNTHSCENE_MAX_MESH_BYTES); {_HOW_TO_DECIMATE}", who or path, field)
-
-
-def check_faces(faces: int, path: Path, who: Path | None = None, field: str = "mesh") -> None:
-    """Refuse a mesh over the face budget (no decimation library is installed to reduce it here)."""
-    limit = int(_budget("SYNTHSCENE_MAX_FACES", MAX_FACES))
-    if faces > limit:
-        what = "" if who is None or Path(who) == path else f"mesh {path}: "
-        raise BadInput(f"{what}{faces:,} triangles, over the budget of {limit:,} ($SYNTHSCENE_MAX_FACES); "
-                       f"{_HOW_TO_DECIMATE}", who or path, field)
 
 
 @dataclass
@@ -330,7 +290,7 @@ def run_vhacd(src: Path, out: Path, log: Path, resolution: int) -> str | None:
 
 
 def collision_geometry(kind: str, merged: trimesh.Trimesh, folder: Path, stem: str, vhacd_resolution: int,
-                       notes: list[str] | None = None, who: Path | str = "") -> ET.Element:
+                       notes: list[str] | None = None, who: Path | str = "") -> tuple[ET.Element, ET.Element]:
     """The URDF <geometry> (and <origin>) of the collision shape, writing any mesh it needs.
 
     A flat mesh gets a thin convex slab instead of a V-HACD or hull one; V-HACD that runs out of

@@ -4,7 +4,7 @@ The manifest records it; rendering the same SceneSample again gives the same ima
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -44,6 +44,3 @@ class SceneSample:
     settle_steps: int = 0
     ground: dict = field(default_factory=dict)
     randomization: dict = field(default_factory=dict)  # what each randomizer drew, by name
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -71,7 +71,7 @@ def _check_mesh(mesh: Path, urdf: Path, field: str) -> None:
         return  # e.g. .dae: PyBullet's own importer is the only reader here
     import trimesh
 
-    from .convert import check_faces, check_file_size
+    from .budgets import check_faces, check_file_size
 
     check_file_size(mesh, urdf, field)
     try:

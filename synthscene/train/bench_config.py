@@ -1,8 +1,6 @@
 """The benchmark config: which synthetic data, which gold set, which arms, and the training budget."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Literal, Union
 
@@ -10,7 +8,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..config import ExistingPath, OutputPath, read_yaml, validation_error
 from ..errors import BadInput
-from ..schema import StrictModel
+from ..schema import StrictModel, json_hash
 
 ArmKind = Literal["synthetic", "real", "mixed", "finetune"]
 Scalar = Union[bool, int, float, str]
@@ -83,7 +81,7 @@ class BenchConfig(StrictModel):
         d = self.model_dump(mode="json", exclude={"source", "out", "profiles"})
         d["profile"] = profile or self.profile
         d["budget"] = self.budget(profile).model_dump(mode="json")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return json_hash(d)
 
 
 def load_bench_config(path: str | Path) -> BenchConfig:

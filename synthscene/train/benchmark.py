@@ -11,7 +11,6 @@ stopped and --eval-gold re-uses trained arms.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import multiprocessing
@@ -26,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import __version__
+from ..version import __version__
 from ..errors import BadInput, SynthsceneError
 from ..labels.io import atomic_write
 from ..rng import config_stream
+from ..schema import json_hash
 from .bench_config import BenchConfig, Budget, load_bench_config
 from .data import GoldSet, file_digest, load_gold, write_view
 from .evaluate import evaluate
@@ -107,7 +107,7 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int) -> list[Arm]:
 
 
 def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return json_hash(obj, default=str)
 
 
 def versions() -> dict:
@@ -150,7 +150,10 @@ class Runner:
 
     def real_view(self, k: int) -> Path:
         images = self.split.train[:k]
-        assert not {file_digest(p) for p in images} & {file_digest(p) for p in self.split.eval}, "eval image in training"
+        leaked = {file_digest(p) for p in images} & {file_digest(p) for p in self.split.eval}
+        if leaked:  # a real check, not an assert: it must hold under python -O too
+            raise SynthsceneError(f"{len(leaked)} evaluation image(s) would be in the real training set "
+                                  f"(train-k{k}): the gold split leaks; the scores would be meaningless")
         return write_view(self.gold, images, self.names, self.out / "real" / f"train-k{k}", "the synthetic dataset config")
 
     def data_yaml(self, arm: Arm) -> Path:

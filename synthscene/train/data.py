@@ -14,11 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from .. import yamlfile
+from ..files import IMAGE_SUFFIXES
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from ..labels.yolo import dataset_root
 
-IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 
 
 def _names(doc: dict, file: Path) -> list[str]:
@@ -37,10 +38,8 @@ def _names(doc: dict, file: Path) -> list[str]:
 
 
 def read_yaml(file: Path) -> dict:
-    try:
-        doc = yaml.safe_load(file.read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read it as YAML ({err})", file) from None
+    """A data.yaml: YAML (read as configs are), holding a mapping."""
+    doc = yamlfile.read_yaml(file, "data.yaml")
     if not isinstance(doc, dict):
         raise BadInput("expected a mapping (path, train, val, names)", file)
     return doc

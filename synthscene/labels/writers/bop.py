@@ -15,7 +15,7 @@ import numpy as np
 
 from ..io import atomic_write
 from ..visibility import pose_matrix
-from . import Writer, part_file, read_parts, register
+from .base import Writer, part_file, read_parts, register
 from .coco import xywh
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..io import atomic_write
-from . import Writer, part_file, read_parts, register
+from .base import Writer, part_file, read_parts, register
 
 
 def xywh(box):

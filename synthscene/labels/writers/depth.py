@@ -5,14 +5,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import Writer, register, stem
+from ...errors import SynthsceneError
+from .base import Writer, register, stem
 
 
 def depth_png(depth_m: np.ndarray, seg: np.ndarray) -> bytes:
     mm = np.rint(depth_m * 1000.0)
     mm[(seg < 0) | (mm > 65535) | ~np.isfinite(mm)] = 0
     ok, png = cv2.imencode(".png", mm.astype(np.uint16))
-    assert ok
+    if not ok:  # a real check: an assert vanishes under python -O
+        raise SynthsceneError("PNG encoding of the depth image failed")
     return png.tobytes()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import Writer, register, stem
+from ...errors import SynthsceneError
+from .base import Writer, register, stem
 
 
 @register
@@ -16,5 +17,6 @@ class Masks(Writer):
     def image_files(self, frame):
         split, n = stem(frame)
         ok, png = cv2.imencode(".png", frame.instances.astype(np.uint16))
-        assert ok
+        if not ok:  # a real check: an assert vanishes under python -O
+            raise SynthsceneError(f"PNG encoding of the instance mask of image {frame.sample.index} failed")
         return {f"masks/{split}/{n}.png": png.tobytes()}

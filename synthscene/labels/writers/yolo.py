@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..manifest import label_file
 from ..yolo import detect_lines
-from . import Writer, register
+from .base import Writer, register
 
 
 @register

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..io import atomic_write
 from ..yolo import data_yaml
-from . import Writer, register, stem
+from .base import Writer, register, stem
 
 ROOT = "segment"
 

@@ -1,0 +1,105 @@
+"""The per-image job, one object shared by every backend (inline, local worker processes, Ray
+actors): an ImageProducer builds its PyBullet world once, then `produce(index)` turns an index
+into an image, its record and its label files. `image_files` encodes what produce returned into
+the files written for it, in the order that keeps a crash harmless (the record last)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .config import DatasetConfig
+from .errors import SynthsceneError
+from .faults import failure_message, write_failure
+from .labels import writers
+from .labels.annotate import Labeler
+from .labels.io import atomic_write
+from .labels.manifest import image_record
+from .outdir import RECORDS_DIR, files_entry
+from .randomizers.image import ImageRandomizers
+from .scenes.sampler import sample_scene
+from .scenes.world import World
+
+IN_FLIGHT = 2  # indices sent ahead per worker or actor: one rendering, one queued, so it never waits on the parent
+
+
+@dataclass
+class Produced:
+    image: np.ndarray  # RGB, uint8
+    record: dict
+    files: dict = field(default_factory=dict)  # label files of the enabled formats: relative path → content
+
+
+class ImageProducer:
+    """One worker: its own PyBullet world with every asset loaded once, re-posed per image.
+    Tests inject failures by passing a subclass as generate(producer=...)."""
+
+    def __init__(self, config: DatasetConfig, backend: str):
+        self.config = config
+        self.world = World(config, backend)
+        self.labeler = Labeler(config, self.world)
+        self.randomize_image = ImageRandomizers(config, backend)
+        self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
+
+    def produce(self, index: int) -> Produced:
+        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
+        self.world.pose(sample)
+        t0 = time.perf_counter()
+        render = self.world.render(sample)
+        t1 = time.perf_counter()
+        # texture → lighting tint → background, then post; labels come from the final segmentation
+        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
+        t2 = time.perf_counter()
+        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
+        files = writers.image_files(self.config, frame)
+        post = self.randomize_image.post_seconds
+        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
+        return Produced(render.rgb, image_record(sample, frame.objects), files)
+
+    def produce_files(self, index: int) -> tuple[dict, list[tuple[str, bytes | str]]]:
+        """(record, files) of image `index`; a failure names the image and how to reproduce it."""
+        try:
+            produced = self.produce(index)
+            return produced.record, image_files(produced, self.config.output.jpeg_quality)
+        except Exception as err:  # the traceback is for --debug
+            raise SynthsceneError(failure_message(index, self.config.seed, f"{type(err).__name__}: {err}")) from err
+
+    def close(self) -> None:
+        self.world.close()
+
+
+def image_files(produced: Produced, jpeg_quality: int) -> list[tuple[str, bytes | str]]:
+    """(relative path, contents) of one image's files, in write order: first the list of the others
+    (what --overwrite may delete, even after a crash), the record last."""
+    rec = produced.record
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(produced.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise SynthsceneError(f"JPEG encoding failed for image {rec['index']}")
+    files = [(rec["file"], jpg.tobytes()), *produced.files.items(), (f"{RECORDS_DIR}/{rec['index']:06d}.json", json.dumps(rec))]
+    return [files_entry(rec["index"], [rel for rel, _ in files]), *files]
+
+
+def write_files(out_dir: Path, index: int, files: list[tuple[str, bytes | str]]) -> None:
+    """Each file atomically, in order: a record on disk means the image is complete."""
+    for rel, data in files:
+        try:
+            atomic_write(out_dir / rel, data)
+        except OSError as err:
+            raise SynthsceneError(write_failure(out_dir, index, err)) from err
+
+
+def write_image(out_dir: Path, produced: Produced, jpeg_quality: int) -> None:
+    """Image, label files, then the record (benchmarks: one image without the failure wrapping)."""
+    for rel, data in image_files(produced, jpeg_quality):
+        atomic_write(out_dir / rel, data)
+
+
+def produce_and_write(producer: ImageProducer, out_dir: Path, index: int) -> dict:
+    """Render image `index` and write its files into `out_dir`; its record."""
+    record, files = producer.produce_files(index)
+    write_files(out_dir, index, files)
+    return record
