@@ -27,6 +27,7 @@ from scipy.spatial.transform import Rotation
 from ..errors import BadInput
 from ..renderers.pybullet import quiet
 from . import convert, urdf_check
+from .library import _URDF_ORIENTATION, _apply
 from .convert import UNITS, AssetWarning, MeshReport
 
 CONVERTER_VERSION = 2  # bump when the files a conversion writes change
@@ -225,14 +226,6 @@ def check_size(extents_m, scale: float, file, field: str = "scale") -> list[str]
 
 _MESH_ONLY = {"collision": "vhacd", "recentre": False, "mass": None, "up_axis": None, "rotation_deg": None}
 _ORIENTATION = ("up_axis", "rotation_deg")
-
-
-def _apply(keys: list[str]) -> str:
-    return f"{' and '.join(keys)} appl{'y' if len(keys) > 1 else 'ies'}"
-
-
-_URDF_ORIENTATION = ("a URDF places its meshes itself: set the <origin rpy=\"…\"> of its <visual> and <collision> "
-                     "elements (radians, roll-pitch-yaw about x, y, z), or give the mesh as `mesh:` instead")
 
 
 @dataclass

@@ -117,9 +117,15 @@ def read_spec(folder: Path) -> AssetSpec:
     return spec
 
 
-def _no_urdf_orientation(up_axis, rotation_deg, file, prefix: str) -> None:
-    from .assets import _URDF_ORIENTATION, _apply
+def _apply(keys: list[str]) -> str:
+    return f"{' and '.join(keys)} appl{'y' if len(keys) > 1 else 'ies'}"
 
+
+_URDF_ORIENTATION = ("a URDF places its meshes itself: set the <origin rpy=\"…\"> of its <visual> and <collision> "
+                     "elements (radians, roll-pitch-yaw about x, y, z), or give the mesh as `mesh:` instead")
+
+
+def _no_urdf_orientation(up_axis, rotation_deg, file, prefix: str) -> None:
     given = [k for k, v in (("up_axis", up_axis), ("rotation_deg", rotation_deg)) if v is not None]
     if given:
         raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", file,
