@@ -161,3 +161,29 @@ def test_a_bad_config_exits_2_naming_it(tmp_path):
     proc = run_cli("refine", bad, "--diagnosis", diag, "--out", new, check=False)
     assert proc.returncode == 2 and str(bad) in proc.stderr and "seeed" in proc.stderr
     assert not new.exists() and not list(tmp_path.glob(".new.yaml*"))
+
+
+def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
+    """Heavily occluded, blurry, low-elevation, truncated gold boxes missed; the synthetic set has none."""
+    images = []
+    for k in range(12):
+        miss = _image(f"s{k}", (0, 100, 200, 300), "duck", False)
+        miss["stats"]["blur"] = 5.0
+        miss["gold"][0].update(visibility=0.4, elevation=10.0)
+        hit = _image(f"b{k}", BIG, "duck", True)
+        hit["stats"]["blur"] = 500.0
+        hit["gold"][0].update(visibility=0.95, elevation=45.0)
+        images += [miss, hit]
+    synthetic = [{"class": "duck", "area": 4e4, "blur": 500.0, "visibility": 1.0, "elevation": 45.0, "border": 0.2}] * 20
+    diag = _diagnosis(tmp_path, images, synthetic)
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
+    changes = _by_key(res)
+    assert changes["randomizers.occlusion.enabled"][0]["to"] is True
+    assert changes["randomizers.occlusion.visibility"][0]["to"] == [0.3, 0.5]
+    assert changes["randomizers.camera.elevation_deg"][0]["to"] == [5.0, 30.0]
+    assert changes["randomizers.camera.look_at_jitter"][0]["to"] > 0.05
+    assert changes["randomizers.post.transform"][0]["slice"] == "blur [5, 500)"  # tertile edges 5, 500
+    cfg = load_config(tmp_path / "new.yaml")
+    leaves = cfg.randomizers.post.transform["transform"]["transforms"]
+    assert [t["__class_fullname__"] for t in leaves] == ["GaussianBlur"]
+    assert cfg.randomizers.occlusion.occluders[0] >= 1

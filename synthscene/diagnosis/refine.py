@@ -8,6 +8,7 @@ before it replaces anything.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -138,7 +139,7 @@ class _Plan:
 
     def change(self, key: str, old, new, finding: dict | None, why: str) -> None:
         self.values[key] = new
-        self.changes.append({"key": key, "from": old, "to": new, "slice": finding and finding["slice"],
+        self.changes.append({"key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new), "slice": finding and finding["slice"],
                              "figures": finding and _figures(finding),
                              "why": (f"{_finding_text(finding, self.overall)}; " if finding else "") + why})
 
@@ -477,8 +478,9 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
         validated = DatasetConfig.model_validate(raw, context={"base_dir": config_path.resolve().parent})
         data = _rebase(raw, validated.model_dump(mode="json", by_alias=True))
     for key, value in plan.values.items():
-        _set(data, key, value)
+        _set(data, key, copy.deepcopy(value))  # no shared objects: YAML would write them as aliases
     data["provenance"] = plan.changes
+    data = json.loads(json.dumps(data))  # plain lists and dicts, nothing shared (YAML would write aliases)
 
     import yaml
 
@@ -488,7 +490,7 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     header = (f"# Supplement written by `synthscene refine` from {config_path.resolve()}\n"
               f"# and {report_path.resolve()}: every changed key and its reason is under `provenance:`\n"
               "# (not part of the config hash).\n")
-    text = header + _annotate(yaml.safe_dump(data, sort_keys=False, width=float("inf"), allow_unicode=True), comments)
+    text = header + _annotate(yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=float("inf"), allow_unicode=True), comments)
     new_dir.mkdir(parents=True, exist_ok=True)
     tmp = new_dir / f".{out.name}.{os.getpid()}.tmp"
     try:
