@@ -16,4 +16,11 @@ def generate(config, out=None, **kwargs):
     return _generate(config, out, **kwargs)
 
 
-__all__ = ["DatasetConfig", "load_config", "generate", "BadInput", "SynthsceneError", "__version__"]
+def refine(config_path, diagnosis_dir, out, images=None):
+    """A supplement config moved toward a diagnosis' failing slices (see synthscene.diagnosis.refine)."""
+    from .diagnosis.refine import refine as _refine
+
+    return _refine(config_path, diagnosis_dir, out, images=images)
+
+
+__all__ = ["DatasetConfig", "load_config", "generate", "refine", "BadInput", "SynthsceneError", "__version__"]

@@ -125,6 +125,26 @@ def diagnose(
     typer.echo(f"report → {out / 'report.md'}")
 
 
+@app.command()
+def refine(
+    config: Path = typer.Argument(..., help="The dataset config the diagnosed model was trained on (YAML)."),
+    diagnosis: Path = typer.Option(..., "--diagnosis", help="A `synthscene diagnose` report folder (report.json)."),
+    out: Path = typer.Option(..., "--out", help="The supplement config to write (YAML)."),
+    images: Optional[int] = typer.Option(None, "--images", help="Images in the supplement \\[default: the config's count]."),
+) -> None:
+    """Write a supplement config whose randomizers move toward the slices the diagnosis found failing."""
+    from .diagnosis.refine import refine as _refine
+
+    res = _refine(config, diagnosis, out, images=images)
+    for c in res["changes"]:
+        typer.echo(f"{c['key']}: {c['from'] if c['key'] != 'randomizers.post.transform' else '…'} → "
+                   f"{c['to'] if c['key'] != 'randomizers.post.transform' else '(+ blur)'}"
+                   + (f"  [{c['slice']}]" if c["slice"] else ""))
+    for note in res["notes"]:
+        typer.echo(f"note: {note}")
+    typer.echo(f"config → {res['config']}")
+
+
 from .train.cli import register as _register_train  # noqa: E402
 
 _register_train(app)

@@ -231,6 +231,9 @@ class DatasetConfig(StrictModel):
     output: OutputConfig = OutputConfig()
     renderer: RendererConfig = RendererConfig()
     source: str | None = Field(None, exclude=True)  # the file it came from, for messages
+    # Why values differ from the config this one was refined from (`synthscene refine`): free-form,
+    # recorded with the dataset but not part of the content hash (it changes no image).
+    provenance: list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
     def _classes(self):
@@ -299,12 +302,16 @@ class DatasetConfig(StrictModel):
         return cfg
 
     def to_dict(self) -> dict:
-        return self.model_dump(mode="json", by_alias=True, exclude={"source"})
+        d = self.model_dump(mode="json", by_alias=True, exclude={"source"})
+        if d.get("provenance") is None:  # configs without it dump (and hash) as before
+            d.pop("provenance", None)
+        return d
 
     def content_hash(self) -> str:
-        """Identifies what the images are: everything but where they are written."""
+        """Identifies what the images are: everything but where they are written and why."""
         d = self.to_dict()
         d["output"].pop("dir", None)
+        d.pop("provenance", None)
         return json_hash(d)
 
 
