@@ -17,7 +17,7 @@ from _train_fixtures import needs_gold, small_gold, tiny_synthetic_config
 from synthscene.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY = {"imgsz": 64, "batch": 4, "synthetic_images": 8, "images_seen": 6, "seeds": [0]}
+TOY = {"imgsz": 64, "batch": 4, "synthetic_images": 8, "images_seen": 10, "seeds": [0]}  # 5 synthetic train images
 
 
 def bench_file(tmp: Path, **overrides) -> Path:
@@ -237,3 +237,136 @@ def test_training_data_with_an_eval_photo_is_refused(tmp_path):
     split.train.insert(0, split.eval[0])  # what the old assert guarded: now an exception, also under -O
     with pytest.raises(Leak):
         runner.real_view(2)
+
+
+# ---- the targeted arm, on fakes ---------------------------------------------------------------------
+
+
+def _noise_images(folder: Path, n: int, seed: int) -> None:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+
+
+@needs_gold
+def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
+    """Diagnose → refine (one call, injected) → M images → continued training; the control gets the same M
+    images' count, seed and epochs from the unchanged config; aimed slices measured before and after."""
+    import synthscene.diagnosis as diagnosis_pkg
+    from synthscene.train import benchmark as bm
+    from synthscene.train import bootstrap as boot
+    from synthscene.train.data import file_digest, load_gold
+    from synthscene.train.fit import TrainResult
+
+    from _train_fixtures import LMO
+
+    calls = {"refine": [], "generate": [], "train": [], "diagnose": []}
+
+    def ensure_synthetic(cfg, budget, base, dataset=None):
+        ds = base / "synthetic-fake"
+        _noise_images(ds / "images" / "train", 6, 0)
+        return ds, "fakehash", LMO, 0.0
+
+    def generate(dcfg, folder, workers):
+        _noise_images(folder / "images" / "train", dcfg.count, dcfg.seed)
+        calls["generate"].append((folder.name, dcfg.count, dcfg.seed, dcfg.camera.fov_deg))
+        return 0.0
+
+    def train(data, *, model, epochs, out, seed, **kw):
+        doc = yaml.safe_load(Path(data).read_text())
+        calls["train"].append({"arm": Path(out).parent.name, "epochs": epochs, "train": doc["train"], "model": str(model)})
+        (Path(out) / "weights").mkdir(parents=True)
+        for w in ("last.pt", "best.pt"):
+            (Path(out) / "weights" / w).write_text(Path(out).parent.name)
+        return TrainResult(Path(out), Path(out) / "weights/best.pt", Path(out) / "weights/last.pt", {}, epochs, 0.5, epochs)
+
+    def evaluate(weights, gold, images=None, **kw):
+        v = 0.5 if "targeted-s" in str(weights) and "untargeted" not in str(weights) else 0.3
+        return {"mAP50": v, "mAP50-95": v / 2, "precision": v, "recall": v, "per_class": {"duck": {"AP50": v}},
+                "recall_by_size": {s: {"recall": v} for s in ("small", "medium", "large")},
+                "pr_curve": {"recall": [0, 1], "precision": {"duck": [1, 0]}}}
+
+    def diagnose(weights, gold, dataset, out, **kw):
+        arm = Path(weights).read_text()
+        calls["diagnose"].append((arm, Path(gold).name, {file_digest(p) for p in (Path(gold) / "images").iterdir()}))
+        r = 0.9 if arm.startswith("targeted") else 0.4 if arm.startswith("untargeted") else 0.1
+        Path(out).mkdir(parents=True)
+        (Path(out) / "report.json").write_text(json.dumps({"slices": {"coco_size": {"bins": [
+            {"label": "small", "recall": r}, {"label": "large", "recall": 0.5}]}}}))
+
+    def refine(config_path, diagnosis_dir, out, images=None):
+        calls["refine"].append((Path(diagnosis_dir).name, images))
+        assert (Path(diagnosis_dir) / "report.json").is_file()
+        doc = yaml.safe_load(Path(config_path).read_text())
+        doc["camera"]["fov_deg"] = 40  # "aimed at small boxes"
+        doc["provenance"] = {"diagnosis": str(diagnosis_dir), "slices": [{"dimension": "coco_size", "bin": "small"}]}
+        Path(out).write_text(yaml.safe_dump(doc))
+
+    monkeypatch.setattr(bm, "ensure_synthetic", ensure_synthetic)
+    monkeypatch.setattr(bm, "_generate", generate)
+    monkeypatch.setattr(bm, "train", train)
+    monkeypatch.setattr(bm, "evaluate", evaluate)
+    monkeypatch.setattr(boot, "per_image_stats", lambda *a, **k: fake_stats())
+    monkeypatch.setattr(diagnosis_pkg, "diagnose", diagnose)
+    toy = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4}
+    bench = bench_file(tmp_path, arms=["synthetic", "real", "targeted", "untargeted"], diagnosis_fraction=0.25,
+                       profiles={"toy": toy})
+    report_md = bm.run_benchmark(bench, refine=refine, log=lambda m: None)
+    report = json.loads((report_md.parent / "report.json").read_text())
+
+    assert calls["refine"] == [(d, 4) for d in [calls["refine"][0][0], calls["refine"][1][0]]]
+    gens = sorted(calls["generate"], key=lambda g: (g[2], g[3]))
+    assert [(g[1], g[2], g[3]) for g in gens] == [(4, 1003, 40), (4, 1003, 50), (4, 1004, 40), (4, 1004, 50)]
+    trained = {t["arm"]: t for t in calls["train"]}
+    for s in (0, 1):
+        t, u = trained[f"targeted-s{s}"], trained[f"untargeted-s{s}"]
+        assert t["epochs"] == u["epochs"] == 1 and len(t["train"]) == len(u["train"]) == 2
+        assert t["model"].endswith(f"synthetic-s{s}/run/weights/last.pt") and u["model"] == t["model"]
+    # by content: the evaluation photos are in no training data and no diagnosis input
+    gold = load_gold(tmp_path / "gold")
+    eval_d = {file_digest(p) for p in gold.images if p.name in report["split"]["eval"]}
+    diag_d = {file_digest(p) for p in gold.images if p.name in report["split"]["diagnosis"]}
+    for t in calls["train"]:
+        for d in t["train"]:
+            assert not {file_digest(p) for p in Path(d).iterdir()} & (eval_d | diag_d)
+    for arm, split, digests in calls["diagnose"]:
+        assert digests == (diag_d if split == "diagnosis" else eval_d)
+    assert {(a, s) for a, s, _ in calls["diagnose"]} == {(f"{k}-s{s}", w) for k in ("synthetic", "targeted", "untargeted")
+                                                         for s in (0, 1) for w in ("diagnosis", "eval")}
+    t = report["targeted"]
+    assert [r["seed"] for r in t["per_seed"]] == [0, 1] and all(r["equal"] for r in t["per_seed"])
+    assert t["diff"]["mAP50"] == {"mean": pytest.approx(0.2), "std": pytest.approx(0.0), "n_seeds": 2}
+    row = t["per_seed"][0]["slices"]["eval"]["coco_size: small"]
+    assert row == {"before": 0.1, "targeted": 0.9, "untargeted": 0.4, "diff": pytest.approx(0.5)}
+    assert set(t["per_seed"][0]["slices"]) == {"diagnosis", "eval"}
+    assert "## Targeted vs untargeted images" in report_md.read_text()
+
+
+# ---- one tiny real run ------------------------------------------------------------------------------
+
+
+@needs_gold
+def test_tiny_real_run_through_the_cli(tmp_path):
+    """`synthscene benchmark` on 8 synthetic images and 2 real photos at 64 px: fields, equal budgets,
+    the bootstrap's full-sample mAP50 equal to Ultralytics' evaluation, and a cached re-run."""
+    from typer.testing import CliRunner
+
+    from synthscene.cli import app
+
+    bench = bench_file(tmp_path)
+    res = CliRunner().invoke(app, ["benchmark", str(bench)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out" / "toy"
+    report = json.loads((out / "report.json").read_text())
+    assert [a["id"] for a in report["arms"]] == ["synthetic-s0", "real-k2-s0", "finetune-k2-s0"]
+    for a in report["arms"]:
+        assert a["images_seen"] == 10 and a["equal_budget"] and a["seed"] == 0 and a["train_seconds"] > 0
+        assert a["bootstrap_mAP50"]["point"] == pytest.approx(a["eval"]["mAP50"], abs=1e-9)
+        assert a["lr_schedule"]["lr0"] is not None
+    assert {g["group"]: g["mAP50"]["n_seeds"] for g in report["groups"]} == {"synthetic": 1, "real-k2": 1, "finetune-k2": 1}
+    assert "budget (images seen · train s)" in (out / "report.md").read_text()
+    again = CliRunner().invoke(app, ["benchmark", str(bench)])
+    assert again.exit_code == 0 and again.output.count("(cached)") == 3 and "training" not in again.output

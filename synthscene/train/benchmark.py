@@ -462,6 +462,7 @@ class Runner:
         if arm.kind == "targeted":
             diag_dir, _ = self.diagnosis(f"synthetic-s{arm.start_seed}", "diagnosis")
             refined = adir / "refined.yaml"
+            adir.mkdir(parents=True, exist_ok=True)
             self.log(f"[{arm.id}] refining {self.cfg.dataset} from {diag_dir}")
             self.refine(self.cfg.dataset, diag_dir, refined, images=M)  # the one refine step
             dcfg, provenance = load_refined(refined)
