@@ -501,7 +501,7 @@ class Runner:
         data = self.data_yaml(arm, extra)
         self.check_training(data)
         n = _count_train_images(data)
-        if n != arm.n_images:
+        if arm.n_images and n != arm.n_images:  # (benchmarks/ablation.py builds its arm without a plan)
             raise SynthsceneError(f"[{arm.id}] planned {arm.n_images} training images per epoch, found {n}")
         self.log(f"[{arm.id}] training {arm.epochs} epochs × {n} images from {Path(str(model)).name} (seed {arm.seed})")
         run_dir = adir / "run"
