@@ -370,3 +370,17 @@ def test_tiny_real_run_through_the_cli(tmp_path):
     assert "budget (images seen · train s)" in (out / "report.md").read_text()
     again = CliRunner().invoke(app, ["benchmark", str(bench)])
     assert again.exit_code == 0 and again.output.count("(cached)") == 3 and "training" not in again.output
+
+
+@needs_gold
+def test_bench_config_errors(tmp_path):
+    from synthscene.train.bench_config import load_bench_config
+
+    with pytest.raises(BadInput, match="unknown key"):
+        load_bench_config(bench_file(tmp_path, epochs=3))
+    with pytest.raises(BadInput, match="diagnosis_fraction"):
+        load_bench_config(bench_file(tmp_path, arms=["synthetic", "targeted"]))
+    with pytest.raises(BadInput, match="targeted_images"):
+        load_bench_config(bench_file(tmp_path, arms=["synthetic", "targeted"], diagnosis_fraction=0.2))
+    with pytest.raises(BadInput, match="seeds"):
+        load_bench_config(bench_file(tmp_path, profiles={"toy": {**TOY, "seeds": [1, 1]}}))
