@@ -187,3 +187,11 @@ def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
     leaves = cfg.randomizers.post.transform["transform"]["transforms"]
     assert [t["__class_fullname__"] for t in leaves] == ["GaussianBlur"]
     assert cfg.randomizers.occlusion.occluders[0] >= 1
+
+
+def test_the_benchmark_reads_the_slices_refine_aimed_at():
+    from synthscene.train.benchmark import aimed_slices
+
+    prov = [{"key": "randomizers.camera.distance", "slice": "coco_size small", "dimension": "coco_size", "bin": "small"},
+            {"key": "seed", "slice": None, "dimension": None, "bin": None}]
+    assert aimed_slices(prov) == [{"dimension": "coco_size", "bin": "small"}]

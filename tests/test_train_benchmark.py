@@ -1,148 +1,386 @@
-"""The benchmark with a toy budget: every kind of arm trained, measured on held-apart real photos, reported."""
+"""The benchmark: fair (equal-budget) arms, seeds, bootstrap intervals, disjoint splits, the targeted arm.
+
+Most tests run on fakes (planning, statistics, a monkeypatched training); one tiny real run goes
+through `synthscene benchmark` end to end.
+"""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from _train_fixtures import needs_gold, small_gold, tiny_synthetic_config
 from synthscene.errors import BadInput
 
-pytestmark = needs_gold
-
-TOY = {"imgsz": 64, "batch": 4, "synthetic_images": 8, "epochs": {"synthetic": 1, "real": 1, "mixed": 1, "finetune": 1}}
+ROOT = Path(__file__).resolve().parents[1]
+TOY = {"imgsz": 64, "batch": 4, "synthetic_images": 8, "images_seen": 10, "seeds": [0]}  # 5 synthetic train images
 
 
 def bench_file(tmp: Path, **overrides) -> Path:
     tiny_synthetic_config(tmp)
     if not (tmp / "gold").exists():
         small_gold(tmp / "gold", 12)
-    doc = {"dataset": "tiny.yaml", "gold": "gold", "seed": 1, "eval_fraction": 0.34, "real_k": [2, "all"],
-           "out": "out", "profile": "toy", "profiles": {"toy": TOY}, **overrides}
+    doc = {"dataset": "tiny.yaml", "gold": "gold", "seed": 1, "eval_fraction": 0.34, "real_k": [2],
+           "arms": ["synthetic", "real", "finetune"], "out": "out", "profile": "toy", "profiles": {"toy": TOY},
+           **overrides}
     (tmp / "bench.yaml").write_text(yaml.safe_dump(doc))
     return tmp / "bench.yaml"
 
 
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    from synthscene.train import run_benchmark
+def lmo():
+    from synthscene.train.bench_config import load_bench_config
 
-    tmp = tmp_path_factory.mktemp("bench")
-    log: list[str] = []
-    report = run_benchmark(bench_file(tmp), command="synthscene benchmark bench.yaml", log=log.append)
-    return tmp, report, log
+    return load_bench_config(ROOT / "configs" / "bench_lmo.yaml")
 
 
-def test_every_arm_runs_and_is_reported(bench):
-    tmp, report_md, log = bench
-    out = tmp / "out" / "toy"
-    assert report_md == out / "report.md"
-    report = json.loads((out / "report.json").read_text())
-    assert [(a["kind"], a["k_label"]) for a in report["arms"]] == [
-        ("synthetic", "0"), ("real", "2"), ("real", "all"), ("mixed", "2"), ("mixed", "all"),
-        ("finetune", "2"), ("finetune", "all")]
-    for name in ("map_vs_k.png", "per_class_ap.png", "pr_curves.png"):
-        assert (out / name).stat().st_size > 1000
-    text = report_md.read_text()
-    assert "synthscene benchmark bench.yaml" in text and report["config_hash"] in text
-    assert report["versions"]["ultralytics"] and report["versions"]["torch"]
-    train, held = report["split"]["train"], report["split"]["eval"]
-    assert len(train) == 8 and len(held) == 4 and not set(train) & set(held)
+# ---- planning: equal budgets --------------------------------------------------------------------
 
 
-def test_numbers_come_from_real_evaluations(bench):
-    """Each arm's reported numbers are its evaluation file's, and re-evaluating its weights gives them again."""
-    from synthscene.train import evaluate
+def test_every_arm_gets_the_budget_or_is_flagged_unequal():
+    from synthscene.train.benchmark import plan_arms
+
+    cfg = lmo()
+    budget = cfg.budget("cpu")
+    arms = plan_arms(cfg, budget, 80, 1800)
+    for a in arms:
+        assert a.equal == (a.images_seen == budget.images_seen and not a.note), a.id
+        if not a.equal:
+            assert a.note, a.id  # every unequal arm says why
+    by_id = {a.id: a for a in arms}
+    for g in ("synthetic", "real-k10", "real-k25", "real-k50", "real-kall", "finetune-k10", "finetune-kall"):
+        arm = by_id[f"{g}-s0"]
+        assert arm.equal and arm.epochs * arm.n_images == 3600, g
+    assert by_id["real-k10-s0"].epochs == 360 and by_id["synthetic-s0"].epochs == 2
+    assert not by_id["mixed-k10-s0"].equal and "whole epochs" in by_id["mixed-k10-s0"].note
+    assert not by_id["real-converged-s0"].equal and "patience" in by_id["real-converged-s0"].note
+    # seeds: the seeded groups three times, the others once
+    seeds = {}
+    for a in arms:
+        seeds.setdefault(a.group, []).append(a.seed)
+    assert seeds["synthetic"] == seeds["real-k10"] == seeds["real-kall"] == seeds["finetune-k10"] == [0, 1, 2]
+    assert seeds["real-k25"] == seeds["mixed-kall"] == [0]
+    assert {a.start_seed for a in arms if a.group == "finetune-k10"} == {0, 1, 2}
+
+
+def test_capped_arm_is_flagged():
+    from synthscene.train.benchmark import plan_arms
+
+    cfg = lmo()
+    budget = cfg.budget("cpu").model_copy(update={"max_epochs": 100})
+    arm = next(a for a in plan_arms(cfg, budget, 80, 1800) if a.id == "real-k10-s0")
+    assert arm.epochs == 100 and not arm.equal and "capped" in arm.note
+
+
+def test_targeted_and_untargeted_plan_equal_images_and_epochs():
+    from synthscene.train.benchmark import plan_arms
+
+    cfg = lmo()
+    arms = plan_arms(cfg, cfg.budget("cpu"), 80, 1800)
+    t = {a.seed: a for a in arms if a.kind == "targeted"}
+    u = {a.seed: a for a in arms if a.kind == "untargeted"}
+    assert sorted(t) == sorted(u) == [0, 1, 2]
+    for s in t:
+        assert t[s].n_images == u[s].n_images == 1800 + cfg.budget("cpu").targeted_images
+        assert t[s].epochs == u[s].epochs and t[s].start_seed == u[s].start_seed == s
+
+
+def test_lmo_config_profiles():
+    cfg = lmo()
+    assert {"cpu", "gpu", "toy"} <= set(cfg.profiles) and cfg.profile == "cpu"
+    assert cfg.budget("cpu").seeds == [0, 1, 2] and cfg.budget("cpu").images_seen
+    assert cfg.budget("gpu").device == "0" and cfg.content_hash("cpu") != cfg.content_hash("gpu")
+
+
+# ---- statistics -----------------------------------------------------------------------------------
+
+
+def fake_arm(group, kind, k, seed, m50, m5095, seen=3600, equal=True):
+    from synthscene.train.benchmark import lr_schedule
+
+    e = {"mAP50": m50, "mAP50-95": m5095, "precision": 0.5, "recall": 0.5, "per_class": {"duck": {"AP50": m50}},
+         "recall_by_size": {s: {"recall": 0.5} for s in ("small", "medium", "large")},
+         "pr_curve": {"recall": [0, 1], "precision": {"duck": [1, 0]}}}
+    return {"id": f"{group}-s{seed}", "group": group, "kind": kind, "k": k, "k_label": "all" if k == 80 else str(k),
+            "seed": seed, "epochs": 2, "epochs_run": 2, "images_seen": seen, "budget_images_seen": 3600,
+            "equal_budget": equal, "budget_note": "" if equal else "capped at max_epochs 9", "train_seconds": 60.0,
+            "lr_schedule": lr_schedule({"lr0": 0.002}), "eval": e,
+            "bootstrap_mAP50": {"point": m50, "low": m50 - 0.1, "high": m50 + 0.1, "resamples": 200}}
+
+
+def test_group_mean_std_and_seeds():
+    from synthscene.train.report import group_summary
+
+    arms = [fake_arm("real-k10", "real", 10, s, v, v / 2) for s, v in ((0, 0.2), (1, 0.4), (2, 0.6))]
+    arms.append(fake_arm("real-k25", "real", 25, 0, 0.5, 0.25))
+    g = {x["group"]: x for x in group_summary(arms)}
+    assert g["real-k10"]["mAP50"]["mean"] == pytest.approx(0.4)
+    assert g["real-k10"]["mAP50"]["std"] == pytest.approx(0.2)  # sample std of 0.2, 0.4, 0.6
+    assert g["real-k10"]["mAP50-95"]["std"] == pytest.approx(0.1) and g["real-k10"]["mAP50"]["n_seeds"] == 3
+    assert g["real-k25"]["mAP50"] == {"mean": 0.5, "std": None, "n_seeds": 1}
+
+
+def fake_report(arms):
+    from synthscene.train.report import group_summary, targeted_summary
+
+    return {"command": "synthscene benchmark x.yaml", "config": "x.yaml", "config_hash": "abc", "profile": "cpu",
+            "budget": {"synthetic_images": 2000, "model": "yolov8n.yaml", "imgsz": 256, "batch": 8, "device": "cpu",
+                       "images_seen": 3600},
+            "dataset_config": "lmo.yaml", "synthetic_hash": "h", "gold": "g", "eval_gold": "g",
+            "split": {"seed": 0, "train": ["a"] * 80, "eval": ["b"] * 50, "diagnosis": ["c"] * 20},
+            "classes": ["duck"], "versions": {"ultralytics": "8"}, "host": {"cpus": 2}, "wall_seconds": 60,
+            "arms": arms, "groups": group_summary(arms), "targeted": targeted_summary(arms)}
+
+
+def test_report_table_has_the_budget_column_and_ratios_only_at_equal_budget(tmp_path):
+    from synthscene.train.report import markdown, write_report
+
+    arms = [fake_arm("synthetic", "synthetic", None, 0, 0.3, 0.1), fake_arm("real-kall", "real", 80, 0, 0.4, 0.2),
+            fake_arm("finetune-k10", "finetune", 10, 0, 0.6, 0.3), fake_arm("real-k10", "real", 10, 0, 0.3, 0.1,
+                                                                          seen=900, equal=False)]
+    text = markdown(fake_report(arms))
+    assert "| arm | k | budget (images seen · train s) | mAP50 | mAP50-95 |" in text
+    assert "| synthetic only | – | 3,600 images · 60 s · equal |" in text
+    assert "synthetic-only / real-only on all, mAP50: 0.75 (equal budgets" in text
+    assert "fine-tune on 10 / real-only on 10" in text and "no ratio given, the budgets differ" in text
+    assert "0.900" not in text  # no ratio between unequal arms
+    write_report(tmp_path, fake_report(arms))
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["arms"][0]["images_seen"] == 3600 and saved["arms"][0]["seed"] == 0
+    assert saved["groups"][0]["mAP50"]["n_seeds"] == 1 and saved["arms"][0]["lr_schedule"]["lr0"] == 0.002
+
+
+def fake_stats(seed=0, n_images=30):
+    rng = np.random.default_rng(seed)
+    rows = {k: [] for k in ("tp", "conf", "pred_cls", "pred_img", "target_cls", "target_img")}
+    for i in range(n_images):
+        nt, npred = rng.integers(1, 4), rng.integers(0, 5)
+        rows["target_cls"] += rng.integers(0, 3, nt).tolist()
+        rows["target_img"] += [i] * nt
+        rows["tp"] += (rng.random(npred) < 0.6).tolist()
+        rows["conf"] += rng.random(npred).tolist()
+        rows["pred_cls"] += rng.integers(0, 3, npred).tolist()
+        rows["pred_img"] += [i] * npred
+    out = {k: np.array(v) for k, v in rows.items()}
+    out["tp"] = out["tp"].astype(bool)
+    out["n_images"] = n_images
+    return out
+
+
+def test_bootstrap_interval_contains_the_point_and_is_deterministic():
+    from synthscene.train.bootstrap import bootstrap_map50, map50
+
+    stats = fake_stats()
+    a = bootstrap_map50(stats, n=100, seed=3)
+    assert a == bootstrap_map50(stats, n=100, seed=3)
+    assert a["low"] <= a["point"] <= a["high"] and a["low"] < a["high"]
+    assert a["point"] == map50(stats)
+    assert bootstrap_map50(stats, n=100, seed=4)["low"] != a["low"]
+
+
+def test_map50_from_matches_is_ultralytics_ap_per_class():
+    """The re-scoring is Ultralytics' own: the full sample gives ap_per_class's mAP50 on the same arrays."""
+    from ultralytics.utils.metrics import ap_per_class
+
+    from synthscene.train.bootstrap import map50
+
+    s = fake_stats(1)
+    ap = ap_per_class(s["tp"][:, None], s["conf"], s["pred_cls"], s["target_cls"])[5]
+    assert map50(s) == pytest.approx(ap[:, 0].mean())
+
+
+# ---- splits and leakage ---------------------------------------------------------------------------
+
+
+@needs_gold
+def test_splits_are_disjoint_by_content(tmp_path):
+    from synthscene.train.benchmark import split_gold
+    from synthscene.train.data import file_digest, load_gold
+
+    gold = load_gold(small_gold(tmp_path / "gold", 20))
+    split = split_gold(gold, 0, 0.3, None, diagnosis_fraction=0.25)
+    parts = [{file_digest(p) for p in x} for x in (split.train, split.eval, split.diagnosis)]
+    assert all(parts) and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert len(split.diagnosis) == 4 and len(split.eval) == 6 and len(split.train) == 10
+    # the first k training photos do not depend on the diagnosis split
+    assert split_gold(gold, 0, 0.3, None).train[:10] == split.train
+    # a photo copied under another name into the evaluation set is caught by content
+    ev = small_gold(tmp_path / "ev", 2, start=0)
+    (ev / "images" / "copy.png").symlink_to(split.diagnosis[0].resolve())
+    shutil.copy(gold.label_of(split.diagnosis[0]), ev / "labels" / "copy.txt")
+    with pytest.raises(BadInput, match="also"):
+        split_gold(gold, 0, 0.3, load_gold(ev), diagnosis_fraction=0.25)
+
+
+@needs_gold
+def test_training_data_with_an_eval_photo_is_refused(tmp_path):
+    from synthscene.train.benchmark import Leak, Runner, split_gold
     from synthscene.train.data import load_gold
 
-    tmp, report_md, _ = bench
-    report = json.loads((tmp / "out" / "toy" / "report.json").read_text())
-    gold = load_gold(tmp / "gold")
-    held = [p for p in gold.images if p.name in report["split"]["eval"]]
-    instances = sum(len((tmp / "gold" / "labels" / f"{p.stem}.txt").read_text().split("\n")) - 1 for p in held)
-    for arm in report["arms"]:
-        saved = json.loads(Path(arm["eval_file"]).read_text())
-        assert arm["eval"]["mAP50"] == saved["mAP50"] and arm["eval"]["mAP50-95"] == saved["mAP50-95"]
-        assert saved["instances"] == instances and saved["images"] == 4
-        assert f"{saved['mAP50']:.3f}" in report_md.read_text()
-    arm = report["arms"][-1]
-    again = evaluate(json.loads(Path(arm["eval_file"]).read_text())["weights"], gold, images=held, imgsz=64)
-    assert again["mAP50"] == arm["eval"]["mAP50"] and again["per_class"] == arm["eval"]["per_class"]
-    fine = json.loads((tmp / "out" / "toy" / "arms" / "finetune-k2" / "arm.json").read_text())
-    assert fine["spec"]["start"]["from"] == "synthetic" and fine["spec"]["real_images"] == report["split"]["train"][:2]
+    bench = bench_file(tmp_path)
+    from synthscene.train.bench_config import load_bench_config
+
+    cfg = load_bench_config(bench)
+    gold = load_gold(tmp_path / "gold")
+    split = split_gold(gold, 1, 0.34, None, 0.25)
+    runner = Runner(cfg, cfg.budget(), tmp_path / "o", split, gold, tmp_path, "h", gold.names, print)
+    extra = tmp_path / "extra" / "images" / "train"
+    extra.mkdir(parents=True)
+    shutil.copy(split.eval[0], extra / "000001.png")  # renamed, same bytes
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump({"train": [str(extra)], "val": str(extra), "names": {0: "x"}}))
+    with pytest.raises(Leak, match="evaluation photo"):
+        runner.check_training(data)
+    split.train.insert(0, split.eval[0])  # what the old assert guarded: now an exception, also under -O
+    with pytest.raises(Leak):
+        runner.real_view(2)
 
 
-def test_finished_arms_are_cached(bench):
-    from synthscene.train import run_benchmark
-
-    tmp, _, _ = bench
-    log: list[str] = []
-    run_benchmark(tmp / "bench.yaml", log=log.append)
-    assert sum("(cached)" in line for line in log) == 7 and not any("training" in line for line in log)
+# ---- the targeted arm, on fakes ---------------------------------------------------------------------
 
 
-def test_eval_images_must_not_be_trained_on(bench):
-    from synthscene.train import run_benchmark
+def _noise_images(folder: Path, n: int, seed: int) -> None:
+    import cv2
 
-    tmp, _, _ = bench
-    with pytest.raises(BadInput, match="also real training images"):
-        run_benchmark(tmp / "bench.yaml", eval_gold=tmp / "gold")
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
 
 
+@needs_gold
+def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
+    """Diagnose → refine (one call, injected) → M images → continued training; the control gets the same M
+    images' count, seed and epochs from the unchanged config; aimed slices measured before and after."""
+    import synthscene.diagnosis as diagnosis_pkg
+    from synthscene.train import benchmark as bm
+    from synthscene.train import bootstrap as boot
+    from synthscene.train.data import file_digest, load_gold
+    from synthscene.train.fit import TrainResult
+
+    from _train_fixtures import LMO
+
+    calls = {"refine": [], "generate": [], "train": [], "diagnose": []}
+
+    def ensure_synthetic(cfg, budget, base, dataset=None):
+        ds = base / "synthetic-fake"
+        _noise_images(ds / "images" / "train", 6, 0)
+        return ds, "fakehash", LMO, 0.0
+
+    def generate(dcfg, folder, workers):
+        _noise_images(folder / "images" / "train", dcfg.count, dcfg.seed)
+        calls["generate"].append((folder.name, dcfg.count, dcfg.seed, dcfg.camera.fov_deg))
+        return 0.0
+
+    def train(data, *, model, epochs, out, seed, **kw):
+        doc = yaml.safe_load(Path(data).read_text())
+        calls["train"].append({"arm": Path(out).parent.name, "epochs": epochs, "train": doc["train"], "model": str(model)})
+        (Path(out) / "weights").mkdir(parents=True)
+        for w in ("last.pt", "best.pt"):
+            (Path(out) / "weights" / w).write_text(Path(out).parent.name)
+        return TrainResult(Path(out), Path(out) / "weights/best.pt", Path(out) / "weights/last.pt", {}, epochs, 0.5, epochs)
+
+    def evaluate(weights, gold, images=None, **kw):
+        v = 0.5 if "targeted-s" in str(weights) and "untargeted" not in str(weights) else 0.3
+        return {"mAP50": v, "mAP50-95": v / 2, "precision": v, "recall": v, "per_class": {"duck": {"AP50": v}},
+                "recall_by_size": {s: {"recall": v} for s in ("small", "medium", "large")},
+                "pr_curve": {"recall": [0, 1], "precision": {"duck": [1, 0]}}}
+
+    def diagnose(weights, gold, dataset, out, **kw):
+        arm = Path(weights).read_text()
+        calls["diagnose"].append((arm, Path(gold).name, {file_digest(p) for p in (Path(gold) / "images").iterdir()}))
+        r = 0.9 if arm.startswith("targeted") else 0.4 if arm.startswith("untargeted") else 0.1
+        Path(out).mkdir(parents=True)
+        (Path(out) / "report.json").write_text(json.dumps({"slices": {"coco_size": {"bins": [
+            {"label": "small", "recall": r}, {"label": "large", "recall": 0.5}]}}}))
+
+    def refine(config_path, diagnosis_dir, out, images=None):
+        calls["refine"].append((Path(diagnosis_dir).name, images))
+        assert (Path(diagnosis_dir) / "report.json").is_file()
+        doc = yaml.safe_load(Path(config_path).read_text())
+        doc["camera"]["fov_deg"] = 40  # "aimed at small boxes"
+        doc["provenance"] = {"diagnosis": str(diagnosis_dir), "slices": [{"dimension": "coco_size", "bin": "small"}]}
+        Path(out).write_text(yaml.safe_dump(doc))
+
+    monkeypatch.setattr(bm, "ensure_synthetic", ensure_synthetic)
+    monkeypatch.setattr(bm, "_generate", generate)
+    monkeypatch.setattr(bm, "train", train)
+    monkeypatch.setattr(bm, "evaluate", evaluate)
+    monkeypatch.setattr(boot, "per_image_stats", lambda *a, **k: fake_stats())
+    monkeypatch.setattr(diagnosis_pkg, "diagnose", diagnose)
+    toy = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4}
+    bench = bench_file(tmp_path, arms=["synthetic", "real", "targeted", "untargeted"], diagnosis_fraction=0.25,
+                       profiles={"toy": toy})
+    report_md = bm.run_benchmark(bench, refine=refine, log=lambda m: None)
+    report = json.loads((report_md.parent / "report.json").read_text())
+
+    assert calls["refine"] == [(d, 4) for d in [calls["refine"][0][0], calls["refine"][1][0]]]
+    gens = sorted(calls["generate"], key=lambda g: (g[2], g[3]))
+    assert [(g[1], g[2], g[3]) for g in gens] == [(4, 1003, 40), (4, 1003, 50), (4, 1004, 40), (4, 1004, 50)]
+    trained = {t["arm"]: t for t in calls["train"]}
+    for s in (0, 1):
+        t, u = trained[f"targeted-s{s}"], trained[f"untargeted-s{s}"]
+        assert t["epochs"] == u["epochs"] == 1 and len(t["train"]) == len(u["train"]) == 2
+        assert t["model"].endswith(f"synthetic-s{s}/run/weights/last.pt") and u["model"] == t["model"]
+    # by content: the evaluation photos are in no training data and no diagnosis input
+    gold = load_gold(tmp_path / "gold")
+    eval_d = {file_digest(p) for p in gold.images if p.name in report["split"]["eval"]}
+    diag_d = {file_digest(p) for p in gold.images if p.name in report["split"]["diagnosis"]}
+    for t in calls["train"]:
+        for d in t["train"]:
+            assert not {file_digest(p) for p in Path(d).iterdir()} & (eval_d | diag_d)
+    for arm, split, digests in calls["diagnose"]:
+        assert digests == (diag_d if split == "diagnosis" else eval_d)
+    assert {(a, s) for a, s, _ in calls["diagnose"]} == {(f"{k}-s{s}", w) for k in ("synthetic", "targeted", "untargeted")
+                                                         for s in (0, 1) for w in ("diagnosis", "eval")}
+    t = report["targeted"]
+    assert [r["seed"] for r in t["per_seed"]] == [0, 1] and all(r["equal"] for r in t["per_seed"])
+    assert t["diff"]["mAP50"] == {"mean": pytest.approx(0.2), "std": pytest.approx(0.0), "n_seeds": 2}
+    row = t["per_seed"][0]["slices"]["eval"]["coco_size: small"]
+    assert row == {"before": 0.1, "targeted": 0.9, "untargeted": 0.4, "diff": pytest.approx(0.5)}
+    assert set(t["per_seed"][0]["slices"]) == {"diagnosis", "eval"}
+    assert "## Targeted vs untargeted images" in report_md.read_text()
+
+
+# ---- one tiny real run ------------------------------------------------------------------------------
+
+
+@needs_gold
+def test_tiny_real_run_through_the_cli(tmp_path):
+    """`synthscene benchmark` on 8 synthetic images and 2 real photos at 64 px: fields, equal budgets,
+    the bootstrap's full-sample mAP50 equal to Ultralytics' evaluation, and a cached re-run."""
+    from typer.testing import CliRunner
+
+    from synthscene.cli import app
+
+    bench = bench_file(tmp_path)
+    res = CliRunner().invoke(app, ["benchmark", str(bench)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out" / "toy"
+    report = json.loads((out / "report.json").read_text())
+    assert [a["id"] for a in report["arms"]] == ["synthetic-s0", "real-k2-s0", "finetune-k2-s0"]
+    for a in report["arms"]:
+        assert a["images_seen"] == 10 and a["equal_budget"] and a["seed"] == 0 and a["train_seconds"] > 0
+        assert a["bootstrap_mAP50"]["point"] == pytest.approx(a["eval"]["mAP50"], abs=1e-9)
+        assert a["lr_schedule"]["lr0"] is not None
+    assert {g["group"]: g["mAP50"]["n_seeds"] for g in report["groups"]} == {"synthetic": 1, "real-k2": 1, "finetune-k2": 1}
+    assert "budget (images seen · train s)" in (out / "report.md").read_text()
+    again = CliRunner().invoke(app, ["benchmark", str(bench)])
+    assert again.exit_code == 0 and again.output.count("(cached)") == 3 and "training" not in again.output
+
+
+@needs_gold
 def test_bench_config_errors(tmp_path):
-    from synthscene.train import run_benchmark
     from synthscene.train.bench_config import load_bench_config
 
     with pytest.raises(BadInput, match="unknown key"):
         load_bench_config(bench_file(tmp_path, epochs=3))
-    with pytest.raises(BadInput, match="profile 'gpu'"):
-        load_bench_config(bench_file(tmp_path, profile="gpu"))
-    with pytest.raises(BadInput, match="train part has 8"):
-        run_benchmark(bench_file(tmp_path, real_k=[50]))
-
-
-def test_lmo_benchmark_config_plans_every_arm():
-    """configs/bench_lmo.yaml validates, and its cpu profile plans 13 arms with step floors for small k."""
-    from synthscene.train.bench_config import load_bench_config
-    from synthscene.train.benchmark import plan_arms
-
-    cfg = load_bench_config(Path(__file__).resolve().parents[1] / "configs" / "bench_lmo.yaml")
-    assert {"cpu", "gpu"} <= set(cfg.profiles) and cfg.profile == "cpu"
-    arms = plan_arms(cfg, cfg.budget("cpu"), 100)
-    assert len(arms) == 13 and arms[0].id == "synthetic"
-    epochs = {a.id: a.epochs for a in arms}
-    assert epochs["real-k10"] == 400 and epochs["real-kall"] == 40 and epochs["finetune-k10"] == 200
-    assert cfg.budget("gpu").device == "0" and cfg.content_hash("cpu") != cfg.content_hash("gpu")
-
-
-_LEAK = """\
-import sys
-from pathlib import Path
-from synthscene.errors import SynthsceneError
-from synthscene.train.benchmark import Runner, Split
-tmp = Path(sys.argv[1])
-(tmp / "a.jpg").write_bytes(b"same photo")
-(tmp / "b.jpg").write_bytes(b"same photo")  # another name, the same bytes: a leak
-split = Split(train=[tmp / "a.jpg"], eval=[tmp / "b.jpg"], eval_gold=None)
-runner = Runner(None, None, tmp / "out", split, None, None, "", ["x"], print)
-try:
-    runner.real_view(1)
-except SynthsceneError as err:
-    print("refused:", err)
-"""
-
-
-def test_leakage_check_holds_under_python_O(tmp_path):
-    """The evaluation-leakage check is a real exception, so `python -O` (which strips asserts) keeps it."""
-    import os
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[1]
-    res = subprocess.run([sys.executable, "-O", "-c", _LEAK, str(tmp_path)], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
-    assert res.returncode == 0, res.stderr
-    assert "refused: 1 evaluation image(s) would be in the real training set" in res.stdout
-    assert not (tmp_path / "out").exists()  # refused before the view is written
+    with pytest.raises(BadInput, match="diagnosis_fraction"):
+        load_bench_config(bench_file(tmp_path, arms=["synthetic", "targeted"]))
+    with pytest.raises(BadInput, match="targeted_images"):
+        load_bench_config(bench_file(tmp_path, arms=["synthetic", "targeted"], diagnosis_fraction=0.2))
+    with pytest.raises(BadInput, match="seeds"):
+        load_bench_config(bench_file(tmp_path, profiles={"toy": {**TOY, "seeds": [1, 1]}}))

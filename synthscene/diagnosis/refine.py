@@ -140,6 +140,7 @@ class _Plan:
     def change(self, key: str, old, new, finding: dict | None, why: str) -> None:
         self.values[key] = new
         self.changes.append({"key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new), "slice": finding and finding["slice"],
+                             "dimension": finding and finding["dim"], "bin": finding and finding["label"],
                              "figures": finding and _figures(finding),
                              "why": (f"{_finding_text(finding, self.overall)}; " if finding else "") + why})
 

@@ -10,7 +10,7 @@ from ..config import ExistingPath, OutputPath, read_yaml, validation_error
 from ..errors import BadInput
 from ..schema import StrictModel, json_hash
 
-ArmKind = Literal["synthetic", "real", "mixed", "finetune"]
+ArmKind = Literal["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted"]
 Scalar = Union[bool, int, float, str]
 
 
@@ -19,6 +19,13 @@ class Epochs(StrictModel):
     real: int = Field(30, ge=1)
     mixed: int = Field(10, ge=1)
     finetune: int = Field(15, ge=1)
+
+
+class Converged(StrictModel):
+    """The real-converged reference: real-only on all pool photos until val mAP stops improving."""
+
+    max_epochs: int = Field(300, ge=1)  # a generous cap
+    patience: int = Field(30, ge=1)  # Ultralytics' early stop: epochs without a better val fitness
 
 
 class Budget(StrictModel):
@@ -40,7 +47,25 @@ class Budget(StrictModel):
     max_epochs: int = Field(300, ge=1)
     mixed_real_repeat: int = Field(1, ge=1)  # the k real images listed this many times next to the synthetic ones
     args: dict[str, Scalar] = {}  # further Ultralytics train arguments, every arm
-    finetune_args: dict[str, Scalar] = {}  # ... and for the fine-tuning arms on top
+    finetune_args: dict[str, Scalar] = {}  # ... and for the fine-tuning arms on top (e.g. a lower lr0)
+    # Fair arms: every arm trains this many image presentations (epochs = ceil(images_seen / its
+    # training images), ≤ max_epochs; an arm whose epochs × images differs is reported unequal).
+    # Unset: the epochs table above and the floors (the old, unequal-budget protocol).
+    images_seen: int | None = Field(None, ge=1)
+    seeds: list[int] | None = Field(None, min_length=1)  # training seeds; None: the config's seed
+    # Arm groups (kind-kLABEL, or the kind for synthetic/targeted/untargeted) trained once per seed;
+    # every other arm trains once, with the first seed.
+    seeded_arms: list[str] = ["synthetic", "real-k10", "real-kall", "finetune-k10", "targeted", "untargeted"]
+    converged: Converged = Converged()
+    targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones
+    bootstrap: int = Field(200, ge=1)  # resamples of the evaluation images for the mAP50 interval
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v):
+        if v is not None and (len(set(v)) != len(v) or min(v) < 0):
+            raise ValueError(f"seeds must be distinct and ≥ 0, got {v}")
+        return v
 
 
 class BenchConfig(StrictModel):
@@ -48,6 +73,9 @@ class BenchConfig(StrictModel):
     gold: ExistingPath  # real YOLO gold set folder
     seed: int = Field(0, ge=0)
     eval_fraction: float = Field(1 / 3, gt=0, lt=1)  # the held-apart part of the gold set
+    # Of the train pool, this fraction is the diagnosis split (targeted arm's diagnosis, the
+    # converged arm's val): never trained on, never evaluated on.
+    diagnosis_fraction: float = Field(0.0, ge=0, lt=1)
     real_k: list[Union[int, Literal["all"]]] = Field([10, 25, 50, "all"], min_length=1)
     arms: list[ArmKind] = Field(["synthetic", "real", "mixed", "finetune"], min_length=1)
     out: OutputPath | None = None
@@ -69,6 +97,14 @@ class BenchConfig(StrictModel):
             raise ValueError(f"profile {self.profile!r} is not one of {sorted(self.profiles)}")
         if "finetune" in self.arms and "synthetic" not in self.arms:
             raise ValueError("arms: finetune starts from the synthetic arm's weights; list `synthetic` too")
+        if {"targeted", "untargeted"} & set(self.arms):
+            if "synthetic" not in self.arms:
+                raise ValueError("arms: targeted/untargeted start from the synthetic arm's weights; list `synthetic` too")
+            if "targeted" in self.arms and not self.diagnosis_fraction:
+                raise ValueError("arms: targeted needs a diagnosis split: set diagnosis_fraction > 0")
+            bad = [n for n, b in self.profiles.items() if not b.targeted_images]
+            if bad:
+                raise ValueError(f"arms: targeted/untargeted need targeted_images ≥ 1 in profiles {bad}")
         return self
 
     def budget(self, profile: str | None = None) -> Budget:

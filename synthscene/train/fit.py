@@ -26,6 +26,7 @@ class TrainResult:
     metrics: dict  # Ultralytics' validation metrics after the last epoch
     epochs: int
     seconds: float
+    epochs_run: int | None = None  # epochs actually trained (fewer than `epochs` when `patience` stopped it)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -106,6 +107,7 @@ def train(
     seconds = time.perf_counter() - start
     trainer = yolo.trainer
     metrics = {k: float(v) for k, v in (trainer.metrics or {}).items()}
-    result = TrainResult(Path(trainer.save_dir), Path(trainer.best), Path(trainer.last), metrics, epochs, seconds)
+    result = TrainResult(Path(trainer.save_dir), Path(trainer.best), Path(trainer.last), metrics, epochs, seconds,
+                         int(getattr(trainer, "epoch", epochs - 1)) + 1)
     atomic_write(result.out_dir / "metrics.json", json.dumps(result.to_dict(), indent=2))
     return result

@@ -1,7 +1,8 @@
 """Training budgets by name (`synthscene train --profile cpu`), the ones the LM-O benchmark measured.
 
 They live in the package so they work after `pip install`; tests/test_train_args.py checks they
-still match the `cpu` and `gpu` profiles of configs/bench_lmo.yaml (epochs: its synthetic arm's).
+still match the `cpu` and `gpu` profiles of configs/bench_lmo.yaml (epochs: their `epochs.synthetic`,
+what the synthetic arm trained before the benchmark gave every arm an `images_seen` budget).
 """
 from __future__ import annotations
 

@@ -9,8 +9,70 @@ import numpy as np
 from ..labels.io import atomic_write
 
 KIND_LABEL = {"synthetic": "synthetic only", "real": "real only", "mixed": "synthetic + real (mixed)",
-              "finetune": "synthetic pre-train → fine-tune on real"}
+              "finetune": "synthetic pre-train → fine-tune on real",
+              "converged": "real only, trained to convergence (reference)",
+              "targeted": "synthetic → + targeted images", "untargeted": "synthetic → + untargeted images (control)"}
 KIND_STYLE = {"real": ("tab:blue", "o"), "mixed": ("tab:green", "s"), "finetune": ("tab:red", "^")}
+KIND_ORDER = list(KIND_LABEL)
+
+
+def group_summary(arms: list[dict]) -> list[dict]:
+    """Per arm group (kind + k): mean, std and n_seeds of mAP50 and mAP50-95 over its seeds, and its budget."""
+    from .bootstrap import summarize
+
+    groups: dict[str, list[dict]] = {}
+    for a in arms:
+        groups.setdefault(a.get("group", a["id"]), []).append(a)
+    out = []
+    for g, members in groups.items():
+        a = members[0]
+        out.append({
+            "group": g, "kind": a["kind"], "k": a["k"], "k_label": a["k_label"],
+            "seeds": [m["seed"] for m in members],
+            "mAP50": summarize([m["eval"]["mAP50"] for m in members]),
+            "mAP50-95": summarize([m["eval"]["mAP50-95"] for m in members]),
+            "images_seen": sorted({m["images_seen"] for m in members}),
+            "train_seconds": summarize([m["train_seconds"] for m in members])["mean"],
+            "equal_budget": all(m.get("equal_budget") for m in members),
+            "budget_note": "; ".join(sorted({m["budget_note"] for m in members if m.get("budget_note")})),
+        })
+    return out
+
+
+def targeted_summary(arms: list[dict]) -> dict | None:
+    """Targeted minus untargeted, per seed (paired: same start weights, same M, same epochs), and mean ± std."""
+    from .bootstrap import summarize
+
+    t = {a["seed"]: a for a in arms if a["kind"] == "targeted"}
+    u = {a["seed"]: a for a in arms if a["kind"] == "untargeted"}
+    seeds = sorted(set(t) & set(u))
+    if not seeds:
+        return None
+    per_seed = []
+    for s in seeds:
+        row = {"seed": s, "equal": t[s]["images_seen"] == u[s]["images_seen"] and t[s]["epochs"] == u[s]["epochs"],
+               "images_seen": t[s]["images_seen"], "epochs": t[s]["epochs"]}
+        for m in ("mAP50", "mAP50-95"):
+            row[m] = {"targeted": t[s]["eval"][m], "untargeted": u[s]["eval"][m], "diff": t[s]["eval"][m] - u[s]["eval"][m]}
+        slices = {}
+        for which, rec in t[s].get("targeted", {}).get("after", {}).items():
+            before = t[s]["targeted"]["before"].get(which, {})
+            other = u[s].get("targeted", {}).get("after", {}).get(which, {})
+            for name, r in rec.items():
+                slices.setdefault(which, {})[name] = {
+                    "before": before.get(name), "targeted": r, "untargeted": other.get(name),
+                    "diff": None if r is None or other.get(name) is None else r - other[name]}
+        row["slices"] = slices
+        per_seed.append(row)
+    diff = {m: summarize([r[m]["diff"] for r in per_seed]) for m in ("mAP50", "mAP50-95")}
+    slice_diff: dict = {}
+    for r in per_seed:
+        for which, rows in r["slices"].items():
+            for name, v in rows.items():
+                if v["diff"] is not None:
+                    slice_diff.setdefault(which, {}).setdefault(name, []).append(v["diff"])
+    return {"per_seed": per_seed, "diff": diff,
+            "slice_diff": {w: {n: summarize(v) for n, v in rows.items()} for w, rows in slice_diff.items()}}
 
 
 def _by_kind(arms: list[dict]) -> dict[str, list[dict]]:
@@ -40,15 +102,20 @@ def _plt():
 def plot_map_vs_k(report: dict, file: Path) -> None:
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    kinds = _by_kind(report["arms"])
+    kinds = _by_kind(report["groups"])
+    lines = {"synthetic": ("tab:purple", "--"), "converged": ("tab:gray", ":")}
     for ax, metric in zip(axes, ("mAP50", "mAP50-95")):
-        for kind, arms in kinds.items():
-            if kind == "synthetic":
-                ax.axhline(arms[0]["eval"][metric], color="tab:purple", ls="--", label=KIND_LABEL[kind])
+        for kind, groups in kinds.items():
+            if kind in lines:
+                color, ls = lines[kind]
+                ax.axhline(groups[0][metric]["mean"], color=color, ls=ls, label=KIND_LABEL[kind])
+                continue
+            if kind not in KIND_STYLE:
                 continue
             color, marker = KIND_STYLE[kind]
-            ks = [a["k"] for a in arms]
-            ax.plot(ks, [a["eval"][metric] for a in arms], color=color, marker=marker, label=KIND_LABEL[kind])
+            ks = [g["k"] for g in groups]
+            ax.errorbar(ks, [g[metric]["mean"] for g in groups], yerr=[g[metric]["std"] or 0 for g in groups],
+                        color=color, marker=marker, capsize=3, label=KIND_LABEL[kind])
         ax.set_xscale("log")
         ks = sorted({a["k"] for a in report["arms"] if a["k"]})
         if ks:
@@ -65,10 +132,20 @@ def plot_map_vs_k(report: dict, file: Path) -> None:
     plt.close(fig)
 
 
+def _first_of_group(arms: list[dict]) -> list[dict]:
+    """One arm per group: its first seed."""
+    seen, out = set(), []
+    for a in arms:
+        if a.get("group", a["id"]) not in seen:
+            seen.add(a.get("group", a["id"]))
+            out.append(a)
+    return out
+
+
 def _highlight(arms: list[dict]) -> list[dict]:
-    """Synthetic-only and each other kind at its smallest and largest k."""
+    """Synthetic-only and each other kind at its smallest and largest k (first seed)."""
     out = []
-    for kind, group in _by_kind(arms).items():
+    for kind, group in _by_kind(_first_of_group(arms)).items():
         out += [group[0]] if len(group) == 1 or kind == "synthetic" else [group[0], group[-1]]
     return out
 
@@ -94,7 +171,7 @@ def plot_per_class(report: dict, file: Path) -> None:
 
 def plot_pr(report: dict, file: Path) -> None:
     plt = _plt()
-    kinds = _by_kind(report["arms"])
+    kinds = _by_kind(_first_of_group(report["arms"]))
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.8), squeeze=False)
     for ax, (kind, arms) in zip(axes[0], kinds.items()):
         for a in arms:
@@ -118,11 +195,44 @@ def _fmt(v) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.3f}"
 
 
+def _pm(v: dict) -> str:
+    """mean ± std (n seeds)."""
+    if v["mean"] is None:
+        return "–"
+    return f"{v['mean']:.3f}" + (f" ± {v['std']:.3f} ({v['n_seeds']} seeds)" if v["n_seeds"] > 1 else " (1 seed)")
+
+
+def _budget(a: dict) -> str:
+    """The budget column: images seen, training time, and whether it is the profile's equal budget."""
+    seen = "/".join(f"{n:,}" for n in a["images_seen"]) if isinstance(a["images_seen"], list) else f"{a['images_seen']:,}"
+    secs = a["train_seconds"]
+    flag = "equal" if a.get("equal_budget") else f"**unequal**: {a.get('budget_note') or 'no budget'}"
+    return f"{seen} images · {secs:.0f} s · {flag}"
+
+
+def ratio_lines(report: dict) -> list[str]:
+    """Ratios between arm groups, only when both are equal-budget with the same images seen."""
+    g = {x["group"]: x for x in report["groups"]}
+    out = []
+    for a, b, what in (("synthetic", "real-kall", "synthetic-only / real-only on all"),
+                       ("finetune-k10", "real-k10", "fine-tune on 10 / real-only on 10 (fine-tune also had the synthetic pre-training)"),
+                       ("finetune-kall", "real-kall", "fine-tune on all / real-only on all (fine-tune also had the synthetic pre-training)")):
+        if a not in g or b not in g:
+            continue
+        x, y = g[a], g[b]
+        if x["equal_budget"] and y["equal_budget"] and x["images_seen"] == y["images_seen"] and y["mAP50"]["mean"]:
+            out.append(f"- {what}, mAP50: {x['mAP50']['mean'] / y['mAP50']['mean']:.2f} "
+                       f"(equal budgets: {x['images_seen'][0]:,} images seen each)")
+        else:
+            out.append(f"- {what}: no ratio given, the budgets differ ({_budget(x)} against {_budget(y)})")
+    if "real-converged" in g and "real-kall" in g:
+        out.append("- real-only, converged is a reference with its own budget (above), not an equal-budget arm: "
+                   "no ratio is taken against it")
+    return out
+
+
 def markdown(report: dict) -> str:
     arms = report["arms"]
-    kinds = _by_kind(arms)
-    ks = sorted({(a["k"], a["k_label"]) for a in arms if a["k"]})
-    cols = [(0, "0")] * ("synthetic" in kinds) + ks  # the synthetic-only arm is the k = 0 column
     b = report["budget"]
     lines = [
         "# Synthetic vs real: benchmark report",
@@ -131,39 +241,80 @@ def markdown(report: dict) -> str:
         f"- config: `{report['config']}` (hash `{report['config_hash']}`), profile `{report['profile']}`",
         f"- synthetic data: `{report['dataset_config']}` → {b['synthetic_images']} images (hash `{report['synthetic_hash']}`)",
         f"- real training pool: {len(report['split']['train'])} images of `{report['gold']}` (seed {report['split']['seed']});"
-        f" evaluation: {len(report['split']['eval'])} images of `{report['eval_gold']}`, none of them trained on (checked by content)",
+        f" diagnosis split: {len(report['split'].get('diagnosis', []))} images (never trained on or evaluated on);"
+        f" evaluation: {len(report['split']['eval'])} images of `{report['eval_gold']}`, none of them trained on or"
+        " diagnosed (checked by content)",
         f"- model `{b['model']}` from scratch (no pretrained weights), imgsz {b['imgsz']}, batch {b['batch']}, device `{b['device']}`",
+        f"- budget per arm: {b['images_seen']:,} image presentations (epochs = ⌈budget / training images⌉)"
+        if b.get("images_seen") else "- budget per arm: **none** (epochs per arm kind: the arms are not comparable)",
         f"- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
         f"- host: {report['host']['cpus']} CPUs; this invocation took {report['wall_seconds'] / 60:.1f} min"
         f" (training time of all arms, cached or not: {sum(a['train_seconds'] for a in arms) / 60:.1f} min)",
         "",
         "## mAP50 / mAP50-95 on real photos",
         "",
-        "| arm | " + " | ".join(f"k = {label}" if label != "all" else f"k = all ({k})" for k, label in cols) + " |",
-        "|---|" + "---|" * len(cols),
+        "Mean ± standard deviation over training seeds (same evaluation photos). Budget: image presentations "
+        "in training (epochs × images per epoch; a fine-tune arm's excludes the synthetic pre-training it starts "
+        "from), mean training time, and whether it is the profile's equal budget.",
+        "",
+        "| arm | k | budget (images seen · train s) | mAP50 | mAP50-95 |",
+        "|---|---|---|---|---|",
     ]
-    cell = lambda e: f"{_fmt(e['mAP50'])} / {_fmt(e['mAP50-95'])}"
-    for kind in ("synthetic", "real", "mixed", "finetune"):
-        if kind in kinds:
-            by_k = {0: kinds[kind][0]["eval"]} if kind == "synthetic" else {a["k"]: a["eval"] for a in kinds[kind]}
-            lines.append(f"| {KIND_LABEL[kind]} | " + " | ".join(cell(by_k[k]) if k in by_k else "" for k, _ in cols) + " |")
+    for g in sorted(report["groups"], key=lambda g: (KIND_ORDER.index(g["kind"]), g["k"] or 0)):
+        k = "–" if g["k"] is None else (f"all ({g['k']})" if g["k_label"] == "all" else g["k_label"])
+        lines.append(f"| {KIND_LABEL[g['kind']]} | {k} | {_budget(g)} | {_pm(g['mAP50'])} | {_pm(g['mAP50-95'])} |")
+    lines += ["", "Ratios (equal-budget arms only):", ""] + ratio_lines(report)
     lines += ["", "![mAP vs number of real images](map_vs_k.png)", "", "## Every arm", "",
-              "| arm | epochs | train min | mAP50 | mAP50-95 | precision | recall | recall small / medium / large |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| arm | seed | epochs | budget (images seen · train s) | mAP50 [bootstrap 95%] | mAP50-95 | precision | recall | recall small / medium / large | lr0 / lrf / warm-up |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for a in arms:
-        e = a["eval"]
+        e, bs, lr = a["eval"], a["bootstrap_mAP50"], a["lr_schedule"]
         size = " / ".join(_fmt(e["recall_by_size"][s]["recall"]) for s in ("small", "medium", "large"))
-        lines.append(f"| {a['id']} | {a['epochs']} | {a['train_seconds'] / 60:.1f} | {_fmt(e['mAP50'])} | "
-                     f"{_fmt(e['mAP50-95'])} | {_fmt(e['precision'])} | {_fmt(e['recall'])} | {size} |")
-    lines += ["", "Precision and recall are at the confidence that maximises mean F1 (Ultralytics' convention); "
-              "box sizes follow COCO (small < 32², medium < 96² pixels).", "",
-              "## AP50 per class", "", "| arm | " + " | ".join(report["classes"]) + " |",
+        lines.append(f"| {a['id']} | {a['seed']} | {a['epochs_run']} | {_budget(a)} | {_fmt(e['mAP50'])} "
+                     f"[{_fmt(bs['low'])}, {_fmt(bs['high'])}] | {_fmt(e['mAP50-95'])} | {_fmt(e['precision'])} | "
+                     f"{_fmt(e['recall'])} | {size} | {lr['lr0']} / {lr['lrf']} / {lr['warmup_epochs']} |")
+    n_boot = arms[0]["bootstrap_mAP50"]["resamples"] if arms else 0
+    lines += ["", f"Bootstrap: the evaluation photos resampled with replacement {n_boot} times, mAP50 re-scored from "
+              "the recorded per-image matches (no re-inference); percentile interval. It shows how much the choice of "
+              "evaluation photos moves one arm's number, not the spread over training seeds.",
+              "", "Precision and recall are at the confidence that maximises mean F1 (Ultralytics' convention); "
+              "box sizes follow COCO (small < 32², medium < 96² pixels)."]
+    lines += targeted_markdown(report.get("targeted"))
+    lines += ["", "## AP50 per class (first seed)", "", "| arm | " + " | ".join(report["classes"]) + " |",
               "|---|" + "---|" * len(report["classes"])]
     for a in _highlight(arms):
         pc = a["eval"]["per_class"]
         lines.append(f"| {a['id']} | " + " | ".join(_fmt(pc.get(c, {}).get("AP50")) for c in report["classes"]) + " |")
     lines += ["", "![AP50 per class](per_class_ap.png)", "", "## Precision-recall", "", "![PR curves](pr_curves.png)", ""]
     return "\n".join(lines)
+
+
+def targeted_markdown(t: dict | None) -> list[str]:
+    if not t:
+        return []
+    lines = ["", "## Targeted vs untargeted images", "",
+             "Both start from the same synthetic arm's weights and add the same number of images (targeted: from "
+             "the config refined on the diagnosis split; untargeted: the unchanged config, the same new seed), "
+             "trained for the same epochs. Difference = targeted − untargeted, per seed.", "",
+             "| seed | images seen | mAP50 targeted / untargeted / diff | mAP50-95 targeted / untargeted / diff |",
+             "|---|---|---|---|"]
+    for r in t["per_seed"]:
+        cells = [" / ".join(_fmt(r[m][x]) for x in ("targeted", "untargeted", "diff")) for m in ("mAP50", "mAP50-95")]
+        lines.append(f"| {r['seed']} | {r['images_seen']:,}{'' if r['equal'] else ' (**unequal**)'} | {cells[0]} | {cells[1]} |")
+    lines.append(f"| mean ± std | | {_pm(t['diff']['mAP50'])} | {_pm(t['diff']['mAP50-95'])} |")
+    lines += ["", "Recall of the slices the refinement aimed at (its provenance), before (the synthetic arm) and after:", "",
+              "| split | slice | seed | before | targeted | untargeted | diff |", "|---|---|---|---|---|---|---|"]
+    for r in t["per_seed"]:
+        for which, rows in r["slices"].items():
+            for name, v in rows.items():
+                lines.append(f"| {which} | {name} | {r['seed']} | {_fmt(v['before'])} | {_fmt(v['targeted'])} | "
+                             f"{_fmt(v['untargeted'])} | {_fmt(v['diff'])} |")
+    for which, rows in t["slice_diff"].items():
+        for name, v in rows.items():
+            lines.append(f"| {which} | {name} | mean ± std | | | | {_pm(v)} |")
+    if not any(r["slices"] for r in t["per_seed"]):
+        lines.append("| – | the refinement's provenance named no slice | | | | | |")
+    return lines
 
 
 def write_report(out: Path, report: dict) -> Path:
