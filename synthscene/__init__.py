@@ -16,4 +16,6 @@ def generate(config, out=None, **kwargs):
     return _generate(config, out, **kwargs)
 
 
-__all__ = ["DatasetConfig", "load_config", "generate", "BadInput", "SynthsceneError", "__version__"]
+from .init_config import init_config  # noqa: E402
+
+__all__ = ["DatasetConfig", "load_config", "generate", "init_config", "BadInput", "SynthsceneError", "__version__"]
