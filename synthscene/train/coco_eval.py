@@ -20,7 +20,6 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import BadInput
 
