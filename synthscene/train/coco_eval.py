@@ -20,7 +20,6 @@ import io
 import json
 from pathlib import Path
 
-
 from ..errors import BadInput
 
 CONVENTIONS = ("visible", "amodal")
