@@ -23,4 +23,7 @@ def refine(config_path, diagnosis_dir, out, images=None):
     return _refine(config_path, diagnosis_dir, out, images=images)
 
 
-__all__ = ["DatasetConfig", "load_config", "generate", "refine", "BadInput", "SynthsceneError", "__version__"]
+
+from .init_config import init_config  # noqa: E402
+
+__all__ = ["DatasetConfig", "load_config", "generate", "init_config", "refine", "BadInput", "SynthsceneError", "__version__"]

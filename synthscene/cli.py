@@ -144,6 +144,23 @@ def refine(
         typer.echo(f"note: {note}")
     typer.echo(f"config → {res['config']}")
 
+@app.command("init")
+def init_cmd(
+    meshes: list[str] = typer.Argument(..., metavar="MESH...", help="Mesh files; NAME=MESH names the class (default: the file stem)."),
+    out: Path = typer.Option(..., "--out", help="The config file to write (YAML)."),
+    units: str = typer.Option("m", "--units", help="The meshes' length unit: m, cm or mm."),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Real photos (YOLO folder) to estimate image size, distances, intrinsics from."),
+    textures: Optional[Path] = typer.Option(None, "--textures", help="A folder of surface photos for the texture randomizer \\[default: procedural only]."),
+    backgrounds: Optional[Path] = typer.Option(None, "--backgrounds", help="A folder of background photos \\[default: procedural only]."),
+    upright: bool = typer.Option(False, "--upright", help="The objects stand on their base (mesh z up): only their heading is random."),
+    count: int = typer.Option(1000, "--count", help="Images the config asks for."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing config file."),
+) -> None:
+    """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given)."""
+    from . import init_config
+
+    typer.echo(f"config → {init_config(meshes, out, units=units, gold=gold, textures=textures, backgrounds=backgrounds, upright=upright, count=count, overwrite=overwrite)}")
+
 
 from .train.cli import register as _register_train  # noqa: E402
 

@@ -40,13 +40,14 @@ def evaluate_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics as JSON here."),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Default: the size the model was trained at."),
     device: Optional[str] = typer.Option(None, "--device", help="\\[default: cpu]"),
+    box_convention: Optional[str] = typer.Option(None, "--box-convention", help="Gold boxes of the COCO AP block: visible or amodal (amodal needs BOP bbox_obj) \\[default: data.yaml's box_convention, else visible]."),
 ) -> None:
     """Measure a detector on real photos, gold classes matched to the model's by name."""
     from . import evaluate
 
     args = _merge(overrides, imgsz=imgsz, device=device)
     with _logs_to_stderr():
-        res = evaluate(weights, gold, out=out, **args)
+        res = evaluate(weights, gold, out=out, box_convention=box_convention, **args)
     res.pop("pr_curve")
     typer.echo(json.dumps(res, indent=2))
 

@@ -4,6 +4,10 @@ The numbers are Ultralytics' own validation metrics (mAP50, mAP50-95, per-class 
 recall at the max-F1 confidence). Recall per COCO box-size bucket is added by a validator subclass
 that records, for every gold box, the best confidence of a same-class prediction overlapping it at
 IoU ≥ 0.5; a box counts as found when that confidence reaches the max-F1 threshold.
+
+The same pass records every prediction (at Ultralytics' validation conf, 0.001 by default, as COCO
+evaluation expects) in original pixels, and coco_eval scores them with pycocotools under BOP's
+2D-detection convention: the `coco` block, comparable to published LM-O numbers.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import numpy as np
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from .args import EVAL_OWNED, check_args
+from .coco_eval import CONVENTIONS, coco_block, declared_convention
 from .data import GoldSet, load_gold, write_view
 from .offline import set_threads, ultralytics
 from .weights import check_weights
@@ -46,11 +51,21 @@ def _validator_class():
                     ok = (iou >= 0.5) & (batch["cls"][:, None] == preds["cls"][None, :])
                     best = torch.where(ok, preds["conf"][None, :], torch.zeros_like(iou)).amax(1).cpu().numpy()
                 self.metrics.gold_boxes.append(np.stack([area, best], 1))
+            name = Path(batch["im_file"]).name
+            h, w = (int(v) for v in batch["ori_shape"][:2])
+            self.metrics.image_sizes[name] = (w, h)
+            if preds["cls"].shape[0]:
+                scaled = ops.scale_boxes(batch["imgsz"], preds["bboxes"].clone(), batch["ori_shape"], batch["ratio_pad"])
+                self.metrics.predictions[name] = {"xyxy": scaled.cpu().numpy().tolist(),
+                                                  "conf": preds["conf"].cpu().numpy().tolist(),
+                                                  "cls": preds["cls"].cpu().numpy().astype(int).tolist()}
             return out
 
         def init_metrics(self, model):
             super().init_metrics(model)
             self.metrics.gold_boxes = []
+            self.metrics.predictions = {}  # image file name → boxes (xyxy, original px), conf, cls
+            self.metrics.image_sizes = {}  # image file name → (width, height)
 
     return SizeRecallValidator
 
@@ -84,15 +99,21 @@ def evaluate(
     imgsz: int | None = None,
     batch: int = 16,
     device: str = "cpu",
+    box_convention: str | None = None,
     **args,
 ) -> dict:
     """Metrics of `weights` on the gold set (or on `images`, a subset of it); written as JSON to `out` if given.
 
     `imgsz` defaults to the size the model was trained at. `args` are Ultralytics' own validation
     arguments (conf, iou, half, max_det, ...), checked against its config and passed on.
+    `box_convention` ("visible" or "amodal") chooses the gold boxes of the `coco` block (coco_eval);
+    default: the gold data.yaml's `box_convention`, else visible.
     """
     args = check_args({"batch": batch, "device": device, **({"imgsz": imgsz} if imgsz else {}), **args}, EVAL_OWNED)
     gold = gold if isinstance(gold, GoldSet) else load_gold(gold)
+    if box_convention is not None and box_convention not in CONVENTIONS:
+        raise BadInput(f"expected one of {list(CONVENTIONS)}, got {box_convention!r}", None, "--box-convention")
+    declared_convention(gold.root / "data.yaml")  # a bad data.yaml key is refused before the model runs
     names = model_names(weights)
     images = list(images) if images is not None else gold.images
     ul = ultralytics()
@@ -103,8 +124,11 @@ def evaluate(
         args.setdefault("imgsz", int(model.overrides.get("imgsz") or 640))
         imgsz = args["imgsz"]
         settings = {"plots": False, "save_json": False, "verbose": False, "workers": 0, **args}
-        metrics = model.val(validator=_validator_class(), data=str(data_yaml), split="val", project=tmp, name="val",
+        validator = _validator_class()
+        metrics = model.val(validator=validator, data=str(data_yaml), split="val", project=tmp, name="val",
                             exist_ok=True, **settings)
+        coco = coco_block(gold, images, names, metrics.predictions, metrics.image_sizes,
+                          conf=float(settings.get("conf") or 0.001), convention=box_convention)
     box = metrics.box
     i = int(np.argmax(_smooth(box.f1_curve.mean(0)))) if len(box.f1_curve) else 0
     conf = float(box.px[i]) if len(box.px) else 0.0
@@ -129,6 +153,7 @@ def evaluate(
         "conf_threshold": conf,
         "per_class": per_class,
         "recall_by_size": _size_recall(metrics.gold_boxes, conf),
+        "coco": coco,
         "pr_curve": {  # precision at recall = grid, IoU 0.5, per class and mean
             "recall": grid.round(3).tolist(),
             "precision": {names[int(c)]: np.interp(grid, box.px, box.prec_values[j]).round(4).tolist()

@@ -1,0 +1,113 @@
+"""`synthscene init`: a complete config from meshes (and photos), which loads and generates."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pybullet_data
+import pytest
+
+from synthscene import init_config, load_config
+from synthscene.errors import BadInput
+
+ROOT = Path(__file__).resolve().parents[1]
+DUCK = Path(pybullet_data.getDataPath()) / "duck.obj"
+LMO_MESHES = {"ape": 1, "can": 5, "cat": 6, "driller": 8, "duck": 9, "eggbox": 10, "glue": 11, "holepuncher": 12}
+
+
+def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "synthscene.cli", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_init_from_a_bundled_mesh_loads_and_generates(tmp_path):
+    r = cli("init", DUCK, "--units", "m", "--out", "duck.yaml", cwd=tmp_path)  # cwd outside the repo
+    assert r.returncode == 0, r.stderr
+    cfg = load_config(tmp_path / "duck.yaml")
+    assert cfg.class_names == ["duck"] and cfg.assets[0].units == "m"
+    rz = cfg.randomizers
+    assert rz.occlusion.enabled and rz.texture.enabled and rz.background.enabled and rz.post.enabled
+    assert rz.texture.folder is None and rz.background.folder is None  # offline defaults: no ../shared needed
+    assert cfg.scene.ground.urdf.endswith("plain_ground.urdf")
+    # a 1.65 m duck: the camera stands back accordingly (its largest side 10-30% of the image height)
+    f = cfg.camera.K[1, 1]
+    lo, hi = rz.camera.distance
+    assert f * 1.6548 / hi == pytest.approx(0.1 * 480, rel=0.01) and f * 1.6548 / lo == pytest.approx(0.3 * 480, rel=0.01)
+    text = (tmp_path / "duck.yaml").read_text()
+    small = text.replace("width: 640", "width: 160").replace("height: 480", "height: 120")
+    (tmp_path / "small.yaml").write_text(small)
+    r = cli("generate", "small.yaml", "--count", "2", "--out", "ds", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "ds" / "images").rglob("*.jpg"))) == 2
+
+
+def test_name_equals_mesh_names_the_class_and_folders_are_optional(tmp_path):
+    tex = tmp_path / "tex"
+    tex.mkdir()
+    import cv2
+
+    cv2.imwrite(str(tex / "a.png"), np.full((8, 8, 3), 128, np.uint8))
+    out = init_config([f"birdie={DUCK}", str(DUCK)], tmp_path / "two.yaml", textures=tex, backgrounds=tex, upright=True)
+    cfg = load_config(out)
+    assert [a.name for a in cfg.assets] == ["birdie", "duck"] and cfg.class_names == ["birdie", "duck"]
+    assert all(a.upright for a in cfg.assets)
+    assert Path(cfg.randomizers.texture.folder) == tex and Path(cfg.randomizers.background.folder) == tex
+    with pytest.raises(BadInput, match="two meshes are named 'duck'"):
+        init_config([str(DUCK), str(DUCK)], tmp_path / "dup.yaml")
+    assert not (tmp_path / "dup.yaml").exists()
+
+
+def test_bad_input_exits_2_naming_it(tmp_path):
+    missing = tmp_path / "nope.obj"
+    r = cli("init", missing, "--out", "x.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and str(missing) in r.stderr and "Traceback" not in r.stderr
+    for gold in (tmp_path / "no_such_folder", tmp_path):  # absent; present but no photos/names
+        r = cli("init", DUCK, "--gold", gold, "--out", "x.yaml", cwd=tmp_path)
+        assert r.returncode == 2 and str(gold) in r.stderr and "--gold" in r.stderr, r.stderr
+    junk = tmp_path / "junk.obj"
+    junk.write_bytes(b"\x00\x01 not a mesh")
+    r = cli("init", junk, "--out", "x.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and str(junk) in r.stderr
+    r = cli("init", DUCK, "--units", "inch", "--out", "x.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and "--units" in r.stderr
+    assert not (tmp_path / "x.yaml").exists()
+    (tmp_path / "mine.yaml").write_text("# my own config\n")
+    r = cli("init", DUCK, "--out", "mine.yaml", cwd=tmp_path)  # never overwritten unasked
+    assert r.returncode == 2 and "--overwrite" in r.stderr and (tmp_path / "mine.yaml").read_text() == "# my own config\n"
+    assert cli("init", DUCK, "--out", "mine.yaml", "--overwrite", cwd=tmp_path).returncode == 0
+
+
+def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_path):
+    gold = shared / "gold" / "lmo" / "yolo"
+    models = shared / "gold" / "lmo" / "models"
+    meshes = [f"{n}={models / f'obj_{i:06d}.ply'}" for n, i in LMO_MESHES.items()]
+    out = init_config(meshes, tmp_path / "lmo.yaml", units="mm", gold=gold, upright=True)
+    cfg = load_config(out)
+    cam = json.loads((shared / "gold/lmo/bop/camera.json").read_text())
+    assert (cfg.camera.width, cfg.camera.height) == (cam["width"], cam["height"]) == (640, 480)
+    assert cfg.camera.intrinsics.fx == cam["fx"] and cfg.camera.intrinsics.cy == cam["cy"]
+    assert cfg.class_names == list(LMO_MESHES)
+    # the gold boxes' median longer side lies within what the distance range produces for these meshes
+    sides = []
+    for lab in (gold / "labels").glob("*.txt"):
+        for line in lab.read_text().splitlines():
+            if line.strip():
+                _, _, _, w, h = map(float, line.split())
+                sides.append(max(w * 640, h * 480))
+    extent = np.median([max(json.loads((models / "models_info.json").read_text())[str(i)][k]
+                            for k in ("size_x", "size_y", "size_z")) for i in LMO_MESHES.values()]) / 1000
+    lo, hi = cfg.randomizers.camera.distance
+    f = cam["fy"]
+    assert f * extent / hi < np.median(sides) < f * extent / lo
+    # the real LM-O object distances (346-1500 mm, median 990) and elevations (median 32°) are covered
+    assert lo < 0.99 < hi and 0.4 < lo and hi < 2.0
+    e_lo, e_hi = cfg.randomizers.camera.elevation_deg
+    assert e_lo < 32 < e_hi
+    text = out.read_text()
+    for what in ("the photos' size", "the photos' camera", "estimated distance", "estimated elevation"):
+        assert what in text  # every estimated value says where it came from
