@@ -94,6 +94,7 @@ def add(
     name: str = typer.Option(..., "--name", help="Asset name (letters, digits, _ . -)."),
     class_name: Optional[str] = typer.Option(None, "--class", help="Class label (default: the name)."),
     units: str = typer.Option("m", "--units", help="Units of the file: m, cm or mm."),
+    scale: float = typer.Option(1.0, "--scale", help="Extra size factor after the units (a model in no standard unit)."),
     library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP),
     collision: str = typer.Option("vhacd", "--collision", help="vhacd | convex | box | sphere | cylinder."),
     mass: Optional[float] = typer.Option(None, "--mass", help="kg (default: hull volume × 500 kg/m³)."),
@@ -116,7 +117,9 @@ def add(
         raise BadInput(f"expected one of {', '.join(COLLISIONS)}, got {collision!r}", None, "--collision")
     up, rot = _orientation(up_axis, rotation_deg)
     lib = (library or default_library()).resolve()
-    asset = add_asset(source, name, lib, class_name=class_name, units=units, collision=collision, mass=mass,
+    if not (scale > 0 and scale < float("inf")):
+        raise BadInput(f"expected a positive number, got {scale}", None, "--scale")
+    asset = add_asset(source, name, lib, class_name=class_name, units=units, scale=scale, collision=collision, mass=mass,
                       recentre=recentre, up_axis=up, rotation_deg=rot, upright=upright, licence=licence, origin=origin,
                       overwrite=overwrite)
     typer.echo(f"added {asset.spec.name} (class {asset.spec.cls}) → {asset.folder}")

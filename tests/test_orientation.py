@@ -236,3 +236,14 @@ def test_configs_without_orientation_hash_as_before(tmp_path):
     """No `up_axis`/`rotation_deg` keys in the saved config unless given: resume and config hashes hold."""
     cfg = config_from_dict({"assets": [{"name": "duck", "urdf": "pybullet:duck_vhacd.urdf"}]}, tmp_path)
     assert "up_axis" not in cfg.to_dict()["assets"][0] and "rotation_deg" not in cfg.to_dict()["assets"][0]
+
+
+def test_assets_add_scale_for_a_model_in_no_standard_unit(tmp_path):
+    lib = tmp_path / "lib"
+    src = tall_box(tmp_path / "src", "glb")  # 0.1 m tall
+    cli("assets", "add", src, "--name", "toy", "--library", lib, "--collision", "box", "--scale", "0.5")
+    assert yaml.safe_load((lib / "toy" / "asset.yaml").read_text())["scale"] == 0.5
+    cfg = config_from_dict({"library": str(lib), "assets": [{"asset": "toy"}]}, tmp_path)
+    assert cfg.assets[0].scale == 0.5
+    bad = CliRunner().invoke(app, ["assets", "add", str(src), "--name", "t2", "--library", str(lib), "--scale", "-1"])
+    assert bad.exit_code != 0 and not (lib / "t2").exists()

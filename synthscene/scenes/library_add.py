@@ -25,6 +25,7 @@ def add_asset(
     *,
     class_name: str | None = None,
     units: str = "m",
+    scale: float = 1.0,
     collision: str = "vhacd",
     mass: float | None = None,
     recentre: bool = False,
@@ -56,7 +57,7 @@ def add_asset(
         _no_urdf_orientation(up_axis, rotation_deg, source, "--")
     else:
         check_orientation(source, up_axis, rotation_deg)  # as given (None: the format's default) into asset.yaml
-    spec = AssetSpec(name=name, **{"class": class_name}, units=units, collision=collision, mass=mass, recentre=recentre,
+    spec = AssetSpec(name=name, **{"class": class_name}, units=units, scale=scale, collision=collision, mass=mass, recentre=recentre,
                      up_axis=up_axis, rotation_deg=rotation_deg,
                      pose=PoseConstraints(upright=upright), licence=licence, source=origin or str(source),
                      **({"urdf": source.name} if is_urdf else {"mesh": source.name}))
@@ -65,7 +66,7 @@ def add_asset(
     cache = library / ".cache"
     if is_urdf:
         check_paths(source, "MESH_OR_URDF")  # confined before any mesh is opened: a library copy would lose an outside one
-        check_size(check_urdf(source), convert.UNITS[units], source, "--units")
+        check_size(check_urdf(source), convert.UNITS[units] * scale, source, "--units")
         deps = list(convert.urdf_meshes(source))
         deps += [d for m in deps if m.suffix.lower() == ".obj" for d in convert.dependencies(m)]
     else:

@@ -47,14 +47,18 @@ def read_yaml(file: Path) -> dict:
 
 @dataclass(frozen=True)
 class GoldSet:
-    """A flat YOLO folder: images/*, labels/*.txt (same stem), data.yaml with names."""
+    """A YOLO folder: images/ and labels/ in the same layout, flat (images/*, labels/*.txt) or in
+    split folders (images/val/*, labels/val/*.txt, as `generate` writes), and data.yaml with names."""
 
     root: Path
     names: list[str]
     images: list[Path]  # sorted by file name
 
     def label_of(self, image: Path) -> Path:
-        return self.root / "labels" / f"{image.stem}.txt"
+        try:
+            return (self.root / "labels" / image.relative_to(self.root / "images")).with_suffix(".txt")
+        except ValueError:  # not one of its own images: by name
+            return self.root / "labels" / f"{image.stem}.txt"
 
 
 def load_gold(root: str | os.PathLike) -> GoldSet:
@@ -66,9 +70,14 @@ def load_gold(root: str | os.PathLike) -> GoldSet:
         raise BadInput("no data.yaml (with the class names) in the gold set folder", root, "--gold")
     names = _names(read_yaml(data), data)
     img_dir = root / "images"
-    images = sorted(p for p in img_dir.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if img_dir.is_dir() else []
+    images = sorted((p for p in img_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                    key=lambda p: p.relative_to(img_dir).as_posix()) if img_dir.is_dir() else []
     if not images:
-        raise BadInput("no images in images/ (expected a flat YOLO folder: images/*, labels/*.txt)", root, "--gold")
+        raise BadInput("no images under images/ (expected a YOLO folder: images/*, labels/*.txt, flat or in "
+                       "split folders such as images/val/)", root, "--gold")
+    if len({p.name for p in images}) < len(images):
+        raise BadInput("two images in different folders under images/ share a file name; give each a name of its own",
+                       root, "--gold")
     return GoldSet(root, names, images)
 
 
