@@ -183,9 +183,9 @@ def check(name: str, file: Path, urdf: Path, scale: float, report: "convert.Mesh
     if report is not None:
         ext, tris, tight, colour = np.asarray(report.extents) * scale, report.triangles, report.watertight, report.colour
     else:
-        from .assets import check_urdf
+        from .assets import urdf_extents
 
-        ext = check_urdf(urdf) * scale
+        ext = urdf_extents(urdf) * scale
         tris, tight, colour = urdf_stats(urdf)
     return CheckReport(name, str(file), str(urdf), [float(x) * 1000 for x in ext], int(tris), bool(tight), colour,
                        int(mask.sum()), [int(x) for x in px.mean(0).round()], float(px.std(0).mean()), list(warnings),
