@@ -146,7 +146,7 @@ def test_background_only_where_segmentation_is_background(shared):
     seg[5:20, 5:25] = 3  # an object
     seg[20:, :] = 0  # the ground
     bank = background.BackgroundBank(background.BackgroundConfig(folder=str(shared / "backgrounds/interiors")))
-    bg = bank.render({"source": "image", "image": 0, "scale": 0.7, "x": 0.3, "y": 0.6, "flip": True}, 30, 40)
+    bg = bank.render(background.BackgroundDraw("image", image=0, scale=0.7, x=0.3, y=0.6, flip=True), 30, 40)
     for ground in (False, True):
         out = background.composite(rgb, bg, background.foreground(seg, 0, ground))
         keep = (seg == 3) | ((seg == 0) & (not ground))
