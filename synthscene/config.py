@@ -23,7 +23,6 @@ from typing_extensions import Annotated
 
 from .errors import BadInput
 from .randomizers import REGISTRY
-from .randomizers.pose import PoseConstraint
 from .renderers.camera import intrinsics_from_fov
 from .schema import (
     MAX_ASSET_COUNT,
@@ -31,8 +30,11 @@ from .schema import (
     MAX_IMAGES,
     MAX_OBJECTS_PER_IMAGE,
     MAX_YAML_NODES,
+    Collision,
     IntRange,
+    PoseConstraint,
     StrictModel,
+    Units,
     check_name,
 )
 from .yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
@@ -66,8 +68,8 @@ class AssetConfig(StrictModel):
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
     allow_external_paths: bool = False  # may the URDF's meshes lie outside its folder?
-    units: Literal["m", "cm", "mm"] = "m"
-    collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
+    units: Units = "m"
+    collision: Collision = "vhacd"
     recentre: bool = False
     mass: float | None = Field(None, gt=0)
     # Orientation of a mesh, baked into its conversion (docs/ASSETS.md, "Which way is up"): the mesh

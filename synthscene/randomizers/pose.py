@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from scipy.spatial.transform import Rotation
 
 from ..rng import uniform
-from ..schema import Range, StrictModel
+from ..schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
 from .base import Context, Draw, Randomizer, register
 
 
@@ -25,16 +25,6 @@ class Volume(StrictModel):
 ASSET_MODES = ("free", "drop", "upright", "pile", "held")
 #: modes whose objects are settled by physics; `free` and `held` objects stay where sampled
 SETTLED = ("drop", "upright", "pile")
-
-
-class PoseConstraint(StrictModel):
-    """How an asset may be rotated: `upright` keeps its own up axis (yaw only); `axes` lists the
-    asset-frame axes it may turn about (empty = its own orientation). `mode` overrides
-    `randomizers.pose.mode` for this asset (None: the global mode)."""
-
-    upright: bool = False
-    axes: list[Literal["x", "y", "z"]] | None = None
-    mode: Literal["free", "drop", "upright", "pile", "held"] | None = None
 
 
 class PileConfig(StrictModel):
