@@ -15,13 +15,14 @@ import pybullet as p
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
+from ..randomizers.lighting import LightingDraw
 from ..renderers.camera import intrinsics_from_fov, look_at
 from ..renderers.pybullet import RenderOutput, Renderer, quiet, resolve_backend
 from . import convert
 from .sample import CameraSample
 
-LIGHT = {"direction": [0.4, -0.5, 0.8], "color": [1.0, 1.0, 1.0], "distance": 3.0,
-         "ambient": 0.6, "diffuse": 0.5, "specular": 0.1, "shadow": False}
+LIGHT = LightingDraw(azimuth_deg=0.0, elevation_deg=0.0, direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0],
+                     intensity=1.0, distance=3.0, ambient=0.6, diffuse=0.5, specular=0.1, shadow=False)
 FOV_DEG = 40.0
 
 
