@@ -33,9 +33,9 @@ def _libraries(library: Optional[Path]):
 
 def _check_units(units: str) -> None:
     from .errors import BadInput
-    from .scenes.convert import UNITS
+    from .schema import UNIT_NAMES
 
-    if units not in UNITS:
+    if units not in UNIT_NAMES:
         raise BadInput(f"expected m, cm or mm, got {units!r}", None, "--units")
 
 
@@ -108,7 +108,7 @@ def add(
 ) -> None:
     """Validate, convert (cached) and copy a mesh or URDF into an asset library."""
     from .errors import BadInput
-    from .scenes.convert import COLLISIONS
+    from .schema import COLLISION_NAMES as COLLISIONS
     from .scenes.library import default_library
     from .scenes.library_add import add_asset
 

@@ -14,6 +14,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
@@ -21,13 +22,7 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from .errors import BadInput
-from .randomizers.background import BackgroundConfig
-from .randomizers.camera import CameraRandomizerConfig
-from .randomizers.lighting import LightingConfig
-from .randomizers.occlusion import OcclusionConfig
-from .randomizers.pose import PoseConfig, PoseConstraint
-from .randomizers.post import PostConfig
-from .randomizers.texture import TextureConfig
+from .randomizers import REGISTRY
 from .renderers.camera import intrinsics_from_fov
 from .schema import (
     MAX_ASSET_COUNT,
@@ -35,8 +30,11 @@ from .schema import (
     MAX_IMAGES,
     MAX_OBJECTS_PER_IMAGE,
     MAX_YAML_NODES,
+    Collision,
     IntRange,
+    PoseConstraint,
     StrictModel,
+    Units,
     check_name,
 )
 from .yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
@@ -70,8 +68,8 @@ class AssetConfig(StrictModel):
     count: IntRange = (1, 1)
     scale: float = Field(1.0, gt=0)
     allow_external_paths: bool = False  # may the URDF's meshes lie outside its folder?
-    units: Literal["m", "cm", "mm"] = "m"
-    collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
+    units: Units = "m"
+    collision: Collision = "vhacd"
     recentre: bool = False
     mass: float | None = Field(None, gt=0)
     # Orientation of a mesh, baked into its conversion (docs/ASSETS.md, "Which way is up"): the mesh
@@ -184,14 +182,10 @@ class CameraConfig(StrictModel):
         return intrinsics_from_fov(self.fov_deg or 60.0, self.width, self.height)
 
 
-class RandomizersConfig(StrictModel):
-    pose: PoseConfig = PoseConfig()
-    camera: CameraRandomizerConfig = CameraRandomizerConfig()
-    lighting: LightingConfig = LightingConfig()
-    occlusion: OcclusionConfig = OcclusionConfig(enabled=False)
-    texture: TextureConfig = TextureConfig(enabled=False)
-    background: BackgroundConfig = BackgroundConfig(enabled=False)
-    post: PostConfig = PostConfig()
+#: the `randomizers:` section: one key per registered randomizer, in registry order, with its
+#: config model and default (randomizers/base.py)
+RandomizersConfig = create_model("RandomizersConfig", __base__=StrictModel, __module__=__name__,
+                                 **{name: (r.config, r.default) for name, r in REGISTRY.items()})
 
 
 class LabelsConfig(StrictModel):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import DatasetConfig
 from .labels.io import atomic_write
+from .labels.records import ObjectLabel
 from .renderers.pybullet import resolve_backend
 
 _TILE_W = 320
@@ -20,18 +21,18 @@ def _palette(k: int) -> tuple[int, int, int]:
     return tuple(int(x) for x in bgr)
 
 
-def draw_labels(image_rgb: np.ndarray, objects: list[dict]) -> np.ndarray:
+def draw_labels(image_rgb: np.ndarray, objects: list[ObjectLabel]) -> np.ndarray:
     """BGR image with each object's visible box; dashed and grey when it was filtered out."""
     img = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
     for o in objects:
-        if o.get("bbox_xyxy") is None:
+        if o.bbox_xyxy is None:
             continue
-        x0, y0, x1, y1 = o["bbox_xyxy"]
-        color = _palette(o["class_id"]) if o.get("kept") else (128, 128, 128)
-        cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), color, 2 if o.get("kept") else 1)
-        text = o["class_name"]
-        if o.get("visibility") is not None:
-            text += f" {o['visibility']:.2f}"
+        x0, y0, x1, y1 = o.bbox_xyxy
+        color = _palette(o.class_id) if o.kept else (128, 128, 128)
+        cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), color, 2 if o.kept else 1)
+        text = o.class_name
+        if o.visibility is not None:
+            text += f" {o.visibility:.2f}"
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         ty = max(y0, th + 4)
         cv2.rectangle(img, (x0, ty - th - 4), (x0 + tw + 2, ty), color, -1)
@@ -64,7 +65,7 @@ def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
         tiles = []
         for i in range(min(count, config.count)):
             produced = producer.produce(i)
-            tiles.append(draw_labels(produced.image, produced.record["objects"]))
+            tiles.append(draw_labels(produced.image, [ObjectLabel.from_record(o) for o in produced.record["objects"]]))
     finally:
         producer.close()
     out = Path(out)

@@ -7,7 +7,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -43,6 +43,25 @@ class StrictModel(BaseModel):
     are errors too: no field means them, and they would only fail later, far from the config."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
+#: a mesh's length unit, and the collision shape a conversion builds: defined once, for the
+#: config, the asset library, the converter and the CLI
+Units = Literal["m", "cm", "mm"]
+Collision = Literal["vhacd", "convex", "box", "sphere", "cylinder"]
+UNIT_NAMES: tuple[str, ...] = get_args(Units)
+COLLISION_NAMES: tuple[str, ...] = get_args(Collision)
+
+
+class PoseConstraint(StrictModel):
+    """How an asset may be rotated: `upright` keeps its own up axis (yaw only); `axes` lists the
+    asset-frame axes it may turn about (empty = its own orientation). `mode` overrides
+    `randomizers.pose.mode` for this asset (None: the global mode). One class for the config's
+    `assets[].pose`, `randomizers.pose.per_asset` and a library asset's `pose:`."""
+
+    upright: bool = False
+    axes: list[Literal["x", "y", "z"]] | None = None
+    mode: Literal["free", "drop", "upright", "pile", "held"] | None = None
 
 
 def _finite(v: Any) -> bool:

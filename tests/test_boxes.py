@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthscene.labels.boxes import boxes_from_segmentation
+from synthscene.labels.records import ObjectLabel
 from synthscene.labels.yolo import detect_lines
 
 
@@ -35,8 +36,8 @@ def test_boxes_of_no_ids_and_of_large_ids():
 
 def test_yolo_lines_normalise_the_box_and_skip_filtered_objects():
     objs = [
-        {"class_id": 2, "bbox_xyxy": [10, 20, 50, 60], "kept": True},
-        {"class_id": 1, "bbox_xyxy": [0, 0, 2, 2], "kept": False},
-        {"class_id": 0, "bbox_xyxy": None, "kept": False},
+        ObjectLabel(2, "c", "a", [10, 20, 50, 60], kept=True),
+        ObjectLabel(1, "b", "a", [0, 0, 2, 2], kept=False),
+        ObjectLabel(0, "a", "a", None, kept=False),
     ]
     assert detect_lines(objs, 100, 80) == "2 0.300000 0.500000 0.400000 0.500000\n"

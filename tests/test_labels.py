@@ -16,6 +16,7 @@ from synthscene.config import config_from_dict
 from synthscene.labels.annotate import Labeler
 from synthscene.labels.visibility import pose_matrix, rasterise
 from synthscene.labels.writers.yolo_seg import polygon
+from synthscene.randomizers.lighting import LightingDraw
 from synthscene.renderers.camera import look_at
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sample import CameraSample, ObjectSample, SceneSample
@@ -48,9 +49,8 @@ def _sample(cfg, objects, eye=(0.0, -0.4, 0.05), target=(0.0, 0.0, 0.05)) -> Sce
     pos, quat = look_at(eye, target)
     cam = CameraSample(cfg.camera.K.tolist(), W, H, cfg.camera.near, cfg.camera.far, pos, quat)
     objs = [ObjectSample(name, 0, "target", cfg.class_names.index(name), name, list(p), list(q)) for name, p, q in objects]
-    light = {"direction": [0.3, 0.3, 1.0], "color": [1, 1, 1], "distance": 2.0, "ambient": 0.6, "diffuse": 0.4,
-             "specular": 0.0, "shadow": False}
-    return SceneSample(0, 0, "train", cam, objs, light)
+    light = LightingDraw(0.0, 0.0, [0.3, 0.3, 1.0], [1, 1, 1], 1.0, 2.0, 0.6, 0.4, 0.0, False)
+    return SceneSample(0, 0, "train", cam, objs, {"lighting": light})
 
 
 def _label(scene, objects, **cam):
@@ -67,34 +67,34 @@ MUG = ("mug", (0.0, 0.0, 0.0), (0, 0, 0, 1))
 def test_alone_is_fully_visible(scene):
     frame, _ = _label(scene, [MUG])
     mug = frame.objects[0]
-    assert mug["visibility"] >= 0.995 and mug["kept"] and not mug["truncated"]
-    assert mug["bbox_amodal_xyxy"] == mug["bbox_xyxy"]
+    assert mug.visibility >= 0.995 and mug.kept and not mug.truncated
+    assert mug.bbox_amodal_xyxy == mug.bbox_xyxy
 
 
 def test_fully_hidden_behind_a_box(scene):
     frame, _ = _label(scene, [MUG, ("box", (0.0, -0.2, 0.05), (0, 0, 0, 1))])
     mug = frame.objects[0]
-    assert mug["bbox_xyxy"] is None and mug["visibility"] == 0.0
-    assert not mug["kept"] and mug["dropped"] == "not_visible"
-    assert mug["bbox_amodal_xyxy"] is not None and mug["pixels_unoccluded"] > 300  # still measured
+    assert mug.bbox_xyxy is None and mug.visibility == 0.0
+    assert not mug.kept and mug.dropped == "not_visible"
+    assert mug.bbox_amodal_xyxy is not None and mug.pixels_unoccluded > 300  # still measured
 
 
 def test_half_hidden_behind_a_box(scene):
     alone, _ = _label(scene, [MUG])
     frame, render = _label(scene, [MUG, ("box", (0.05, -0.2, 0.05), (0, 0, 0, 1))])
     mug, ref = frame.objects[0], alone.objects[0]
-    expected = mug["pixels_visible"] / ref["pixels_visible"]  # visible now ÷ visible when alone
-    assert 0.2 < mug["visibility"] < 0.8
-    assert abs(mug["visibility"] - expected) < 0.01
-    assert mug["bbox_amodal_xyxy"] == ref["bbox_xyxy"]  # the full extent, as if unoccluded
-    assert mug["kept"]
+    expected = mug.pixels_visible / ref.pixels_visible  # visible now ÷ visible when alone
+    assert 0.2 < mug.visibility < 0.8
+    assert abs(mug.visibility - expected) < 0.01
+    assert mug.bbox_amodal_xyxy == ref.bbox_xyxy  # the full extent, as if unoccluded
+    assert mug.kept
 
 
 def test_min_visibility_filter_keeps_the_object_in_the_manifest(scene):
     cfg, world, _ = scene
     strict = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"min_visibility": 0.9})})
     frame, _ = _label((strict, world, Labeler(strict, world)), [MUG, ("box", (0.05, -0.2, 0.05), (0, 0, 0, 1))])
-    assert frame.objects[0]["kept"] is False and frame.objects[0]["dropped"] == "min_visibility"
+    assert frame.objects[0].kept is False and frame.objects[0].dropped == "min_visibility"
 
 
 @pytest.mark.parametrize(
@@ -118,9 +118,9 @@ def test_silhouette_matches_a_render_of_the_object_alone(scene, eye, target, tru
     assert seen.sum() > 50
     iou = (full & seen).sum() / (full | seen).sum()
     assert iou >= 0.99, iou
-    assert sil.truncated == truncated and frame.objects[0]["truncated"] == truncated
+    assert sil.truncated == truncated and frame.objects[0].truncated == truncated
     if truncated:
-        assert 0 < frame.objects[0]["truncation"] <= 1
+        assert 0 < frame.objects[0].truncation <= 1
 
 
 def test_polygon_covers_holes_and_parts():

@@ -18,7 +18,7 @@ from synthscene import BadInput, cli
 from synthscene.config import config_from_dict
 from synthscene.randomizers import paths
 from synthscene.scenes import convert
-from synthscene.scenes.assets import AssetWarning, build, check_urdf, make_ready
+from synthscene.scenes.assets import AssetWarning, build, urdf_extents, make_ready
 from synthscene.scenes.library_add import add_asset
 
 URDF = """<robot name="x"><link name="base">
@@ -65,7 +65,7 @@ def test_flat_mesh_gets_a_slab_collision_without_vhacd(tmp_path, monkeypatch):
         assert built.cached is cached and len(said) == 1 and "label.obj" in said[0]
     hull = trimesh.load(built.urdf.parent / next(f.name for f in built.urdf.parent.glob("*_collision.obj")), force="mesh")
     assert hull.volume > 0 and sorted(hull.extents)[0] == pytest.approx(1e-3, rel=1e-6)  # 1 % of 10 cm
-    assert check_urdf(built.urdf)[2] > 0  # PyBullet loads it; the collision slab has thickness
+    assert urdf_extents(built.urdf)[2] > 0  # PyBullet loads it; the collision slab has thickness
     # a tilted flat mesh (no zero extent along any axis) is caught too, and `convex` as well
     tilted = trimesh.load(src, force="mesh")
     tilted.apply_transform(trimesh.transformations.rotation_matrix(0.7, [1, 1, 0]))

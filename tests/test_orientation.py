@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from synthscene import BadInput
 from synthscene.cli import app
 from synthscene.config import config_from_dict
-from synthscene.scenes.assets import build, check_urdf, content_key
+from synthscene.scenes.assets import build, urdf_extents, content_key
 
 ROOT = Path(__file__).resolve().parents[1]
 TALL_Y = (0.02, 0.10, 0.04)  # a product box 2 × 10 × 4 cm, tall along Y as a glTF file stores it
@@ -69,7 +69,7 @@ def test_gltf_is_converted_from_y_up_to_z_up(tmp_path, suffix):
         src = tmp_path / "model.gltf"
     built = build(src, name="box", collision="box")
     assert np.allclose(built.report.extents, [0.02, 0.04, 0.10])
-    assert np.allclose(check_urdf(built.urdf), [0.02, 0.04, 0.10], atol=2e-3)  # what PyBullet loads, collision included
+    assert np.allclose(urdf_extents(built.urdf), [0.02, 0.04, 0.10], atol=2e-3)  # what PyBullet loads, collision included
 
 
 def test_gltf_rotation_is_a_rotation_per_the_spec(tmp_path):
@@ -96,10 +96,10 @@ def test_converted_gltf_gets_a_new_cache_key(tmp_path):
 def test_obj_overrides_in_a_config_entry(tmp_path, orientation):
     src = tall_box(tmp_path, "obj")
     plain = config_from_dict({"assets": [{"mesh": str(src), "collision": "box"}]}, tmp_path)
-    assert np.allclose(check_urdf(Path(plain.assets[0].urdf)), TALL_Y, atol=2e-3)  # an OBJ is taken as Z-up
+    assert np.allclose(urdf_extents(Path(plain.assets[0].urdf)), TALL_Y, atol=2e-3)  # an OBJ is taken as Z-up
     cfg = config_from_dict({"assets": [{"mesh": str(src), "collision": "box", **orientation}]}, tmp_path)
     a = cfg.assets[0]
-    assert np.allclose(check_urdf(Path(a.urdf)), [0.02, 0.04, 0.10], atol=2e-3)
+    assert np.allclose(urdf_extents(Path(a.urdf)), [0.02, 0.04, 0.10], atol=2e-3)
     assert "up_axis" not in a.model_dump() and "rotation_deg" not in a.model_dump()  # baked in: a plain URDF entry
 
 
@@ -120,8 +120,8 @@ def test_library_asset_yaml_and_entry_override(tmp_path):
     assert spec["up_axis"] == "y" and "rotation_deg" not in spec
     cfg = config_from_dict({"library": str(lib), "assets": [{"asset": "box"}, {"asset": "box", "name": "lying", "up_axis": "z"}]},
                            tmp_path)
-    assert np.allclose(check_urdf(Path(cfg.assets[0].urdf)), [0.02, 0.04, 0.10], atol=2e-3)
-    assert np.allclose(check_urdf(Path(cfg.assets[1].urdf)), TALL_Y, atol=2e-3)  # the entry's own wins
+    assert np.allclose(urdf_extents(Path(cfg.assets[0].urdf)), [0.02, 0.04, 0.10], atol=2e-3)
+    assert np.allclose(urdf_extents(Path(cfg.assets[1].urdf)), TALL_Y, atol=2e-3)  # the entry's own wins
 
 
 # ---- (c) (d) assets add / check / preview --------------------------------------------------------

@@ -12,6 +12,7 @@ from conftest import run_cli
 from synthscene import BadInput
 from synthscene.config import config_from_dict
 from synthscene.randomizers import occlusion as occlusion_rnd
+from synthscene.randomizers import Context
 from synthscene.randomizers import pose as pose_rnd
 from synthscene.rng import integer, stream
 from synthscene.scenes.sampler import choose_targets
@@ -158,9 +159,9 @@ def test_upright_mode_turns_about_z_only_and_stands_upright():
     assert cfg.stands_upright(cfg.assets[0]) and not cfg.stands_upright(cfg.assets[1])
     q = pose_rnd.rotation(np.random.default_rng(0), cfg.pose_constraint(cfg.assets[0]))
     assert np.allclose(Rotation.from_quat(q).apply([0, 0, 1]), [0, 0, 1])
-    placed = pose_rnd.sample(cfg.randomizers.pose, np.random.default_rng(0), [0.05, 0.05],
-                             constraints=[cfg.pose_constraint(cfg.assets[0]), None])
-    assert placed["settle"] and placed["static"] == [False, False]
+    placed = pose_rnd.sample(cfg.randomizers.pose, np.random.default_rng(0),
+                             Context(0, 0, radii=(0.05, 0.05), constraints=(cfg.pose_constraint(cfg.assets[0]), None)))
+    assert placed.settle and placed.static == [False, False]
 
 
 def test_bad_mode_or_held_distance_is_refused():

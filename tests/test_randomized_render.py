@@ -34,9 +34,9 @@ def test_occluders_sit_between_camera_and_target_over_its_box():
             if not occ:
                 continue
             o = occ[0]
-            if not o.aim["placed"]:
+            if not o.aim.result.placed:
                 continue
-            tg = [t for t in s.objects if t.role == "target"][o.aim["target"]]
+            tg = [t for t in s.objects if t.role == "target"][o.aim.target]
             cam = s.camera
             lo, hi = w._aabb(w.uid_of(tg))
             corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
@@ -66,10 +66,10 @@ def test_occluders_reach_their_visibility_range():
         for i in range(16):
             s = sample_scene(pr.config, i, w.asset_info, w.renderer.backend)
             w.pose(s)
-            occ = [o for o in s.objects if o.role == "occluder" and o.aim["placed"]]
+            occ = [o for o in s.objects if o.role == "occluder" and o.aim.result.placed]
             if not occ:
                 continue
-            tg = w.uid_of([t for t in s.objects if t.role == "target"][occ[0].aim["target"]])
+            tg = w.uid_of([t for t in s.objects if t.role == "target"][occ[0].aim.target])
             with_occ = int((w.render(s).segmentation == tg).sum())
             p.resetBasePositionAndOrientation(w.uid_of(occ[0]), [0, 60, -50], [0, 0, 0, 1], physicsClientId=w.client)
             without = int((w.render(s).segmentation == tg).sum())
@@ -146,7 +146,7 @@ def test_background_only_where_segmentation_is_background(shared):
     seg[5:20, 5:25] = 3  # an object
     seg[20:, :] = 0  # the ground
     bank = background.BackgroundBank(background.BackgroundConfig(folder=str(shared / "backgrounds/interiors")))
-    bg = bank.render({"source": "image", "image": 0, "scale": 0.7, "x": 0.3, "y": 0.6, "flip": True}, 30, 40)
+    bg = bank.render(background.BackgroundDraw("image", image=0, scale=0.7, x=0.3, y=0.6, flip=True), 30, 40)
     for ground in (False, True):
         out = background.composite(rgb, bg, background.foreground(seg, 0, ground))
         keep = (seg == 3) | ((seg == 0) & (not ground))

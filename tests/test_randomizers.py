@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ from scipy.spatial.transform import Rotation
 
 from synthscene.config import config_from_dict
 from synthscene.errors import BadInput
-from synthscene.randomizers import background, camera, lighting, occlusion, pose, post, texture
+from synthscene.randomizers import REGISTRY, Context, background, camera, lighting, occlusion, pose, post, texture
 from synthscene.rng import stream
+from synthscene.scenes import occluders
 from synthscene.scenes.sampler import AssetInfo, sample_scene
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +47,7 @@ def inside(values, bounds):
 
 def test_lighting_ranges_and_variety():
     cfg = lighting.LightingConfig(color=(0.6, 0.9), intensity=(0.5, 1.5), shadow_probability=0.3)
-    out = draws("lighting", lambda r: lighting.sample(cfg, r))
+    out = draws("lighting", lambda r: lighting.sample(cfg, r).to_record())
     for key, bounds in [("azimuth_deg", cfg.azimuth_deg), ("elevation_deg", cfg.elevation_deg), ("intensity", cfg.intensity),
                         ("ambient", cfg.ambient), ("diffuse", cfg.diffuse), ("specular", cfg.specular), ("distance", cfg.distance)]:
         vals = [o[key] for o in out]
@@ -61,17 +63,26 @@ def test_lighting_tint_is_image_space_under_egl_only_on_the_scene():
     rgb = np.full((4, 6, 3), 200, np.uint8)
     seg = np.full((4, 6), -1, np.int32)
     seg[:, :3] = 1
-    light = {"color": [1.0, 0.5, 0.25], "intensity": 1.0}
+    plain = lighting.sample(lighting.LightingConfig(enabled=False), np.random.default_rng(0))
+    light = dataclasses.replace(plain, color=[1.0, 0.5, 0.25], intensity=1.0)
     out = lighting.apply_tint(rgb, seg, light, "egl")
     assert (out[:, :3] == [200, 100, 50]).all() and (out[:, 3:] == 200).all()
     assert (lighting.apply_tint(rgb, seg, light, "tiny") == rgb).all()  # TinyRenderer took the colour itself
     assert lighting.applied("egl")["color"] == "image" and lighting.applied("tiny")["color"] == "renderer"
 
 
+def _camera(d):
+    return {"position": d.position, "drawn": d.to_record()}
+
+
+def _pose(d):
+    return {"poses": d.poses, "settle": d.settle, "drawn": d.to_record()}
+
+
 def test_camera_distance_mode_and_box_size_mode():
     K = np.array([[400.0, 0, 319.5], [0, 400.0, 239.5], [0, 0, 1]])
     cfg = camera.CameraRandomizerConfig(distance=(0.5, 1.0), roll_deg=(-10, 10), intrinsics_jitter=0.05)
-    out = draws("camera", lambda r: camera.sample(cfg, r, K))
+    out = draws("camera", lambda r: _camera(camera.draw(cfg, r, K)))
     for key in ("distance", "azimuth_deg", "elevation_deg", "roll_deg"):
         vals = [o["drawn"][key] for o in out]
         assert inside(vals, getattr(cfg, key)) and np.std(vals) > 0
@@ -79,7 +90,7 @@ def test_camera_distance_mode_and_box_size_mode():
     assert inside(scales, (0.95, 1.05)) and scales.std() > 0.01
     box = camera.CameraRandomizerConfig(mode="box_size", box_px=(50, 150))
     r = 0.05
-    out = draws("camera", lambda g: camera.sample(box, g, K, target_radius=r))
+    out = draws("camera", lambda g: _camera(camera.draw(box, g, K, target_radius=r)))
     sizes = [o["drawn"]["box_px"] for o in out]
     assert inside(sizes, box.box_px) and np.std(sizes) > 10
     for o in out:  # the distance really gives that apparent size: 2 r f / d
@@ -90,12 +101,12 @@ def test_camera_distance_mode_and_box_size_mode():
 
 def test_pose_free_inside_volume_and_constraints():
     cfg = pose.PoseConfig(mode="free")
-    out = draws("pose", lambda r: pose.sample(cfg, r, [0.02, 0.03]))
+    out = draws("pose", lambda r: _pose(pose.sample(cfg, r, Context(5, 0, radii=(0.02, 0.03)))))
     pos = np.array([p for o in out for p, _ in o["poses"]])
     assert inside(pos[:, 0], cfg.volume.x) and inside(pos[:, 1], cfg.volume.y) and pos[:, 2].std() > 0
     upright = pose.PoseConstraint(upright=True)
     about_x = pose.PoseConstraint(axes=["x"])
-    out = draws("pose", lambda r: pose.sample(cfg, r, [0.02, 0.02], constraints=[upright, about_x]))
+    out = draws("pose", lambda r: _pose(pose.sample(cfg, r, Context(5, 0, radii=(0.02, 0.02), constraints=(upright, about_x)))))
     yaws = []
     for o in out:
         R0 = Rotation.from_quat(o["poses"][0][1]).as_matrix()
@@ -108,7 +119,7 @@ def test_pose_free_inside_volume_and_constraints():
 
 def test_pose_pile_stacks_objects_above_each_other():
     cfg = pose.PoseConfig(mode="pile", pile=pose.PileConfig(radius=0.03))
-    out = draws("pose", lambda r: pose.sample(cfg, r, [0.02, 0.03, 0.025]))
+    out = draws("pose", lambda r: _pose(pose.sample(cfg, r, Context(5, 0, radii=(0.02, 0.03, 0.025)))))
     for o in out:
         pts = np.array([p for p, _ in o["poses"]])
         assert np.all(np.diff(pts[:, 2]) > 0) and o["settle"]
@@ -118,7 +129,7 @@ def test_pose_pile_stacks_objects_above_each_other():
 
 def test_occlusion_counts_and_aims():
     cfg = occlusion.OcclusionConfig(distractors=(1, 3), occluders=(0, 2), visibility=(0.3, 0.6))
-    out = draws("occlusion", lambda r: occlusion.sample(cfg, r, 10, 2))
+    out = draws("occlusion", lambda r: occlusion.draw_members(cfg, r, 10, 2).to_record())
     n_d = [len(o["distractors"]) for o in out]
     n_o = [len(o["occluders"]) for o in out]
     assert inside(n_d, (1, 3)) and inside(n_o, (0, 2)) and len(set(n_d)) == 3 and len(set(n_o)) == 3
@@ -139,8 +150,8 @@ def test_distractor_pool_is_a_function_of_the_config():
 
 @pytest.mark.parametrize("vis", [0.1, 0.3, 0.5, 0.8, 0.95])
 def test_occluder_offset_reaches_the_aimed_disc_visibility(vis):
-    s = occlusion.offset_for_visibility(vis, 1.0, 1.2)
-    assert 1 - occlusion._covered_fraction(s, 1.0, 1.2) == pytest.approx(vis, abs=1e-6)
+    s = occluders.offset_for_visibility(vis, 1.0, 1.2)
+    assert 1 - occluders._covered_fraction(s, 1.0, 1.2) == pytest.approx(vis, abs=1e-6)
 
 
 def test_occluder_sits_on_the_camera_target_segment():
@@ -148,8 +159,8 @@ def test_occluder_sits_on_the_camera_target_segment():
 
     cam, tgt = np.array([0.0, -1.0, 0.5]), np.array([0.0, 0.0, 0.05])
     pos, quat = look_at(cam, tgt)
-    aim = {"visibility": 0.5, "depth": 0.5, "angle": 0.7}
-    occ = np.asarray(occlusion.place_occluder(aim, pos, quat, tgt, (0.05,) * 3, (0.04,) * 3, 0.01)["position"])
+    aim = occlusion.OccluderAim(0, 0, visibility=0.5, depth=0.5, angle=0.7, quaternion=[0.0, 0.0, 0.0, 1.0])
+    occ = np.asarray(occluders.place_occluder(aim, pos, quat, tgt, (0.05,) * 3, (0.04,) * 3, 0.01)["position"])
     ray = (tgt - cam) / np.linalg.norm(tgt - cam)
     along = (occ - cam) @ ray
     assert 0 < along < np.linalg.norm(tgt - cam) - 0.05
@@ -161,7 +172,7 @@ def test_occluder_sits_on_the_camera_target_segment():
 def test_texture_draws_follow_probabilities_and_pool():
     cfg = texture.TextureConfig(ground=0.5, distractors=0.8, targets=0.0, variants=4, tiles_per_m=(2, 6))
     roles = ["target", "distractor", "occluder"]
-    out = draws("texture", lambda r: texture.sample(cfg, r, roles, n_images=10))
+    out = draws("texture", lambda r: texture.draw(cfg, r, roles, n_images=10).to_record())
     assert 0.4 < np.mean([o["ground"] is not None for o in out]) < 0.6
     assert all(o["objects"][0] is None for o in out)  # targets keep their own look by default
     assert 0.7 < np.mean([o["objects"][1] is not None for o in out]) < 0.9
@@ -190,20 +201,20 @@ def test_texture_tiles_are_deterministic_power_of_two_and_bounded(shared):
 def test_background_draws():
     cfg = background.BackgroundConfig(weights={"images": 2, "procedural": 1, "scene": 1}, ground_probability=0.25,
                                       crop_scale=(0.6, 0.9))
-    out = draws("background", lambda r: background.sample(cfg, r, 5))
+    out = draws("background", lambda r: background.draw(cfg, r, 5).to_record())
     src = [o["source"] for o in out]
     assert 0.4 < src.count("image") / N < 0.6 and src.count("scene") > 0.15 * N
     assert inside([o["scale"] for o in out if o["source"] == "image"], (0.6, 0.9))
     assert {o["image"] for o in out if o["source"] == "image"} == set(range(5))
     assert 0.15 < np.mean([o["ground"] for o in out]) < 0.35
-    assert all(o["source"] != "image" for o in draws("background", lambda r: background.sample(cfg, r, 0)))
+    assert all(o["source"] != "image" for o in draws("background", lambda r: background.draw(cfg, r, 0).to_record()))
 
 
 def test_post_seeds_vary_and_bad_pipelines_are_bad_input():
     import albumentations as A
 
     cfg = post.PostConfig(transform=A.to_dict(A.Compose([A.GaussNoise(p=1)])))
-    seeds = [o["seed"] for o in draws("post", lambda r: post.sample(cfg, r))]
+    seeds = [o["seed"] for o in draws("post", lambda r: post.sample(cfg, r).to_record())]
     assert len(set(seeds)) == N
     data, base = randomized(post={"transform": {"transform": {"__class_fullname__": "NoSuchTransform"}}})
     with pytest.raises(BadInput, match="randomizers.post.transform"):
@@ -229,7 +240,7 @@ def test_config_errors_name_the_field():
         load(data, base)
 
 
-NAMES = ("pose", "camera", "lighting", "occlusion", "texture", "background", "post")
+NAMES = tuple(REGISTRY)  # every registered randomizer
 
 
 def _fake_assets(cfg) -> dict:
@@ -265,3 +276,38 @@ def test_switching_one_off_leaves_the_others_draws_unchanged(off):
                 a[name], b[name] = ({k: v for k, v in d[name].items() if k != "look_at"} for d in (a, b))
             assert a[name] == b[name], (off, name, i)
     assert changed > 0
+
+
+def test_registry_is_the_config_schema_and_the_documented_order():
+    from synthscene.config import RandomizersConfig
+    from synthscene.randomizers.base import register
+
+    assert NAMES == ("pose", "camera", "lighting", "occlusion", "texture", "background", "post")
+    assert list(RandomizersConfig.model_fields) == list(NAMES)
+    for name, r in REGISTRY.items():
+        field = RandomizersConfig.model_fields[name]
+        assert field.annotation is r.config and field.default == r.default, name
+    with pytest.raises(ValueError, match="twice"):
+        register(REGISTRY["post"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_randomizer_varies_and_is_recorded(name):
+    """Its draws differ between images, are frozen, and are what the manifest records under its name."""
+    import json
+
+    from synthscene.labels.manifest import image_record
+
+    data, base = randomized()
+    cfg = load(data, base)
+    assets = _fake_assets(cfg)
+    records = []
+    for i in range(12):
+        sample = sample_scene(cfg, i, assets, "egl")
+        drawn = sample.draws[name]
+        assert dataclasses.is_dataclass(drawn) and drawn.__dataclass_params__.frozen
+        record = json.loads(json.dumps(image_record(sample, [])))["randomization"]
+        assert list(record) == list(NAMES)
+        assert record[name] == json.loads(json.dumps(drawn.to_record()))
+        records.append(json.dumps(record[name]))
+    assert len(set(records)) > 1, f"{name} drew the same for every image"

@@ -180,10 +180,10 @@ def _class_rule(plan: _Plan) -> None:
 
 def _extents(cfg: DatasetConfig) -> list[np.ndarray] | None:
     """Each asset's bounding-box extents in metres (scaled), or None when PyBullet cannot tell."""
-    from ..scenes.assets import check_urdf
+    from ..scenes.assets import urdf_extents
 
     try:
-        return [np.asarray(check_urdf(Path(a.urdf)), float) * a.scale for a in cfg.assets]
+        return [np.asarray(urdf_extents(Path(a.urdf)), float) * a.scale for a in cfg.assets]
     except Exception:  # noqa: BLE001 - any failure: fall back to scaling the current range
         return None
 

@@ -8,7 +8,8 @@ import numpy as np
 from ..config import DatasetConfig
 from ..renderers.pybullet import RenderOutput
 from ..scenes.sample import ObjectSample, SceneSample
-from .annotators import ANNOTATORS
+from .annotators import ANNOTATORS, keep
+from .records import ObjectLabel
 from .visibility import SilhouetteMesh, silhouette_mesh
 
 
@@ -22,13 +23,13 @@ class Frame:
     targets: list[ObjectSample]
     meshes: dict[str, SilhouetteMesh]
     body_ids: list[int]
-    objects: list[dict] = field(default_factory=list)
+    objects: list[ObjectLabel] = field(default_factory=list)
     instances: np.ndarray | None = None  # (H, W) int32: k = targets[k - 1] visible there, 0 elsewhere
     model_to_camera: list[np.ndarray] = field(default_factory=list)  # 4×4 per target, mesh frame → OpenCV camera
 
     def mask(self, k: int) -> tuple[np.ndarray, int, int]:
         """Target k's (0-based) visible mask cropped to its box, and the crop's origin (x0, y0)."""
-        x0, y0, x1, y1 = self.objects[k]["bbox_xyxy"]
+        x0, y0, x1, y1 = self.objects[k].bbox_xyxy
         return (self.instances[y0:y1, x0:x1] == k + 1).view(np.uint8), x0, y0
 
 
@@ -50,4 +51,8 @@ class Labeler:
         for run in ANNOTATORS.values():
             run(frame)
         return frame
+
+    def refilter(self, frame: Frame) -> None:
+        """`kept` / `dropped` again, after measures were carried over from before post-processing."""
+        keep(frame)
 

@@ -6,11 +6,13 @@ the segmentation (and here, over each object's own rasterised silhouette).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .boxes import boxes_from_instances, instance_map
+from .records import ObjectLabel, ObjectPose
 from .visibility import pose_matrix, rasterise, rigid_inverse
 
 if TYPE_CHECKING:
@@ -33,23 +35,8 @@ def visible(frame: "Frame") -> None:
     frame.instances = instance_map(frame.render.segmentation, frame.body_ids)
     boxes = boxes_from_instances(frame.instances, len(frame.targets))
     for obj, (box, pixels) in zip(frame.targets, boxes):
-        frame.objects.append(
-            {
-                "class_id": obj.class_id,
-                "class_name": obj.class_name,
-                "asset": obj.asset,
-                "bbox_xyxy": box,
-                "bbox_amodal_xyxy": None,
-                "visibility": None,
-                "truncated": None,
-                "truncation": None,
-                "kept": None,
-                "dropped": None,
-                "pose": {"position": obj.position, "quaternion": obj.quaternion},
-                "pixels_visible": pixels,
-                "pixels_unoccluded": None,
-            }
-        )
+        frame.objects.append(ObjectLabel(obj.class_id, obj.class_name, obj.asset, box,
+                                         pose=ObjectPose(obj.position, obj.quaternion), pixels_visible=pixels))
 
 
 def _union_box(a, b):
@@ -73,33 +60,31 @@ def amodal(frame: "Frame") -> None:
         body_T = pose_matrix(obj.position, obj.quaternion)
         frame.model_to_camera.append(cam_inv @ body_T @ mesh.model_in_body)
         sil = rasterise(mesh, body_T, cam_T, cam.K, cam.width, cam.height, cam.near)
-        visible = missed = rec["pixels_visible"]  # visible pixels the silhouette does not cover
+        visible = missed = rec.pixels_visible  # visible pixels the silhouette does not cover
         if sil.pixels and visible:
             h, w = sil.mask.shape
             crop = frame.instances[sil.y0:sil.y0 + h, sil.x0:sil.x0 + w] == k
             missed = visible - int(np.count_nonzero(crop)) + int(np.count_nonzero(crop & (sil.mask == 0)))
         unoccluded = sil.pixels + missed
-        rec["pixels_unoccluded"] = unoccluded
-        rec["visibility"] = round(visible / unoccluded, 4) if unoccluded else 0.0
-        rec["bbox_amodal_xyxy"] = _union_box(sil.box, rec["bbox_xyxy"])
-        rec["truncated"] = sil.truncated
-        rec["truncation"] = round(sil.truncation, 4)
+        frame.objects[k - 1] = replace(rec, pixels_unoccluded=unoccluded,
+                                       visibility=round(visible / unoccluded, 4) if unoccluded else 0.0,
+                                       bbox_amodal_xyxy=_union_box(sil.box, rec.bbox_xyxy),
+                                       truncated=sil.truncated, truncation=round(sil.truncation, 4))
 
 
 @annotator("filter")
 def keep(frame: "Frame") -> None:
     """`kept` and, when not, `dropped` (the first filter of LabelsConfig the object failed)."""
     cfg = frame.config.labels
-    for rec in frame.objects:
-        box = rec["bbox_xyxy"]
+    for k, rec in enumerate(frame.objects):
+        box = rec.bbox_xyxy
         reason = None
         if box is None:
             reason = "not_visible"
         elif box[2] - box[0] < cfg.min_box_px or box[3] - box[1] < cfg.min_box_px:
             reason = "min_box_px"
-        elif rec["visibility"] < cfg.min_visibility:
+        elif rec.visibility < cfg.min_visibility:
             reason = "min_visibility"
-        elif rec["truncation"] > cfg.max_truncation:
+        elif rec.truncation > cfg.max_truncation:
             reason = "max_truncation"
-        rec["kept"] = reason is None
-        rec["dropped"] = reason
+        frame.objects[k] = replace(rec, kept=reason is None, dropped=reason)

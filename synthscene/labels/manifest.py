@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..scenes.sample import SceneSample
 from .io import atomic_write
+from .records import ObjectLabel
 
 
 def image_file(index: int, split: str) -> str:
@@ -16,7 +17,7 @@ def label_file(index: int, split: str) -> str:
     return f"labels/{split}/{index:06d}.txt"
 
 
-def image_record(sample: SceneSample, objects: list[dict]) -> dict:
+def image_record(sample: SceneSample, objects: list[ObjectLabel]) -> dict:
     cam = sample.camera
     return {
         "index": sample.index,
@@ -26,7 +27,7 @@ def image_record(sample: SceneSample, objects: list[dict]) -> dict:
         "width": cam.width,
         "height": cam.height,
         "camera": {"K": cam.K, "pose": {"position": cam.position, "quaternion": cam.quaternion}},
-        "objects": objects,
+        "objects": [o.to_record() for o in objects],
         "randomization": sample.randomization,
     }
 

@@ -5,17 +5,19 @@ from pathlib import Path
 
 import yaml
 
+from .records import ObjectLabel
 
-def detect_lines(objects: list[dict], width: int, height: int) -> str:
+
+def detect_lines(objects: list[ObjectLabel], width: int, height: int) -> str:
     """One line per kept object with a visible box."""
     lines = []
     for o in objects:
-        if not o.get("kept") or o.get("bbox_xyxy") is None:
+        if not o.kept or o.bbox_xyxy is None:
             continue
-        x0, y0, x1, y1 = o["bbox_xyxy"]
+        x0, y0, x1, y1 = o.bbox_xyxy
         cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
         w, h = (x1 - x0) / width, (y1 - y0) / height
-        lines.append(f"{o['class_id']} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
+        lines.append(f"{o.class_id} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
     return "".join(line + "\n" for line in lines)
 
 

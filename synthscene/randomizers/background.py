@@ -9,12 +9,14 @@ ground plane counts as background too (with a probability), so objects float on 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from pydantic import Field
 
 from ..schema import Range, StrictModel
+from .base import Context, Draw, Randomizer, register
 from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern
 from .texture import Kind
@@ -35,21 +37,46 @@ class BackgroundConfig(StrictModel):
     crop_scale: Range = (0.5, 1.0)  # crop side as a fraction of the largest crop of the image's aspect
 
 
-def sample(cfg: BackgroundConfig, rng: np.random.Generator, n_images: int) -> dict:
+@dataclass(frozen=True)
+class BackgroundDraw(Draw):
+    """`source` image (a crop of photo `image`), procedural (`kind`, `pattern_seed`) or scene;
+    `ground`: the ground plane is replaced too."""
+
+    source: str = "scene"
+    ground: bool = False
+    image: int | None = None
+    scale: float | None = None
+    x: float | None = None
+    y: float | None = None
+    flip: bool | None = None
+    kind: str | None = None
+    pattern_seed: int | None = None
+
+    def to_record(self) -> dict:
+        keys = {"image": ("image", "scale", "x", "y", "flip"), "procedural": ("kind", "pattern_seed")}.get(self.source, ())
+        return {"source": self.source, "ground": self.ground, **{k: getattr(self, k) for k in keys}}
+
+
+def sample(cfg: BackgroundConfig, rng: np.random.Generator, ctx: Context | None = None) -> BackgroundDraw:
+    return draw(cfg, rng, len(images_in(cfg.folder)) if cfg.enabled and cfg.folder else 0)
+
+
+def draw(cfg: BackgroundConfig, rng: np.random.Generator, n_images: int) -> BackgroundDraw:
     if not cfg.enabled:
-        return {"source": "scene", "ground": False}
+        return BackgroundDraw()
     w = cfg.weights
     weights = np.array([w.images if n_images else 0.0, w.procedural, w.scene])
     if weights.sum() <= 0:
-        return {"source": "scene", "ground": False}
+        return BackgroundDraw()
     source = ("image", "procedural", "scene")[int(rng.choice(3, p=weights / weights.sum()))]
-    out = {"source": source, "ground": bool(rng.random() < cfg.ground_probability)}
+    ground = bool(rng.random() < cfg.ground_probability)
     if source == "image":
-        out.update(image=int(rng.integers(n_images)), scale=float(rng.uniform(*cfg.crop_scale)),
-                   x=float(rng.random()), y=float(rng.random()), flip=bool(rng.random() < 0.5))
-    elif source == "procedural":
-        out.update(kind=cfg.kinds[int(rng.integers(len(cfg.kinds)))], pattern_seed=int(rng.integers(2**31)))
-    return out
+        return BackgroundDraw(source, ground, image=int(rng.integers(n_images)), scale=float(rng.uniform(*cfg.crop_scale)),
+                              x=float(rng.random()), y=float(rng.random()), flip=bool(rng.random() < 0.5))
+    if source == "procedural":
+        return BackgroundDraw(source, ground, kind=cfg.kinds[int(rng.integers(len(cfg.kinds)))],
+                              pattern_seed=int(rng.integers(2**31)))
+    return BackgroundDraw(source, ground)
 
 
 class BackgroundBank:
@@ -72,20 +99,20 @@ class BackgroundBank:
             self._cache.popitem(last=False)
         return img
 
-    def render(self, drawn: dict, height: int, width: int) -> np.ndarray | None:
+    def render(self, drawn: BackgroundDraw, height: int, width: int) -> np.ndarray | None:
         """The (H, W, 3) background the draw describes, or None for the rendered scene."""
-        if drawn["source"] == "procedural":
-            return pattern(drawn["kind"], np.random.Generator(np.random.PCG64(drawn["pattern_seed"])), height, width)
-        if drawn["source"] != "image":
+        if drawn.source == "procedural":
+            return pattern(drawn.kind, np.random.Generator(np.random.PCG64(drawn.pattern_seed)), height, width)
+        if drawn.source != "image":
             return None
-        img = self.photo(drawn["image"])
+        img = self.photo(drawn.image)
         ih, iw = img.shape[:2]
         full = min(iw / width, ih / height)  # the largest crop with the output's aspect
-        cw, ch = width * full * drawn["scale"], height * full * drawn["scale"]
-        x0, y0 = drawn["x"] * (iw - cw), drawn["y"] * (ih - ch)
+        cw, ch = width * full * drawn.scale, height * full * drawn.scale
+        x0, y0 = drawn.x * (iw - cw), drawn.y * (ih - ch)
         crop = img[int(y0):int(y0 + ch), int(x0):int(x0 + cw)]
         crop = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
-        return crop[:, ::-1] if drawn["flip"] else crop
+        return crop[:, ::-1] if drawn.flip else crop
 
 
 def foreground(segmentation: np.ndarray, ground_uid: int | None, ground_is_background: bool) -> np.ndarray:
@@ -99,3 +126,14 @@ def composite(rgb: np.ndarray, background: np.ndarray, fg: np.ndarray) -> np.nda
     out = np.array(background, copy=True)
     cv2.copyTo(rgb, fg.view(np.uint8), out)
     return out
+
+
+def apply(bank: BackgroundBank, drawn: BackgroundDraw, px) -> None:
+    """Image stage: the background behind the scene (and the ground, when drawn so)."""
+    back = bank.render(drawn, *px.rgb.shape[:2])
+    if back is not None:
+        px.rgb = composite(px.rgb, back, foreground(px.segmentation, px.ground_uid, drawn.ground))
+
+
+RANDOMIZER = register(Randomizer("background", BackgroundConfig, BackgroundConfig(enabled=False), sample, apply,
+                                 worker=lambda cfg, seed: BackgroundBank(cfg)))

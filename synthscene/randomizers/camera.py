@@ -7,6 +7,7 @@ bounding radius r at distance d spans about 2·r·f/d pixels).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -15,6 +16,7 @@ from pydantic import Field, field_validator
 from ..renderers.camera import look_at
 from ..rng import uniform
 from ..schema import Range, StrictModel, Vec3
+from .base import Context, Draw, Randomizer, register
 
 
 class CameraRandomizerConfig(StrictModel):
@@ -48,8 +50,36 @@ def distance_for_box(box_px: float, radius: float, K) -> float:
     return 2 * radius * f / box_px
 
 
-def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray, target_radius: float | None = None,
-           targets_xy=None) -> dict:
+@dataclass(frozen=True)
+class CameraDraw(Draw):
+    """The camera pose (OpenCV axes, camera-to-world), the intrinsics it renders with, and the
+    drawn parameters (recorded)."""
+
+    position: list[float]
+    quaternion: list[float]
+    K: list[list[float]]
+    mode: str
+    box_px: float | None
+    distance: float
+    azimuth_deg: float
+    elevation_deg: float
+    roll_deg: float
+    look_at: list[float]
+    intrinsics_scale: list[float]
+
+    def to_record(self) -> dict:
+        return {"mode": self.mode, "box_px": self.box_px, "distance": self.distance, "azimuth_deg": self.azimuth_deg,
+                "elevation_deg": self.elevation_deg, "roll_deg": self.roll_deg, "look_at": self.look_at,
+                "intrinsics_scale": self.intrinsics_scale}
+
+
+def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, ctx: Context) -> CameraDraw:
+    """Aimed at the targets in the scene: their mean radius (mode box_size) and mean x, y (aim targets)."""
+    return draw(cfg, rng, ctx.K, ctx.mean_radius, ctx.targets_xy)
+
+
+def draw(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray, target_radius: float | None = None,
+         targets_xy=None) -> CameraDraw:
     """Camera pose (OpenCV axes, camera-to-world) and the intrinsics it renders with.
 
     `target_radius` (mean bounding radius of the image's targets) is what mode box_size aims at.
@@ -77,10 +107,8 @@ def sample(cfg: CameraRandomizerConfig, rng: np.random.Generator, K: np.ndarray,
     a, e = math.radians(az), math.radians(el)
     eye = target + dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
     position, quaternion = look_at(eye, target, roll=math.radians(roll))
-    return {
-        "position": position,
-        "quaternion": quaternion,
-        "K": K.tolist(),
-        "drawn": {"mode": cfg.mode if by_box else "distance", "box_px": box, "distance": dist, "azimuth_deg": az, "elevation_deg": el, "roll_deg": roll,
-                  "look_at": target.tolist(), "intrinsics_scale": scale.tolist()},
-    }
+    return CameraDraw(position, quaternion, K.tolist(), cfg.mode if by_box else "distance", box, dist, az, el, roll,
+                      target.tolist(), scale.tolist())
+
+
+RANDOMIZER = register(Randomizer("camera", CameraRandomizerConfig, CameraRandomizerConfig(), sample))

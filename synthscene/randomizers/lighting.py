@@ -8,6 +8,7 @@ composited behind it. TinyRenderer honours the colour itself; intensity is alway
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -15,6 +16,7 @@ from pydantic import Field
 
 from ..rng import uniform
 from ..schema import Range, StrictModel
+from .base import Context, Draw, Randomizer, register
 
 
 class LightingConfig(StrictModel):
@@ -34,8 +36,25 @@ def _mid(r) -> float:
     return (r[0] + r[1]) / 2
 
 
-def sample(cfg: LightingConfig, rng: np.random.Generator) -> dict:
-    """Light parameters as PyBullet's getCameraImage takes them, plus the angles drawn."""
+@dataclass(frozen=True)
+class LightingDraw(Draw):
+    """Light parameters as PyBullet's getCameraImage takes them, the angles drawn, and how each
+    parameter reaches the image with the backend (`applied`, None when sampled without one)."""
+
+    azimuth_deg: float
+    elevation_deg: float
+    direction: list[float]
+    color: list[float]
+    intensity: float
+    distance: float
+    ambient: float
+    diffuse: float
+    specular: float
+    shadow: bool
+    applied: dict | None = None
+
+
+def sample(cfg: LightingConfig, rng: np.random.Generator, ctx: Context | None = None) -> LightingDraw:
     if cfg.enabled:
         az, el = uniform(rng, cfg.azimuth_deg), uniform(rng, cfg.elevation_deg)
         color = [uniform(rng, cfg.color) for _ in range(3)]
@@ -50,18 +69,9 @@ def sample(cfg: LightingConfig, rng: np.random.Generator) -> dict:
         shadow, intensity = False, 1.0
     a, e = math.radians(az), math.radians(el)
     direction = [math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]
-    return {
-        "azimuth_deg": az,
-        "elevation_deg": el,
-        "direction": direction,
-        "color": color,
-        "intensity": intensity,
-        "distance": dist,
-        "ambient": amb,
-        "diffuse": dif,
-        "specular": spec,
-        "shadow": shadow,
-    }
+    backend = ctx.backend if ctx is not None else None
+    return LightingDraw(az, el, direction, color, intensity, dist, amb, dif, spec, shadow,
+                        applied(backend) if backend else None)
 
 
 def applied(backend: str) -> dict:
@@ -73,14 +83,22 @@ def applied(backend: str) -> dict:
             "ambient": "renderer", "diffuse": "renderer", "specular": "renderer", "distance": "renderer"}
 
 
-def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: dict, backend: str) -> np.ndarray:
+def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: LightingDraw, backend: str) -> np.ndarray:
     """The rendered scene (pixels where something was hit) times the light's colour and intensity."""
-    gain = np.full(3, float(lighting.get("intensity", 1.0)), np.float32)
+    gain = np.full(3, float(lighting.intensity), np.float32)
     if backend == "egl":
-        gain *= np.asarray(lighting["color"], np.float32)
+        gain *= np.asarray(lighting.color, np.float32)
     if np.allclose(gain, 1.0):
         return rgb
     lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain + 0.5, 0, 255).astype(np.uint8)
     out = cv2.LUT(rgb, lut[None])  # one table per channel: a gain without float images
     cv2.copyTo(rgb, (segmentation < 0).view(np.uint8), out)
     return out
+
+
+def apply(state, draw: LightingDraw, px) -> None:
+    """Image stage: the tint (see randomizers/image.py)."""
+    px.rgb = apply_tint(px.rgb, px.segmentation, draw, px.backend)
+
+
+RANDOMIZER = register(Randomizer("lighting", LightingConfig, LightingConfig(), sample, apply))

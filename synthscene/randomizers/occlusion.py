@@ -5,19 +5,22 @@ The distractor pool is a function of the config alone (`rng.config_stream`) and 
 loads it once, in sorted order, at start-up: physics is only deterministic across worker counts
 if every world holds the same bodies in the same order. Per image, the sampler only draws which
 pool members appear and the occluders' parameters; the world turns those parameters into a pose
-once the targets have settled (see `place_occluder`).
+once the targets have settled (see scenes/occluders.py).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
+from scipy.spatial.transform import Rotation
 
-from ..rng import config_stream, integer, uniform
+from ..rng import config_stream, integer, stream, uniform
 from ..schema import MAX_ASSET_COUNT, IntRange, Range, StrictModel
+from .base import Context, Draw, Randomizer, register
 from .paths import ExistingDir
 
 POOL_PREFIX = "pool:"
@@ -108,26 +111,100 @@ def hand_name(member: int) -> str:
     return f"{HAND_PREFIX}{member}"
 
 
-def sample(cfg: OcclusionConfig, rng: np.random.Generator, pool_size: int, n_targets: int) -> dict:
+@dataclass
+class AimResult:
+    """How the world placed an occluder (filled after settling; recorded with its aim)."""
+
+    placed: bool | None = None  # False: no room in front of the target, left parked
+    preview_visibility: float | None = None  # the target's visibility measured in the small renders
+
+
+@dataclass(frozen=True)
+class OccluderAim:
+    member: int
+    target: int  # index among the image's targets
+    visibility: float  # aimed-at visible fraction of the target
+    depth: float  # fraction of the camera→target distance
+    angle: float  # direction of the sideways offset in the image
+    quaternion: list[float]
+    result: AimResult = field(default_factory=AimResult, compare=False)
+
+    def to_record(self) -> dict:
+        out = {"member": self.member, "target": self.target, "visibility": self.visibility, "depth": self.depth,
+               "angle": self.angle, "quaternion": self.quaternion}
+        if self.result.placed is not None:
+            out["placed"] = self.result.placed
+        if self.result.preview_visibility is not None:
+            out["preview_visibility"] = self.result.preview_visibility
+        return out
+
+
+@dataclass(frozen=True)
+class HandDraw:
+    member: int
+    variant: dict  # kind, radius, length, tone
+
+
+@dataclass(frozen=True)
+class OcclusionDraw(Draw):
+    """Which pool members are distractors (and where they were dropped) and occluders (and their
+    aims); the hands likewise (`hands` None: no hand pool)."""
+
+    distractors: list[int]
+    occluders: tuple[OccluderAim, ...]
+    distractor_poses: tuple = ()  # (position, quaternion) per distractor
+    hands: tuple[HandDraw, ...] | None = None
+    hand_poses: tuple = ()
+
+    def to_record(self) -> dict:
+        out = {"distractors": self.distractors, "occluders": [a.to_record() for a in self.occluders]}
+        if self.hands is not None:
+            out["hands"] = [{"member": h.member, **h.variant} for h in self.hands]
+        return out
+
+    def inform(self, ctx: Context) -> Context:
+        roles = (("target",) * len(ctx.radii) + ("distractor",) * len(self.distractors)
+                 + ("occluder",) * len(self.occluders) + ("hand",) * len(self.hands or ()))
+        return replace(ctx, roles=roles)
+
+
+def draw_members(cfg: OcclusionConfig, rng: np.random.Generator, pool_size: int, n_targets: int) -> OcclusionDraw:
     """Which pool members are distractors and occluders, and each occluder's aim."""
     if not cfg.enabled or pool_size == 0:
-        return {"distractors": [], "occluders": []}
+        return OcclusionDraw([], ())
     n_d = min(integer(rng, cfg.distractors), pool_size)
     n_o = min(integer(rng, cfg.occluders), pool_size - n_d) if n_targets else 0
     members = [int(m) for m in rng.permutation(pool_size)[: n_d + n_o]]
     occluders = []
     for m in members[n_d:]:
-        occluders.append({
-            "member": m,
-            "target": int(rng.integers(n_targets)),  # index among the image's targets
-            "visibility": uniform(rng, cfg.visibility),
-            "depth": uniform(rng, cfg.depth),
-            "angle": float(rng.uniform(0, 2 * math.pi)),  # direction of the sideways offset in the image
-            "quaternion": rng.normal(size=4).tolist(),  # normalised below: a uniform random rotation
-        })
-        q = np.asarray(occluders[-1]["quaternion"])
-        occluders[-1]["quaternion"] = (q / np.linalg.norm(q)).tolist()
-    return {"distractors": members[:n_d], "occluders": occluders}
+        target, visibility, depth = int(rng.integers(n_targets)), uniform(rng, cfg.visibility), uniform(rng, cfg.depth)
+        angle = float(rng.uniform(0, 2 * math.pi))
+        q = np.asarray(rng.normal(size=4).tolist())  # normalised: a uniform random rotation
+        occluders.append(OccluderAim(m, target, visibility, depth, angle, (q / np.linalg.norm(q)).tolist()))
+    return OcclusionDraw(members[:n_d], tuple(occluders))
+
+
+def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> OcclusionDraw:
+    """Members and aims, then distractors dropped clear of the targets in the scene, then hands
+    (the same, from their own stream `hands`, clear of the distractors too)."""
+    pool_size = sum(1 for name in ctx.asset_radius if name.startswith(POOL_PREFIX))
+    drawn = draw_members(cfg, rng, pool_size, len(ctx.radii))
+    names = [pool_name(m) for m in drawn.distractors]
+    taken = [(ctx.positions[i], ctx.radii[i]) for i in ctx.in_scene]
+    where = place_distractors(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
+    poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
+    drawn = replace(drawn, distractor_poses=poses)
+    n_hands = sum(1 for name in ctx.asset_radius if name.startswith(HAND_PREFIX))
+    if not (cfg.enabled and n_hands):
+        return drawn
+    hand_rng = stream(ctx.seed, ctx.index, "hands")
+    members = sample_hands(cfg, hand_rng, n_hands)
+    hand_names = [hand_name(m) for m in members]
+    taken += [(pos, ctx.asset_radius[n]) for n, (pos, _) in zip(names, poses)]
+    where = place_distractors(hand_rng, ctx.volume, [ctx.asset_radius[n] for n in hand_names], taken)
+    hand_poses = tuple((pos, Rotation.random(random_state=hand_rng).as_quat().tolist()) for pos in where)
+    variants = hand_variants(cfg, ctx.seed)
+    return replace(drawn, hands=tuple(HandDraw(m, variants[m]) for m in members), hand_poses=hand_poses)
 
 
 def place_distractors(rng: np.random.Generator, volume, radii: list[float], taken: list[tuple[list[float], float]],
@@ -147,112 +224,8 @@ def place_distractors(rng: np.random.Generator, volume, radii: list[float], take
     return out
 
 
-def _covered_fraction(d: float, r_t: float, r_o: float) -> float:
-    """Fraction of a disc of radius r_t covered by a disc of radius r_o whose centre is d away."""
-    if d >= r_t + r_o:
-        return 0.0
-    if d <= abs(r_o - r_t):
-        return 1.0 if r_o >= r_t else (r_o / r_t) ** 2
-    a = r_t * r_t * math.acos((d * d + r_t * r_t - r_o * r_o) / (2 * d * r_t))
-    b = r_o * r_o * math.acos((d * d + r_o * r_o - r_t * r_t) / (2 * d * r_o))
-    c = 0.5 * math.sqrt(max((-d + r_t + r_o) * (d + r_t - r_o) * (d - r_t + r_o) * (d + r_t + r_o), 0.0))
-    return (a + b - c) / (math.pi * r_t * r_t)
-
-
-def offset_for_visibility(visibility: float, r_t: float, r_o: float) -> float:
-    """Centre distance (same units as the radii) at which the occluder's disc leaves `visibility` of the target's."""
-    want = 1.0 - visibility
-    lo, hi = 0.0, r_t + r_o
-    if _covered_fraction(0.0, r_t, r_o) <= want:
-        return 0.0
-    for _ in range(40):  # covered fraction falls monotonically with the distance
-        mid = (lo + hi) / 2
-        if _covered_fraction(mid, r_t, r_o) > want:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def place_occluder(aim: dict, camera_position, camera_quaternion, target_centre, target_half: tuple,
-                   occluder_half: tuple, near: float) -> dict | None:
-    """World position of an occluder on the camera→target segment, offset sideways so that its
-    image disc leaves about `aim["visibility"]` of the target's disc uncovered.
-
-    Bodies are modelled as discs of their box's mean half extent (cube root of the half extents'
-    product), which tracks their image area better than a bounding sphere for elongated shapes.
-    """
-    from scipy.spatial.transform import Rotation
-
-    cam = np.asarray(camera_position, float)
-    tgt = np.asarray(target_centre, float)
-    ray = tgt - cam
-    d_t = float(np.linalg.norm(ray))
-    ray /= d_t
-    r_t, r_o = float(np.prod(target_half)) ** (1 / 3), float(np.prod(occluder_half)) ** (1 / 3)
-    lo = near + float(np.linalg.norm(occluder_half)) + 0.005
-    hi = d_t - float(np.linalg.norm(target_half)) - float(np.linalg.norm(occluder_half))
-    if hi < lo:  # the camera is too close for this occluder to fit in front of the target
-        return None
-    # Close enough to the camera that the occluder's disc can hide the aimed-at share of the
-    # target's, but not much closer: a large occluder near the camera makes the share touchy.
-    big_enough = r_o * d_t / (r_t * math.sqrt(max(1.0 - aim["visibility"], 1e-3)))
-    d_o = float(np.clip(min(aim["depth"] * d_t, 0.8 * big_enough), lo, hi))
-    a_t, a_o = r_t / d_t, r_o / d_o  # angular radii
-    s = offset_for_visibility(aim["visibility"], a_t, a_o)
-    R = Rotation.from_quat(camera_quaternion).as_matrix()
-    side = math.cos(aim["angle"]) * R[:, 0] + math.sin(aim["angle"]) * R[:, 1]
-    side -= ray * float(side @ ray)
-    side /= max(float(np.linalg.norm(side)), 1e-9)
-    return {"on_ray": (cam + d_o * ray).tolist(), "side": side.tolist(), "depth": d_o,
-            "position": (cam + d_o * ray + s * d_o * side).tolist()}
-
-
-class SilhouetteAim:
-    """Searches the occluder's image shift that leaves `visibility` of the target uncovered.
-
-    Moving an occluder sideways at a fixed depth translates its silhouette (to first order), so
-    one small render of each silhouette predicts the visibility of any shift: the centroids are
-    aligned, then the occluder slides along `angle` (either way). With depths, an occluder pixel
-    hides a target pixel only where it is nearer. `world` corrects the remaining (perspective)
-    error with a few measured steps along the same line.
-    """
-
-    def __init__(self, target_mask, occluder_mask, angle: float, target_depth=None, occluder_depth=None):
-        from scipy import ndimage
-
-        self.target, self.n_t = target_mask, int(target_mask.sum())
-        self.ok = self.n_t > 0 and bool(occluder_mask.any())
-        if not self.ok:
-            return
-        self.base = np.array(ndimage.center_of_mass(target_mask)) - np.array(ndimage.center_of_mass(occluder_mask))
-        self.direction = np.array([math.sin(angle), math.cos(angle)])  # (rows, cols): image y, x
-        self.occ = occluder_mask.astype(np.uint8)
-        self.far = None if target_depth is None else np.where(occluder_mask, occluder_depth, np.inf)
-        self.target_depth = target_depth
-        self.reach = float(np.hypot(*target_mask.shape)) / 2
-
-    def shift(self, k: float) -> np.ndarray:
-        return self.base + k * self.direction
-
-    def predicted(self, k: float) -> float:
-        from scipy import ndimage
-
-        moved = ndimage.shift(self.occ, self.shift(k), order=0, mode="constant") > 0
-        if self.far is not None:
-            moved &= ndimage.shift(self.far, self.shift(k), order=0, mode="constant", cval=np.inf) < self.target_depth
-        return float((self.target & ~moved).sum()) / self.n_t
-
-    def best(self, visibility: float) -> float:
-        ks = np.linspace(-self.reach, self.reach, 49)
-        errs = np.array([abs(self.predicted(k) - visibility) for k in ks])
-        best = float(ks[np.argmin(errs + 1e-3 * np.abs(ks) / self.reach)])
-        step = ks[1] - ks[0]
-        for k in np.linspace(best - step, best + step, 9):  # refine around the coarse best
-            if abs(self.predicted(k) - visibility) < abs(self.predicted(best) - visibility):
-                best = float(k)
-        return best
-
-
 def pool_name(member: int) -> str:
     return f"{POOL_PREFIX}{member}"
+
+
+RANDOMIZER = register(Randomizer("occlusion", OcclusionConfig, OcclusionConfig(enabled=False), sample))

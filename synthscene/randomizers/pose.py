@@ -3,6 +3,7 @@ cluttered pile (objects dropped onto each other), with per-asset rotation constr
 (an asset may float or be held in front of the camera while the others are dropped)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -10,7 +11,8 @@ from pydantic import Field, field_validator
 from scipy.spatial.transform import Rotation
 
 from ..rng import uniform
-from ..schema import Range, StrictModel
+from ..schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
+from .base import Context, Draw, Randomizer, register
 
 
 class Volume(StrictModel):
@@ -23,16 +25,6 @@ class Volume(StrictModel):
 ASSET_MODES = ("free", "drop", "upright", "pile", "held")
 #: modes whose objects are settled by physics; `free` and `held` objects stay where sampled
 SETTLED = ("drop", "upright", "pile")
-
-
-class PoseConstraint(StrictModel):
-    """How an asset may be rotated: `upright` keeps its own up axis (yaw only); `axes` lists the
-    asset-frame axes it may turn about (empty = its own orientation). `mode` overrides
-    `randomizers.pose.mode` for this asset (None: the global mode)."""
-
-    upright: bool = False
-    axes: list[Literal["x", "y", "z"]] | None = None
-    mode: Literal["free", "drop", "upright", "pile", "held"] | None = None
 
 
 class PileConfig(StrictModel):
@@ -79,12 +71,65 @@ def rotation(rng: np.random.Generator, constraint: PoseConstraint | None) -> np.
     return Rotation.from_euler("".join(axes).upper(), angles).as_quat()  # upper case: intrinsic, the asset's own axes
 
 
-def sample(cfg: PoseConfig, rng: np.random.Generator, radii: list[float], support_z: float = 0.0,
-           constraints: list[PoseConstraint | None] | None = None) -> dict:
-    """Positions and xyzw quaternions, one per object, with no two bounding spheres overlapping.
+@dataclass(frozen=True)
+class HeldDraw(Draw):
+    """A held object's pose, and what was drawn for it (recorded)."""
+
+    position: list[float]
+    quaternion: list[float]
+    fraction: float
+    pixel: list[float]
+    distance: float
+
+    def to_record(self) -> dict:
+        return {"fraction": self.fraction, "pixel": self.pixel, "distance": self.distance}
+
+
+@dataclass(frozen=True)
+class PoseDraw(Draw):
+    """One (position, quaternion) per target; `held` is filled once the camera is known."""
+
+    poses: list[tuple[list[float], list[float]]]
+    mode: str
+    enabled: bool
+    modes: list[str]  # each target's effective mode
+    settle: bool
+    static: list[bool]  # kept where sampled, out of the settle
+    pile_xy: list[float] | None = None
+    per_asset_modes: bool = False  # some asset has its own mode: `modes` is recorded
+    held: tuple[HeldDraw, ...] | None = None
+
+    def to_record(self) -> dict:
+        out = {"mode": self.mode, "enabled": self.enabled}
+        if self.pile_xy is not None:
+            out["pile_xy"] = self.pile_xy
+        if self.per_asset_modes:
+            out["modes"] = self.modes
+        if self.held is not None:
+            out["held"] = [h.to_record() for h in self.held]
+        return out
+
+    @property
+    def held_indices(self) -> list[int]:
+        """Targets in mode held: placed in front of the camera, taking no room in the scene."""
+        return [i for i, m in enumerate(self.modes) if self.enabled and m == "held"]
+
+    def inform(self, ctx: Context) -> Context:
+        from dataclasses import replace
+
+        held = set(self.held_indices)
+        return replace(ctx, positions=tuple(p for p, _ in self.poses),
+                       in_scene=tuple(i for i in range(len(self.poses)) if i not in held))
+
+
+def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: float = 0.0) -> PoseDraw:
+    """Positions and xyzw quaternions, one per target (`ctx.radii`, `ctx.constraints`), with no two
+    bounding spheres overlapping.
 
     Objects in mode `held` get a placeholder here (see `held`: they are placed once the camera is
     known) and take no room in the volume."""
+    radii = list(ctx.radii)
+    constraints = list(ctx.constraints) if ctx.constraints else None
     placed: list[tuple[np.ndarray, float]] = []  # (position, radius) of each object in the volume so far
     poses = []
     vol = cfg.volume
@@ -117,18 +162,15 @@ def sample(cfg: PoseConfig, rng: np.random.Generator, radii: list[float], suppor
                 pos[2] = top + r + 0.01
         placed.append((pos, r))
         poses.append((pos.tolist(), quat.tolist()))
-    drawn = {"mode": cfg.mode, "enabled": cfg.enabled}
-    if pile_xy is not None:
-        drawn["pile_xy"] = pile_xy.tolist()
-    if any(con is not None and con.mode is not None for con in constraints):
-        drawn["modes"] = modes
     settle = cfg.mode in ("drop", "pile") or any(m in SETTLED for m in modes)
     static = [cfg.enabled and m in ("free", "held") for m in modes]
-    return {"poses": poses, "mode": cfg.mode, "settle": settle, "static": static, "modes": modes, "drawn": drawn}
+    return PoseDraw(poses, cfg.mode, cfg.enabled, modes, settle, static,
+                    pile_xy.tolist() if pile_xy is not None else None,
+                    any(con is not None and con.mode is not None for con in constraints))
 
 
 def held(cfg: PoseConfig, rng: np.random.Generator, constraint: PoseConstraint | None, camera_position, camera_quaternion,
-         K, width: int, height: int, look_at) -> dict:
+         K, width: int, height: int, look_at) -> HeldDraw:
     """A held object's pose: on the ray through a random pixel of the image's middle half, at a
     random fraction (`held_distance`) of the camera's distance to its look-at point; any rotation
     the asset's constraint allows."""
@@ -139,5 +181,7 @@ def held(cfg: PoseConfig, rng: np.random.Generator, constraint: PoseConstraint |
     ray /= np.linalg.norm(ray)
     distance = fraction * float(np.linalg.norm(np.asarray(look_at, float) - cam))
     quat = rotation(rng, constraint)
-    return {"position": (cam + distance * ray).tolist(), "quaternion": quat.tolist(),
-            "drawn": {"fraction": fraction, "pixel": pixel, "distance": distance}}
+    return HeldDraw((cam + distance * ray).tolist(), quat.tolist(), fraction, pixel, distance)
+
+
+RANDOMIZER = register(Randomizer("pose", PoseConfig, PoseConfig(), sample))

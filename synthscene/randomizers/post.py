@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import field_validator
 
 from ..schema import MAX_TRANSFORM_NODES, StrictModel
+from .base import Context, Draw, Randomizer, register
 
 
 def build(spec: dict):
@@ -69,10 +71,21 @@ class PostConfig(StrictModel):
         return v
 
 
-def sample(cfg: PostConfig, rng: np.random.Generator) -> dict:
+@dataclass(frozen=True)
+class PostDraw(Draw):
+    """Whether the pipeline runs on this image, and the seed of its randomness."""
+
+    applied: bool = False
+    seed: int | None = None
+
+    def to_record(self) -> dict:
+        return {"applied": True, "seed": self.seed} if self.applied else {"applied": False}
+
+
+def sample(cfg: PostConfig, rng: np.random.Generator, ctx: Context | None = None) -> PostDraw:
     if not cfg.enabled or cfg.transform is None:
-        return {"applied": False}
-    return {"applied": True, "seed": int(rng.integers(2**31))}
+        return PostDraw()
+    return PostDraw(True, int(rng.integers(2**31)))
 
 
 class PostProcessor:
@@ -92,15 +105,15 @@ class PostProcessor:
                 format="pascal_voc", label_fields=["box_index"], clip=True, min_area=0.0, min_visibility=0.0))
             self.compose.add_targets({"depth": "mask"})
 
-    def moves_pixels(self, drawn: dict) -> bool:
-        return self.compose is not None and self.geometric and bool(drawn.get("applied"))
+    def moves_pixels(self, drawn: PostDraw) -> bool:
+        return self.compose is not None and self.geometric and drawn.applied
 
-    def __call__(self, drawn: dict, rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray, boxes=None):
+    def __call__(self, drawn: PostDraw, rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray, boxes=None):
         """(rgb, segmentation, depth, boxes) after the pipeline; segmentation ids survive exactly, and
         `boxes` ([x0, y0, x1, y1] or None each) move as boxes (None once they leave the image)."""
-        if self.compose is None or not drawn.get("applied"):
+        if self.compose is None or not drawn.applied:
             return rgb, segmentation, depth, boxes
-        self.compose.set_random_seed(drawn["seed"])
+        self.compose.set_random_seed(drawn.seed)
         if not self.geometric:
             return np.ascontiguousarray(self.compose(image=rgb)["image"]), segmentation, depth, boxes
         # Body ids are small non-negative ints: a lookup table packs them into uint16 labels, with
@@ -130,3 +143,14 @@ def _leaves(t):
         return
     for c in children:
         yield from _leaves(c)
+
+
+def apply(processor: PostProcessor, drawn: PostDraw, px, boxes=None):
+    """Image stage, last: the pipeline on the pixels, segmentation and depth (and `boxes`, which
+    move with a geometric pipeline); the boxes after it."""
+    px.rgb, px.segmentation, px.depth, boxes = processor(drawn, px.rgb, px.segmentation, px.depth, boxes)
+    return boxes
+
+
+RANDOMIZER = register(Randomizer("post", PostConfig, PostConfig(), sample, apply,
+                                 worker=lambda cfg, seed: PostProcessor(cfg)))

@@ -13,6 +13,7 @@ of (kind, variant) procedural tiles and pooled image files.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -23,6 +24,7 @@ from scipy.spatial.transform import Rotation
 
 from ..rng import config_stream, uniform
 from ..schema import Range, StrictModel
+from .base import Context, Draw, Randomizer, register
 from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern
 
@@ -74,14 +76,32 @@ def _draw_texture(cfg: TextureConfig, rng: np.random.Generator, n_images: int) -
     return tex
 
 
-def sample(cfg: TextureConfig, rng: np.random.Generator, roles: list[str], n_images: int) -> dict:
+@dataclass(frozen=True)
+class TextureDraw(Draw):
     """Per body (ground first, then the sample's objects in order): a texture or None; per target a jitter or None."""
+
+    ground: dict | None
+    objects: list[dict | None]
+    jitter: list[dict | None]
+
+
+def sample(cfg: TextureConfig, rng: np.random.Generator, ctx: Context) -> TextureDraw:
+    """For every body of the image (`ctx.roles`) from the config's image pool."""
+    return draw(cfg, rng, list(ctx.roles), len(image_pool(cfg, ctx.seed)) if cfg.enabled else 0)
+
+
+def draw(cfg: TextureConfig, rng: np.random.Generator, roles: list[str], n_images: int) -> TextureDraw:
+    """Hands keep their skin tone: no draw for them (drawn after every other body's)."""
     if not cfg.enabled:
-        return {"ground": None, "objects": [None] * len(roles), "jitter": [None] * len(roles)}
+        return TextureDraw(None, [None] * len(roles), [None] * len(roles))
     prob = {"target": cfg.targets, "distractor": cfg.distractors, "occluder": cfg.distractors}
     ground = _draw_texture(cfg, rng, n_images) if rng.random() < cfg.ground else None
     objects, jitter = [], []
     for role in roles:
+        if role == "hand":
+            objects.append(None)
+            jitter.append(None)
+            continue
         objects.append(_draw_texture(cfg, rng, n_images) if rng.random() < prob[role] else None)
         cj = cfg.color_jitter
         if role == "target" and rng.random() < cj.probability:
@@ -89,7 +109,7 @@ def sample(cfg: TextureConfig, rng: np.random.Generator, roles: list[str], n_ima
                            "saturation": uniform(rng, cj.saturation), "value": uniform(rng, cj.value)})
         else:
             jitter.append(None)
-    return {"ground": ground, "objects": objects, "jitter": jitter}
+    return TextureDraw(ground, objects, jitter)
 
 
 class TextureBank:
@@ -197,3 +217,23 @@ def jitter_pixels(rgb: np.ndarray, mask: np.ndarray, jitter: dict) -> None:
     hsv[:, 1] = np.clip(hsv[:, 1] * jitter["saturation"], 0, 255)
     hsv[:, 2] = np.clip(hsv[:, 2] * jitter["value"], 0, 255)
     rgb[mask] = cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2RGB_FULL)[0]
+
+
+def apply(bank: TextureBank, drawn: TextureDraw, px) -> None:
+    """Image stage: textures on the ground and bodies, then the targets' colour jitter, in place."""
+    sample, rgb, seg, depth, uid_of = px.sample, px.rgb, px.segmentation, px.depth, px.uid_of
+    jobs = []  # (mask, texture, frame)
+    if drawn.ground and px.ground_uid is not None:
+        jobs.append((seg == px.ground_uid, drawn.ground, None))
+    for obj, tex in zip(sample.objects, drawn.objects):
+        if tex is not None:
+            jobs.append((seg == uid_of(obj), tex, (obj.position, obj.quaternion)))
+    for mask, tex, frame in jobs:
+        texture_pixels(rgb, mask, depth, sample.camera, bank.tile(tex), tex, frame)
+    for obj, jit in zip(sample.objects, drawn.jitter):
+        if jit is not None:
+            jitter_pixels(rgb, seg == uid_of(obj), jit)
+
+
+RANDOMIZER = register(Randomizer("texture", TextureConfig, TextureConfig(enabled=False), sample, apply,
+                                 worker=lambda cfg, seed: TextureBank(cfg, seed)))

@@ -79,7 +79,8 @@ class Renderer:
             for _ in range(2):
                 p.getCameraImage(64, 48, renderer=self._renderer, shadow=1, physicsClientId=self.client)
 
-    def render(self, camera, lighting: dict) -> RenderOutput:
+    def render(self, camera, lighting) -> RenderOutput:
+        """`lighting`: a randomizers.lighting.LightingDraw."""
         w, h = camera.width, camera.height
         view = view_matrix(camera.position, camera.quaternion)
         proj = projection_matrix(camera.K, w, h, camera.near, camera.far)
@@ -90,13 +91,13 @@ class Renderer:
             viewMatrix=view,
             projectionMatrix=proj,
             renderer=self._renderer,
-            lightDirection=lighting["direction"],
-            lightColor=lighting["color"],
-            lightDistance=lighting["distance"],
-            lightAmbientCoeff=lighting["ambient"],
-            lightDiffuseCoeff=lighting["diffuse"],
-            lightSpecularCoeff=lighting["specular"],
-            shadow=int(lighting["shadow"]),
+            lightDirection=lighting.direction,
+            lightColor=lighting.color,
+            lightDistance=lighting.distance,
+            lightAmbientCoeff=lighting.ambient,
+            lightDiffuseCoeff=lighting.diffuse,
+            lightSpecularCoeff=lighting.specular,
+            shadow=int(lighting.shadow),
             physicsClientId=self.client,
         )
         rgb = np.ascontiguousarray(np.reshape(rgba, (h, w, 4))[:, :, :3], dtype=np.uint8)

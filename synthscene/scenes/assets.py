@@ -109,7 +109,7 @@ def build(
     try:
         report = convert_source(source, tmp, name=name, key=key, unit_scale=UNITS[units], recentre=recentre,
                                 collision=collision, mass=mass, rotation=rotation)
-        check_urdf(tmp / "model.urdf", source, textured=True)
+        urdf_extents(tmp / "model.urdf", source, textured=True)
         files = sorted(f.name for f in tmp.iterdir())
         info = {"source": str(source), "params": params, "report": asdict(report), "files": files}
         (tmp / BUILD_INFO).write_text(json.dumps(info, indent=1))
@@ -146,7 +146,7 @@ def convert_source(source: Path, folder: Path, **kw) -> MeshReport:
     return convert.convert_mesh(source, folder, **kw)
 
 
-def check_urdf(urdf: Path, file_for_messages: Path | None = None, textured: bool = False) -> np.ndarray:
+def urdf_extents(urdf: Path, file_for_messages: Path | None = None, textured: bool = False) -> np.ndarray:
     """Load a URDF in a scratch PyBullet client; its extents in metres (at scale 1).
 
     Refuses what would render as nothing or wrongly: missing meshes or textures, no visual shape,
@@ -250,8 +250,8 @@ def make_ready(src: Path, *, name: str, units: str = "m", scale: float = 1.0, ca
             given = [k for k in _ORIENTATION if mesh_opts.get(k) is not None]
             if given:
                 raise BadInput(f"{_apply(given)} to meshes; {_URDF_ORIENTATION}", src, f"{field}.{given[0]}")
-            urdf_check.check_urdf(src, field, allow_external)  # paths confined before any mesh is opened
-            extents = check_urdf(src)
+            urdf_check.confine_urdf_paths(src, field, allow_external)  # paths confined before any mesh is opened
+            extents = urdf_extents(src)
             scale = scale * UNITS[units]
             check_size(extents, scale, src, f"{field}.scale")
             ready = Ready(src, scale, None, [])

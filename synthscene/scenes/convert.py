@@ -22,12 +22,14 @@ import trimesh
 from PIL import Image
 
 from ..errors import BadInput
+from ..schema import COLLISION_NAMES, UNIT_NAMES
 from . import urdf_check
 from .budgets import MAX_FACES, MAX_MESH_BYTES, _budget, check_faces, check_file_size  # noqa: F401  (moved; names kept)
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".dae")
-COLLISIONS = ("vhacd", "convex", "box", "sphere", "cylinder")
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+COLLISIONS = COLLISION_NAMES
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}  # metres per unit, one per schema.Units
+assert tuple(UNITS) == UNIT_NAMES
 MAX_TEXTURE = 2048
 DEFAULT_DENSITY = 500.0  # kg/m³: a plausible mean for hollow or mixed household objects
 DEFAULT_GREY = (160, 160, 160)  # STL and other colourless meshes

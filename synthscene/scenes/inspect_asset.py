@@ -15,13 +15,14 @@ import pybullet as p
 
 from ..errors import BadInput
 from ..labels.io import atomic_write
+from ..randomizers.lighting import LightingDraw
 from ..renderers.camera import intrinsics_from_fov, look_at
 from ..renderers.pybullet import RenderOutput, Renderer, quiet, resolve_backend
 from . import convert
 from .sample import CameraSample
 
-LIGHT = {"direction": [0.4, -0.5, 0.8], "color": [1.0, 1.0, 1.0], "distance": 3.0,
-         "ambient": 0.6, "diffuse": 0.5, "specular": 0.1, "shadow": False}
+LIGHT = LightingDraw(azimuth_deg=0.0, elevation_deg=0.0, direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0],
+                     intensity=1.0, distance=3.0, ambient=0.6, diffuse=0.5, specular=0.1, shadow=False)
 FOV_DEG = 40.0
 
 
@@ -183,9 +184,9 @@ def check(name: str, file: Path, urdf: Path, scale: float, report: "convert.Mesh
     if report is not None:
         ext, tris, tight, colour = np.asarray(report.extents) * scale, report.triangles, report.watertight, report.colour
     else:
-        from .assets import check_urdf
+        from .assets import urdf_extents
 
-        ext = check_urdf(urdf) * scale
+        ext = urdf_extents(urdf) * scale
         tris, tight, colour = urdf_stats(urdf)
     return CheckReport(name, str(file), str(urdf), [float(x) * 1000 for x in ext], int(tris), bool(tight), colour,
                        int(mask.sum()), [int(x) for x in px.mean(0).round()], float(px.std(0).mean()), list(warnings),

@@ -16,15 +16,15 @@ import yaml
 from pydantic import Field, ValidationError
 
 from ..errors import BadInput
-from ..schema import ASSET_NAME, StrictModel
+from ..schema import ASSET_NAME, Collision, PoseConstraint, StrictModel, Units
 
 ASSET_FILE = "asset.yaml"
 ENTRY_POINT_GROUP = "synthscene.assets"
 _NAME = ASSET_NAME  # use with fullmatch
 
 
-class PoseConstraints(StrictModel):
-    upright: bool = False  # stands on its base (z up): only its heading is random
+#: a library asset's `pose:` is the config's PoseConstraint (only `upright` was ever documented there)
+PoseConstraints = PoseConstraint
 
 
 class AssetSpec(StrictModel):
@@ -34,10 +34,10 @@ class AssetSpec(StrictModel):
     class_name: str | None = Field(None, alias="class")
     mesh: str | None = None
     urdf: str | None = None
-    units: Literal["m", "cm", "mm"] = "m"
+    units: Units = "m"
     scale: float = Field(1.0, gt=0)
     mass: float | None = Field(None, gt=0)
-    collision: Literal["vhacd", "convex", "box", "sphere", "cylinder"] = "vhacd"
+    collision: Collision = "vhacd"
     recentre: bool = False
     up_axis: Literal["z", "y", "x", "-z", "-y", "-x"] | None = None  # None: y for glTF/GLB, z otherwise
     rotation_deg: tuple[float, float, float] | None = None  # XYZ extrinsic, after up_axis

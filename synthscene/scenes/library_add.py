@@ -13,9 +13,9 @@ import yaml
 from ..errors import BadInput
 from ..labels.io import atomic_write
 from . import convert
-from .assets import build, check_orientation, check_size, check_urdf
+from .assets import build, check_orientation, check_size, urdf_extents
 from .library import _NAME, ASSET_FILE, AssetSpec, LibraryAsset, PoseConstraints, _no_urdf_orientation
-from .urdf_check import check_urdf as check_paths
+from .urdf_check import confine_urdf_paths
 
 
 def add_asset(
@@ -65,8 +65,8 @@ def add_asset(
     # cache key hashes contents, not paths, so the library copy reuses this conversion.
     cache = library / ".cache"
     if is_urdf:
-        check_paths(source, "MESH_OR_URDF")  # confined before any mesh is opened: a library copy would lose an outside one
-        check_size(check_urdf(source), convert.UNITS[units] * scale, source, "--units")
+        confine_urdf_paths(source, "MESH_OR_URDF")  # confined before any mesh is opened: a library copy would lose an outside one
+        check_size(urdf_extents(source), convert.UNITS[units] * scale, source, "--units")
         deps = list(convert.urdf_meshes(source))
         deps += [d for m in deps if m.suffix.lower() == ".obj" for d in convert.dependencies(m)]
     else:

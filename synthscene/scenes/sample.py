@@ -1,10 +1,15 @@
-"""SceneSample: everything one image depends on, as plain serialisable data.
+"""SceneSample: everything one image depends on: the objects, the camera and each randomizer's Draw.
 
 The manifest records it; rendering the same SceneSample again gives the same image.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..randomizers.lighting import LightingDraw
+    from ..randomizers.occlusion import OccluderAim
 
 
 @dataclass
@@ -17,7 +22,7 @@ class ObjectSample:
     position: list[float]
     quaternion: list[float]  # x, y, z, w
     appearance: dict = field(default_factory=dict)  # texture / colour overrides
-    aim: dict | None = None  # occluders: placed by the world after settling (randomizers.occlusion)
+    aim: "OccluderAim | None" = None  # occluders: placed by the world after settling (scenes/occluders.py)
     static: bool = False  # pose modes free / held: kept where sampled, out of the physics settle
 
 
@@ -39,8 +44,16 @@ class SceneSample:
     split: str
     camera: CameraSample
     objects: list[ObjectSample]
-    lighting: dict
+    draws: dict[str, Any] = field(default_factory=dict)  # each randomizer's Draw, by name (registry order)
     settle: bool = False
     settle_steps: int = 0
     ground: dict = field(default_factory=dict)
-    randomization: dict = field(default_factory=dict)  # what each randomizer drew, by name
+
+    @property
+    def lighting(self) -> "LightingDraw":
+        return self.draws["lighting"]
+
+    @property
+    def randomization(self) -> dict:
+        """What each randomizer drew, by name: the manifest's `randomization` field."""
+        return {name: draw.to_record() for name, draw in self.draws.items()}

@@ -1,20 +1,14 @@
 """sample_scene(config, index): the SceneSample of image `index`, a pure function of its inputs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..config import DatasetConfig
-from ..randomizers import background as background_rnd
-from ..randomizers import camera as camera_rnd
-from ..randomizers import lighting as lighting_rnd
+from ..randomizers import REGISTRY, Context
 from ..randomizers import occlusion as occlusion_rnd
 from ..randomizers import pose as pose_rnd
-from ..randomizers import post as post_rnd
-from ..randomizers import texture as texture_rnd
-from ..randomizers.paths import images_in
 from ..rng import integer, stream
 from .assets import upright
 from .sample import CameraSample, ObjectSample, SceneSample
@@ -66,51 +60,46 @@ def choose_targets(config: DatasetConfig, index: int) -> list[tuple[str, int]]:
 
 
 def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo], backend: str | None = None) -> SceneSample:
+    """Every registered randomizer draws, in registry order, from its own stream; each sees what
+    the earlier ones added to the Context. The SceneSample's objects are then built from the draws."""
     seed = config.seed
     rnd = config.randomizers
     names = config.class_names
     by_name = {a.name: a for a in config.assets}
 
     targets = choose_targets(config, index)
-    radii = [assets[name].radius for name, _ in targets]
-    constraints = [config.pose_constraint(by_name[name]) for name, _ in targets]
-    placed = pose_rnd.sample(rnd.pose, stream(seed, index, "pose"), radii, constraints=constraints)
+    ctx = Context(seed, index, backend, config.camera.K,
+                  radii=tuple(assets[name].radius for name, _ in targets),
+                  constraints=tuple(config.pose_constraint(by_name[name]) for name, _ in targets),
+                  asset_radius={name: a.radius for name, a in assets.items()}, volume=rnd.pose.volume)
+    draws = {}
+    for name, randomizer in REGISTRY.items():
+        draws[name] = drawn = randomizer.sample(getattr(rnd, name), stream(seed, index, name), ctx)
+        ctx = drawn.inform(ctx)
+
+    pose, cam, occ = draws["pose"], draws["camera"], draws["occlusion"]
     objects = []
-    for (name, k), (pos, quat), static in zip(targets, placed["poses"], placed["static"]):
+    for (name, k), (pos, quat), static in zip(targets, pose.poses, pose.static):
         cls = by_name[name].cls
         quat = upright(quat) if by_name[name].upright else quat
         objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat, static=static))
-    # Held objects are placed in front of the camera below: they take no room in the scene.
-    held = [i for i, m in enumerate(placed["modes"]) if rnd.pose.enabled and m == "held"]
-    in_scene = [i for i in range(len(targets)) if i not in held]
-    occ = _occlusion(config, index, assets, objects, radii, in_scene)
-    objects += occ.pop("objects")
-    hands = occ.pop("hands_objects", [])
-
-    scene_radii = [radii[i] for i in in_scene] or radii
-    mean_radius = float(np.mean(scene_radii)) if scene_radii else None
-    targets_xy = np.mean([objects[i].position[:2] for i in in_scene], axis=0) if in_scene else None
-    cam = camera_rnd.sample(rnd.camera, stream(seed, index, "camera"), config.camera.K, mean_radius, targets_xy)
+    objects += [ObjectSample(occlusion_rnd.pool_name(m), 0, "distractor", None, None, pos, quat)
+                for m, (pos, quat) in zip(occ.distractors, occ.distractor_poses)]
+    objects += [ObjectSample(occlusion_rnd.pool_name(aim.member), 0, "occluder", None, None, [0.0, 0.0, 0.0],
+                             aim.quaternion, aim=aim) for aim in occ.occluders]
+    objects += [ObjectSample(occlusion_rnd.hand_name(h.member), 0, "distractor", None, None, pos, quat)
+                for h, (pos, quat) in zip(occ.hands or (), occ.hand_poses)]
     c = config.camera
-    camera = CameraSample(cam["K"], c.width, c.height, c.near, c.far, cam["position"], cam["quaternion"])
-    if held:
-        held_rng = stream(seed, index, "held")  # its own stream: the other draws stay as they were
-        placed["drawn"]["held"] = []
-        for i in held:
-            h = pose_rnd.held(rnd.pose, held_rng, constraints[i], cam["position"], cam["quaternion"], cam["K"],
-                              c.width, c.height, cam["drawn"]["look_at"])
-            objects[i].position, objects[i].quaternion = h["position"], h["quaternion"]
-            placed["drawn"]["held"].append(h["drawn"])
-    lighting = lighting_rnd.sample(rnd.lighting, stream(seed, index, "lighting"))
-    n_tex = len(texture_rnd.image_pool(rnd.texture, seed)) if rnd.texture.enabled else 0
-    texture = texture_rnd.sample(rnd.texture, stream(seed, index, "texture"), [o.role for o in objects], n_tex)
-    if hands:  # after every other draw; hands keep their skin tone (their texture draws are discarded)
-        objects += hands
-        texture["objects"] += [None] * len(hands)
-        texture["jitter"] += [None] * len(hands)
-    n_bg = len(images_in(rnd.background.folder)) if rnd.background.enabled and rnd.background.folder else 0
-    background = background_rnd.sample(rnd.background, stream(seed, index, "background"), n_bg)
-    post = post_rnd.sample(rnd.post, stream(seed, index, "post"))
+    camera = CameraSample(cam.K, c.width, c.height, c.near, c.far, cam.position, cam.quaternion)
+    if pose.held_indices:  # once the camera is known, from their own stream: the other draws stay as they were
+        held_rng = stream(seed, index, "held")
+        held = []
+        for i in pose.held_indices:
+            h = pose_rnd.held(rnd.pose, held_rng, ctx.constraints[i], cam.position, cam.quaternion, cam.K,
+                              c.width, c.height, cam.look_at)
+            objects[i].position, objects[i].quaternion = h.position, h.quaternion
+            held.append(h)
+        draws["pose"] = replace(pose, held=tuple(held))
 
     return SceneSample(
         index=index,
@@ -118,49 +107,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
         split=split_of(config, index),
         camera=camera,
         objects=objects,
-        lighting=lighting,
-        settle=placed["settle"] and rnd.pose.enabled,
+        draws=draws,
+        settle=pose.settle and rnd.pose.enabled,
         settle_steps=rnd.pose.settle_steps,
-        randomization={
-            "pose": placed["drawn"],
-            "camera": cam["drawn"],
-            "lighting": {**lighting, "applied": lighting_rnd.applied(backend) if backend else None},
-            "occlusion": occ,
-            "texture": texture,
-            "background": background,
-            "post": post,
-        },
     )
-
-
-def _occlusion(config: DatasetConfig, index: int, assets: dict[str, AssetInfo], targets: list[ObjectSample],
-               radii: list[float], in_scene: list[int]) -> dict:
-    """Distractors (dropped with the targets, clear of them), hands (the same, from their own
-    stream) and occluders (aimed, placed after settling)."""
-    cfg = config.randomizers.occlusion
-    pool_size = sum(1 for name in assets if name.startswith(occlusion_rnd.POOL_PREFIX))
-    rng = stream(config.seed, index, "occlusion")
-    drawn = occlusion_rnd.sample(cfg, rng, pool_size, len(targets))
-    names = [occlusion_rnd.pool_name(m) for m in drawn["distractors"]]
-    taken = [(targets[i].position, radii[i]) for i in in_scene]
-    where = occlusion_rnd.place_distractors(rng, config.randomizers.pose.volume, [assets[n].radius for n in names], taken)
-    objects = [ObjectSample(n, 0, "distractor", None, None, pos, Rotation.random(random_state=rng).as_quat().tolist())
-               for n, pos in zip(names, where)]
-    for aim in drawn["occluders"]:
-        objects.append(ObjectSample(occlusion_rnd.pool_name(aim["member"]), 0, "occluder", None, None,
-                                    [0.0, 0.0, 0.0], aim["quaternion"], aim=aim))
-    out = {**drawn, "objects": objects}
-    n_hands = sum(1 for name in assets if name.startswith(occlusion_rnd.HAND_PREFIX))
-    if cfg.enabled and n_hands:
-        hand_rng = stream(config.seed, index, "hands")
-        members = occlusion_rnd.sample_hands(cfg, hand_rng, n_hands)
-        hand_names = [occlusion_rnd.hand_name(m) for m in members]
-        taken += [(o.position, assets[o.asset].radius) for o in objects[: len(names)]]
-        where = occlusion_rnd.place_distractors(hand_rng, config.randomizers.pose.volume,
-                                                [assets[n].radius for n in hand_names], taken)
-        out["hands_objects"] = [ObjectSample(n, 0, "distractor", None, None, pos,
-                                             Rotation.random(random_state=hand_rng).as_quat().tolist())
-                                for n, pos in zip(hand_names, where)]
-        variants = occlusion_rnd.hand_variants(cfg, config.seed)
-        out["hands"] = [{"member": m, **variants[m]} for m in members]
-    return out

@@ -88,7 +88,7 @@ def _check_mesh(mesh: Path, urdf: Path, field: str) -> None:
     check_faces(len(faces), mesh, urdf, field)
 
 
-def check_urdf(urdf: str | Path, field: str, allow_external: bool = False) -> None:
+def confine_urdf_paths(urdf: str | Path, field: str, allow_external: bool = False) -> None:
     """BadInput unless every mesh of `urdf` is inside its folder (or allowed), present and sound."""
     urdf = Path(urdf).resolve()
     key = (str(urdf), allow_external)

@@ -13,9 +13,10 @@ from ..renderers._quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.camera import rotation_matrix
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
+from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample
-from .urdf_check import check_urdf
 from .sampler import AssetInfo
+from .urdf_check import confine_urdf_paths
 
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
 
@@ -89,7 +90,7 @@ class World:
         return tuple(float(x) for x in (hi - lo) / 2)
 
     def _load(self, urdf: str, field: str, fixed: bool = False, scale: float = 1.0, allow_external: bool = False) -> int:
-        check_urdf(urdf, field, allow_external)
+        confine_urdf_paths(urdf, field, allow_external)
         try:
             with quiet():
                 uid = p.loadURDF(urdf, useFixedBase=fixed, globalScaling=scale, physicsClientId=self.client)
@@ -139,7 +140,7 @@ class World:
         targets = [o for o in sample.objects if o.role == "target"]
         for obj in sample.objects:
             if obj.aim is not None:
-                self._place_occluder(sample, obj, targets[obj.aim["target"]])
+                self._place_occluder(sample, obj, targets[obj.aim.target])
 
     def _show(self, uid: int, position, quaternion) -> None:
         c = self.client
@@ -156,10 +157,10 @@ class World:
         uid, tuid = self.uid_of(obj), self.uid_of(target)
         tpos, tquat = p.getBasePositionAndOrientation(tuid, physicsClientId=c)
         centre = np.asarray(tpos) + rotation_matrix(tquat) @ self.centre_offset[tuid]
-        plan = occlusion_rnd.place_occluder(obj.aim, cam.position, cam.quaternion, centre,
+        plan = place_occluder(obj.aim, cam.position, cam.quaternion, centre,
                                             self.asset_info[target.asset].half_extents,
                                             self.asset_info[obj.asset].half_extents, cam.near)
-        obj.aim["placed"] = plan is not None  # recorded: no room in front of the target leaves it parked
+        obj.aim.result.placed = plan is not None  # recorded: no room in front of the target leaves it parked
         if plan is None:
             return
         k = min(1.0, preview_width / cam.width)
@@ -171,12 +172,12 @@ class World:
         on_ray = self.renderer.render(small, sample.lighting)
         p.resetBasePositionAndOrientation(tuid, tpos, tquat, physicsClientId=c)
         target_mask = alone.segmentation == tuid
-        aim = occlusion_rnd.SilhouetteAim(target_mask, on_ray.segmentation == uid, obj.aim["angle"], alone.depth, on_ray.depth)
+        aim = SilhouetteAim(target_mask, on_ray.segmentation == uid, obj.aim.angle, alone.depth, on_ray.depth)
         if not aim.ok:
             obj.position = self._put_centred(uid, plan["position"], obj.quaternion)
             return
         R = rotation_matrix(cam.quaternion)
-        want = obj.aim["visibility"]
+        want = obj.aim.visibility
 
         def put(k: float, measure: bool = True) -> float | None:  # place at shift k; the measured visibility
             rows, cols = aim.shift(k)
@@ -198,7 +199,7 @@ class World:
             k = float(np.clip(k + (want - got) / slope, -aim.reach, aim.reach))
             got = put(k)
             tried.append((k, got))
-        best, obj.aim["preview_visibility"] = min(tried, key=lambda t: abs(t[1] - want))
+        best, obj.aim.result.preview_visibility = min(tried, key=lambda t: abs(t[1] - want))
         if best != k:
             put(best, measure=False)
 

@@ -34,14 +34,14 @@ class Bop(Writer):
         gt, info = [], []
         for o, T in zip(frame.objects, frame.model_to_camera):
             R, t = _rt(T)
-            gt.append({"obj_id": o["class_id"] + 1, "cam_R_m2c": R, "cam_t_m2c": t})
+            gt.append({"obj_id": o.class_id + 1, "cam_R_m2c": R, "cam_t_m2c": t})
             info.append({
-                "bbox_obj": xywh(o["bbox_amodal_xyxy"]) or [-1, -1, -1, -1],
-                "bbox_visib": xywh(o["bbox_xyxy"]) or [-1, -1, -1, -1],
-                "px_count_all": o["pixels_unoccluded"],
-                "px_count_valid": o["pixels_visible"],
-                "px_count_visib": o["pixels_visible"],
-                "visib_fract": o["visibility"],
+                "bbox_obj": xywh(o.bbox_amodal_xyxy) or [-1, -1, -1, -1],
+                "bbox_visib": xywh(o.bbox_xyxy) or [-1, -1, -1, -1],
+                "px_count_all": o.pixels_unoccluded,
+                "px_count_valid": o.pixels_visible,
+                "px_count_visib": o.pixels_visible,
+                "visib_fract": o.visibility,
             })
         camera = {"cam_K": [float(x) for row in cam.K for x in row], "cam_R_w2c": R_w2c, "cam_t_w2c": t_w2c,
                   "depth_scale": 1.0}

@@ -36,18 +36,18 @@ class Coco(Writer):
         s = frame.sample
         anns = [
             {
-                "category_id": o["class_id"] + 1,
-                "bbox": xywh(o["bbox_xyxy"]),
-                "area": o["pixels_visible"],
+                "category_id": o.class_id + 1,
+                "bbox": xywh(o.bbox_xyxy),
+                "area": o.pixels_visible,
                 "iscrowd": 0,
                 "segmentation": rle(frame, k),
-                "visibility": o["visibility"],
-                "truncated": o["truncated"],
-                "truncation": o["truncation"],
-                "bbox_amodal": xywh(o["bbox_amodal_xyxy"]),
+                "visibility": o.visibility,
+                "truncated": o.truncated,
+                "truncation": o.truncation,
+                "bbox_amodal": xywh(o.bbox_amodal_xyxy),
             }
             for k, o in enumerate(frame.objects)
-            if o["kept"]
+            if o.kept
         ]
         image = {"id": s.index, "file_name": f"{s.index:06d}.jpg", "width": s.camera.width, "height": s.camera.height}
         return {part_file(self.name, s.index): json.dumps({"image": image, "annotations": anns})}

@@ -40,14 +40,14 @@ def segment_lines(frame) -> str:
     cam = frame.sample.camera
     lines = []
     for k, o in enumerate(frame.objects):
-        if not o["kept"]:
+        if not o.kept:
             continue
         mask, x0, y0 = frame.mask(k)
         pts = polygon(mask, x0, y0)
         if pts is None:
             continue
         xy = np.clip(pts / (cam.width, cam.height), 0, 1).reshape(-1)
-        lines.append(f"{o['class_id']} " + " ".join(f"{v:.6f}" for v in xy))
+        lines.append(f"{o.class_id} " + " ".join(f"{v:.6f}" for v in xy))
     return "".join(line + "\n" for line in lines)
 
 

@@ -1,0 +1,76 @@
+"""The randomizer protocol and its registry: what one module declares to be a randomizer.
+
+A randomizer module registers a `Randomizer` (its name, its config model, its default config,
+`sample(cfg, rng, ctx) -> Draw`, and `apply` when it acts on pixels). The registry's order is the
+order of the config's `randomizers:` section, of the sampler's draws and of the manifest's
+`randomization` record. Each draw uses the stream `rng.stream(seed, index, name)`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class Draw:
+    """Mixin of a randomizer's frozen per-image draw."""
+
+    def to_record(self) -> dict:
+        """The manifest's `randomization.<name>` dict (its keys and their order are a contract)."""
+        return dataclasses.asdict(self)
+
+    def inform(self, ctx: "Context") -> "Context":
+        """The context the later randomizers see: what they need of this draw (default: nothing)."""
+        return ctx
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a randomizer may know besides its own config and stream, filled by the sampler as it
+    draws: first the image and its targets, then what each earlier draw added (`Draw.inform`)."""
+
+    seed: int
+    index: int
+    backend: str | None = None  # the concrete renderer (lighting records how it applied)
+    K: Any = None  # configured intrinsics (3×3)
+    radii: tuple[float, ...] = ()  # each target's bounding radius
+    constraints: tuple = ()  # each target's PoseConstraint or None
+    asset_radius: dict = field(default_factory=dict)  # every loaded body name (incl. pool:/hand:) → radius
+    volume: Any = None  # randomizers.pose.volume: where distractors are dropped too
+    # filled by pose:
+    positions: tuple = ()  # each target's sampled position
+    in_scene: tuple[int, ...] = ()  # targets that take room in the scene (not held)
+    # filled by occlusion:
+    roles: tuple[str, ...] = ()  # every body of the image in order: target, distractor, occluder, hand
+
+    @property
+    def mean_radius(self) -> float | None:
+        r = [self.radii[i] for i in self.in_scene] or list(self.radii)
+        return float(np.mean(r)) if r else None
+
+    @property
+    def targets_xy(self):
+        return np.mean([self.positions[i][:2] for i in self.in_scene], axis=0) if self.in_scene else None
+
+
+@dataclass(frozen=True)
+class Randomizer:
+    name: str
+    config: type  # its pydantic model
+    default: Any  # the config when its section is absent
+    sample: Callable[[Any, np.random.Generator, Context], Draw]
+    apply: Callable | None = None  # apply(state, draw, pixels): acts on pixels (order: randomizers/image.py)
+    worker: Callable | None = None  # worker(cfg, seed): the per-worker state apply gets (caches)
+
+
+#: name → Randomizer, in registration order (randomizers/__init__.py imports the modules in order)
+REGISTRY: dict[str, Randomizer] = {}
+
+
+def register(r: Randomizer) -> Randomizer:
+    if r.name in REGISTRY:
+        raise ValueError(f"randomizer {r.name!r} registered twice")
+    REGISTRY[r.name] = r
+    return r
