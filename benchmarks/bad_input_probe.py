@@ -114,6 +114,28 @@ def gold_copy(d: Path) -> Path:
     return c
 
 
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from synthscene.outdir import locked
+with locked(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def held_lock(d: Path) -> Path:
+    """A first run's lock on d/o, held by a child process for the case's duration."""
+    generated(d)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(d / "o")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc.stdout.readline()  # "held": the lock is taken
+    _HOLDERS.append(proc)
+    return d / "c.yaml"
+
+
+_HOLDERS: list[subprocess.Popen] = []
+
+
 def many_faces(d: Path) -> Path:
     import trimesh
 
@@ -145,6 +167,9 @@ CASES = [
     Case("--out is an existing file", 2, "afile",
          lambda d: [(d / "afile").write_text("mine") and "generate", str(cfg(d)), "--out", str(d / "afile")],
          kept=lambda d: (d / "afile").read_text() == "mine"),
+    Case("a second run into a folder another run holds", 2, "pid", lambda d: [
+        "generate", str(held_lock(d)), "--out", str(d / "o"), "--overwrite"],
+        kept=lambda d: len(list((d / "o" / "images").rglob("*.jpg"))) == 3),
     Case("--resume with a corrupt record", 2, "000001.json",
          lambda d: [generated(d) and (d / "o/.synthscene/records/000001.json").write_text("{oops") and "generate",
                     str(d / "c.yaml"), "--out", str(d / "o"), "--resume"]),
@@ -193,6 +218,13 @@ CASES = [
         (d / "outside.obj").write_text(CUBE_OBJ) and with_asset(d, "../../outside.obj") and "assets", "add",
         str(d / "assets/thing/thing.urdf"), "--name", "thing", "--library", str(d / "lib")],
         kept=lambda d: not any((d / "lib").glob("thing*")) if (d / "lib").exists() else True),
+    Case("URDF mesh outside its folder: assets check", 2, "outside", lambda d: [
+        (d / "outside.obj").write_text(CUBE_OBJ) and with_asset(d, "../../outside.obj") and "assets", "check",
+        str(d / "assets/thing/thing.urdf")]),
+    Case("unknown Ultralytics argument to train", 2, "lr00", lambda d: ["train", str(generated(d).parent / "o"), "lr00=0.1"]),
+    Case("bad Ultralytics value to train", 2, "lr0", lambda d: ["train", str(generated(d).parent / "o"), "lr0=abc"]),
+    Case("evaluate with a missing gold folder", 2, "nogold", lambda d: [
+        "evaluate", str(evil_pt(d)), "--gold", str(d / "nogold")], kept=lambda d: not (d / "PWNED").exists()),
     Case("asset name with a newline", 2, "name", lambda d: [
         (d / "cube.obj").write_text(CUBE_OBJ) and "assets", "add", str(d / "cube.obj"), "--name", "evil\n", "--library", str(d / "lib")]),
     Case("preview --count 0", 2, "count", lambda d: ["preview", str(cfg(d)), "--out", str(d / "p.png"), "--count", "0"]),
@@ -229,6 +261,10 @@ def run_case(case: Case) -> dict:
         except subprocess.TimeoutExpired:
             code, err = "timeout", ""
         seconds = time.perf_counter() - t0
+        for holder in _HOLDERS:
+            holder.kill()
+            holder.wait()
+        _HOLDERS.clear()
         row = {"case": case.name, "exit": code, "traceback": "Traceback" in err,
                "names_it": case.named in err or case.named in (proc.stdout if code != "timeout" else ""),
                "data_lost": not case.kept(d), "seconds": round(seconds, 1), "message": err.strip().splitlines()[-1][:160] if err.strip() else ""}
