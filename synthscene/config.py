@@ -270,12 +270,16 @@ class DatasetConfig(StrictModel):
         return list(dict.fromkeys(a.cls for a in self.assets))
 
     def pose_constraint(self, asset: AssetConfig) -> PoseConstraint | None:
-        """The asset's rotation constraint: randomizers.pose.per_asset wins over the asset entry's own."""
-        return self.randomizers.pose.per_asset.get(asset.name, asset.pose)
+        """The asset's one rotation constraint, from every way a config says it: randomizers.pose.per_asset
+        wins over the entry's own `pose:`; the entry's (or its library asset's) `upright: true` adds upright."""
+        con = self.randomizers.pose.per_asset.get(asset.name, asset.pose)
+        if asset.upright and not (con and con.upright):
+            con = (con or PoseConstraint()).model_copy(update={"upright": True})
+        return con
 
     def stands_upright(self, asset: AssetConfig) -> bool:
         con = self.pose_constraint(asset)
-        return asset.upright or bool(con and (con.upright or con.mode == "upright"))
+        return bool(con and (con.upright or con.mode == "upright"))
 
     def with_overrides(self, **changes: Any) -> "DatasetConfig":
         """A copy with top-level fields (seed, count) or `output_dir` replaced."""

@@ -304,7 +304,7 @@ def test_entry_needs_exactly_one_source(tmp_path):
 def test_upright_assets_keep_z_up_and_a_uniform_heading(tmp_path):
     from scipy.spatial.transform import Rotation
 
-    from synthscene.scenes.assets import upright
+    from synthscene.randomizers.pose import heading as upright
     from synthscene.scenes.sampler import AssetInfo, sample_scene
 
     qs = Rotation.random(400, random_state=np.random.default_rng(1)).as_quat()

@@ -9,8 +9,10 @@ import pytest
 from synthscene.renderers.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, view_matrix
 from synthscene.renderers.pybullet import Renderer, quiet, resolve_backend
 from synthscene.scenes.sample import CameraSample
+from synthscene.randomizers.lighting import LightingDraw
 
-LIGHT = {"direction": [0, 0, 1], "color": [1, 1, 1], "distance": 3, "ambient": 0.6, "diffuse": 0.4, "specular": 0.0, "shadow": False}
+LIGHT = LightingDraw(azimuth_deg=0.0, elevation_deg=90.0, direction=[0, 0, 1], color=[1, 1, 1], intensity=1.0, distance=3,
+                     ambient=0.6, diffuse=0.4, specular=0.0, shadow=False)
 
 
 def test_intrinsics_from_fov():

@@ -3,6 +3,8 @@ cluttered pile (objects dropped onto each other), with per-asset rotation constr
 (an asset may float or be held in front of the camera while the others are dropped)."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,12 +61,23 @@ def _centre(r) -> float:
     return (r[0] + r[1]) / 2
 
 
+def heading(quat) -> list[float]:
+    """The heading (yaw) of a drawn orientation, kept upright: a uniform random rotation gives a
+    uniform heading, and the draw is the unconstrained one, so no stream shifts."""
+    x = Rotation.from_quat(quat).apply([1.0, 0.0, 0.0])
+    yaw = math.atan2(x[1], x[0]) if abs(x[2]) < 0.999 else 0.0
+    return [0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]
+
+
 def rotation(rng: np.random.Generator, constraint: PoseConstraint | None) -> np.ndarray:
-    """An xyzw quaternion: uniform over SO(3) unless the asset is constrained."""
+    """An xyzw quaternion: uniform over SO(3) unless the asset is constrained: upright (the one
+    mechanism for every way of saying so, see DatasetConfig.pose_constraint) keeps only the heading
+    of a uniform draw; `axes` turns about those asset axes only."""
     upright = constraint is not None and (constraint.upright or constraint.mode == "upright")
-    if constraint is None or (not upright and constraint.axes is None):
-        return Rotation.random(random_state=rng).as_quat()
-    axes = ["z"] if upright else list(constraint.axes)
+    if constraint is None or upright or constraint.axes is None:
+        quat = Rotation.random(random_state=rng).as_quat()
+        return np.array(heading(quat)) if upright else quat
+    axes = list(constraint.axes)
     if not axes:
         return np.array([0.0, 0.0, 0.0, 1.0])
     angles = rng.uniform(-np.pi, np.pi, len(axes))

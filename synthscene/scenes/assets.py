@@ -323,11 +323,3 @@ def resolve_assets(config):
         if unknown:
             raise BadInput(f"classes {unknown} of library assets are not in `classes` {config.classes}", config.source, "assets")
     return config.model_copy(update={"assets": assets})
-
-
-def upright(quat) -> list[float]:
-    """The heading (yaw) of a drawn orientation, kept upright: no new random draw, so no other
-    randomizer's stream shifts, and a uniform random rotation gives a uniform heading."""
-    x = Rotation.from_quat(quat).apply([1.0, 0.0, 0.0])
-    yaw = math.atan2(x[1], x[0]) if abs(x[2]) < 0.999 else 0.0
-    return [0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]

@@ -10,7 +10,6 @@ from ..randomizers import REGISTRY, Context
 from ..randomizers import occlusion as occlusion_rnd
 from ..randomizers import pose as pose_rnd
 from ..rng import integer, stream
-from .assets import upright
 from .sample import CameraSample, ObjectSample, SceneSample
 
 
@@ -81,7 +80,6 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     objects = []
     for (name, k), (pos, quat), static in zip(targets, pose.poses, pose.static):
         cls = by_name[name].cls
-        quat = upright(quat) if by_name[name].upright else quat
         objects.append(ObjectSample(name, k, "target", names.index(cls), cls, pos, quat, static=static))
     objects += [ObjectSample(occlusion_rnd.pool_name(m), 0, "distractor", None, None, pos, quat)
                 for m, (pos, quat) in zip(occ.distractors, occ.distractor_poses)]
