@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config  # noqa: E402
-from synthscene.producer import ImageProducer, write_image  # noqa: E402
+from synthscene.producer import ImageProducer, without_torch, write_image  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
 
@@ -114,10 +114,13 @@ def _pure_render(producer: ImageProducer, indices) -> tuple[float, float]:
     return len(indices) / wall, cpu / len(indices)
 
 
-def _rss_mb() -> float:
+def _memory_mb() -> dict:
+    """RSS, and USS (pages only this process holds: what one more worker adds; shared libraries
+    such as llvmpipe's are counted once however many workers map them)."""
     import psutil
 
-    return psutil.Process().memory_info().rss / 2**20
+    m = psutil.Process().memory_full_info()
+    return {"rss": round(m.rss / 2**20, 1), "uss": round(m.uss / 2**20, 1), "torch_loaded": "torch" in sys.modules}
 
 
 def _cpu_seconds() -> float:
@@ -205,7 +208,8 @@ def main() -> None:
     args = ap.parse_args()
 
     load_1m = os.getloadavg()[0]
-    config = load_config(args.config)
+    with without_torch():  # as a render worker: validating `randomizers.post` imports albumentations
+        config = load_config(args.config)
     if args.backend:
         config = config.model_copy(update={"renderer": config.renderer.model_copy(update={"backend": args.backend})})
     if args.formats:
@@ -214,7 +218,7 @@ def main() -> None:
     t0 = time.perf_counter()
     producer = ImageProducer(config, backend)
     producer.produce(0)  # warm-up: first-use costs (shader compilation, page faults, caches)
-    startup_s, rss_start = time.perf_counter() - t0, _rss_mb()
+    startup_s, mem_start = time.perf_counter() - t0, _memory_mb()
     _wrap_stages(producer.world.times)
     indices = list(range(args.images))
     samples = [sample_scene(config, i, producer.world.asset_info, backend) for i in indices]
@@ -224,7 +228,7 @@ def main() -> None:
             pure, pure_cpu = _pure_render(producer, indices)
             rate, cpu, wall_st, cpu_st = _end_to_end(producer, indices, Path(tmp))
             rounds.append((rate, cpu, pure, pure_cpu, wall_st, cpu_st, wall_st["labels"] / wall_st["draw"]))
-    rss_end = _rss_mb()
+    mem_end = _memory_mb()
     producer.close()
     med = lambda j: statistics.median(r[j] for r in rounds)  # noqa: E731
     per_img = lambda j, k: round(1000 * statistics.median(r[j][k] for r in rounds) / len(indices), 1)  # noqa: E731
@@ -242,7 +246,8 @@ def main() -> None:
         "rounds_pure_render_images_per_s": [round(r[2], 2) for r in rounds],
         # visibility and labels ÷ GL draw, same images
         "labels_fraction": round(med(6), 4),
-        "rss_mb_per_worker": {"after_start_up": round(rss_start, 1), f"after_{args.images * args.rounds + 1}_images": round(rss_end, 1)},
+        "rss_mb_per_worker": {"after_start_up": mem_start["rss"], f"after_{args.images * args.rounds + 1}_images": mem_end["rss"]},
+        "memory_mb": {"after_start_up": mem_start, "after_images": mem_end},
         "start_up_s": round(startup_s, 2),
         "formats": config.output.formats,
         "workers": 1,

@@ -4,7 +4,9 @@ into an image, its record and its label files. `image_files` encodes what produc
 the files written for it, in the order that keeps a crash harmless (the record last)."""
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,23 @@ from .scenes.world import World
 IN_FLIGHT = 2  # indices sent ahead per worker or actor: one rendering, one queued, so it never waits on the parent
 
 
+@contextlib.contextmanager
+def without_torch():
+    """Imports inside see torch as absent, unless it is loaded already. albumentations imports its
+    optional `albumentations.pytorch` (and so torch: ~0.7 GB RSS, measured) at import and on every
+    `from_dict`, but handles torch's absence (ImportError suppressed, `find_spec` None); a render
+    worker uses no torch transform. Later imports of torch, after the block, work as usual."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # the import system's own marker: `import torch` raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
 @dataclass
 class Produced:
     image: np.ndarray  # RGB, uint8
@@ -41,7 +60,8 @@ class ImageProducer:
         self.config = config
         self.world = World(config, backend)
         self.labeler = Labeler(config, self.world)
-        self.randomize_image = ImageRandomizers(config, backend)
+        with without_torch():  # the post pipeline (albumentations) is built here
+            self.randomize_image = ImageRandomizers(config, backend)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
