@@ -60,3 +60,46 @@ print(json.dumps({{"torch": "torch" in sys.modules, "findable": importlib.util.f
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"torch": False, "findable": True}
+
+
+def test_settle_until_rest_is_off_by_default_and_dumps_as_before():
+    """Off, the new field is absent from dumps, so config hashes and resolved configs stay as they were."""
+    from synthscene.config import config_from_dict
+
+    off = config_from_dict(small_config())
+    assert "settle_until_rest" not in off.to_dict()["randomizers"]["pose"]
+    cfg = small_config()
+    cfg["randomizers"]["pose"]["settle_until_rest"] = True
+    on = config_from_dict(cfg)
+    assert on.to_dict()["randomizers"]["pose"]["settle_until_rest"] is True
+    assert config_from_dict(on.to_dict()).randomizers.pose.settle_until_rest is True
+    assert on.content_hash() != off.content_hash()
+
+
+def test_settle_until_rest_stops_at_rest_deterministically():
+    """Opt-in: the settle stops once everything has rested 10 steps, the same way in a fresh world."""
+    from synthscene.config import config_from_dict
+    from synthscene.producer import ImageProducer
+    from synthscene.scenes import world as world_mod
+
+    cfg = small_config()
+    cfg["randomizers"]["pose"].update(settle_until_rest=True, settle_steps=2000)
+    config = config_from_dict(cfg)
+    steps, records = [], []
+    real = world_mod.p.stepSimulation
+
+    def counted(**kw):
+        steps[-1] += 1
+        return real(**kw)
+
+    for _ in range(2):
+        producer = ImageProducer(config, "tiny")
+        try:
+            world_mod.p.stepSimulation = counted
+            steps.append(0)
+            records.append(producer.produce(1).record)
+        finally:
+            world_mod.p.stepSimulation = real
+            producer.close()
+    assert steps[0] == steps[1] and 10 <= steps[0] < 2000
+    assert records[0] == records[1]
