@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_serializer
+from pydantic import Field, field_validator
 from scipy.spatial.transform import Rotation
 
 from ..rng import uniform
@@ -47,19 +47,8 @@ class PoseConfig(StrictModel):
     pile: PileConfig = PileConfig()
     per_asset: dict[str, PoseConstraint] = {}
     settle_steps: int = Field(240, ge=0, le=24_000)  # at 240 Hz: at most one simulated second (the bound: 100 s)
-    # Stop the settle once every body has been at rest (under 5 mm/s and 0.05 rad/s) for 10 consecutive
-    # steps, checked every step, instead of the check every 20th step. Faster, but other images: opt-in.
-    settle_until_rest: bool = False
     max_tries: int = Field(30, ge=1, le=10_000)  # rejection sampling attempts per object before stacking it higher
     held_distance: Range = (0.3, 0.7)  # mode held: fraction of the camera's distance to its look-at point
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        """Off (the default), the field is left out: configs dump and hash as before it existed."""
-        d = handler(self)
-        if not self.settle_until_rest:
-            d.pop("settle_until_rest", None)
-        return d
 
     @field_validator("held_distance")
     @classmethod

@@ -234,22 +234,14 @@ class World:
         p.resetBasePositionAndOrientation(uid, base, quaternion, physicsClientId=self.client)
         return base
 
-    def _settle(self, max_steps: int, uids: list[int], check_every: int = 20, rest_steps: int = 10) -> None:
-        """Step until at rest (under 5 mm/s and 3 deg/s), at most `max_steps`. By default rest is
-        checked every `check_every` steps; with `randomizers.pose.settle_until_rest` every step,
-        stopping after `rest_steps` consecutive steps at rest (deterministic: it reads only the
-        simulated state, but stops at other steps than the default, so other images)."""
+    def _settle(self, max_steps: int, uids: list[int], check_every: int = 20) -> None:
         c = self.client
-        every_step = self.config.randomizers.pose.settle_until_rest
-        still = 0
         for step in range(1, max_steps + 1):
             p.stepSimulation(physicsClientId=c)
-            if every_step or step % check_every == 0:
+            if step % check_every == 0:
                 vel = [p.getBaseVelocity(u, physicsClientId=c) for u in uids]
-                at_rest = max(np.linalg.norm(v) for v, _ in vel) < 5e-3 and max(np.linalg.norm(w) for _, w in vel) < 0.05
-                still = still + 1 if at_rest else 0
-                if still >= (rest_steps if every_step else 1):
-                    break
+                if max(np.linalg.norm(v) for v, _ in vel) < 5e-3 and max(np.linalg.norm(w) for _, w in vel) < 0.05:
+                    break  # at rest: under 5 mm/s and 3 deg/s
 
     def uid_of(self, obj) -> int:
         return self.bodies[(obj.asset, obj.instance)]
