@@ -1,10 +1,15 @@
-"""Throughput: images/s of the full per-image work (sample, pose, render, labels, JPEG + label +
-record writes) against the same scenes rendered in a bare loop (pose + render only), one process,
-measured in the same run, interleaved, median of several rounds. Prints one JSON line last.
+"""Throughput by stage: where one process's time per image goes, against a pure-render floor.
 
-    python benchmarks/throughput.py [--config benchmarks/configs/throughput.yaml] [--images 40]
+    python benchmarks/throughput.py [--config benchmarks/configs/throughput.yaml] [--images 20]
                                     [--rounds 3] [--backend auto|egl|tiny] [--formats yolo,coco,..]
                                     [--scaling] [--scaling-images 60]
+
+Each round renders `--images` images end to end (sample, physics settle, occluder aiming, GL
+draw, texture, lighting tint, background, post, visibility/labels, JPEG encode + writes) and
+records wall and CPU milliseconds per stage (CPU = the whole process, llvmpipe's threads
+included). The pure-render floor is the same scenes, posed beforehand, drawn once each with
+nothing else: what the GL draw alone allows. Medians over rounds; one JSON line last, with the
+RSS of this (single) worker after start-up and after all images.
 
 --scaling adds the whole pipeline (worker processes, writes) with 1 and 2 local workers and with
 the Ray backend (2 actors on a local Ray started here): steady-state images/s over the second half
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -24,28 +30,97 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config  # noqa: E402
-from synthscene.producer import ImageProducer, write_image  # noqa: E402
+from synthscene.producer import ImageProducer, without_torch, write_image  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
 
+#: randomizer functions timed as stages by wrapping them here (their modules stay untouched):
+#: (module, attribute, stage); an attribute that no longer exists is skipped (its time stays in
+#: "randomize_other" or "labels").
+_WRAPPED = [
+    ("synthscene.randomizers.texture", None, "texture_pixels", "texture"),
+    ("synthscene.randomizers.texture", None, "jitter_pixels", "texture"),
+    ("synthscene.randomizers.lighting", None, "apply_tint", "tint"),
+    ("synthscene.randomizers.background", None, "foreground", "background"),
+    ("synthscene.randomizers.background", None, "composite", "background"),
+    ("synthscene.randomizers.background", "BackgroundBank", "render", "background"),
+    ("synthscene.randomizers.post", "PostProcessor", "__call__", "post"),
+]
+#: reported stages, in pipeline order
+STAGES = ["sample", "settle", "aiming", "pose_other", "draw", "texture", "tint", "background", "randomize_other",
+          "post", "labels", "encode_write"]
 
-def _render_only(producer: ImageProducer, samples) -> float:
-    world = producer.world
-    t = time.perf_counter()
-    for s in samples:
-        world.pose(s)
-        world.render(s)
-    return len(samples) / (time.perf_counter() - t)
+
+def _wrap_stages(times) -> None:
+    """Time the randomizers' own functions as stages of `times` (a world.StageTimes)."""
+    import importlib
+
+    def wrapped(fn, stage):
+        def timed(*a, **k):
+            with times(stage):
+                return fn(*a, **k)
+        return timed
+
+    for module, cls, attr, stage in _WRAPPED:
+        owner = importlib.import_module(module)
+        owner = getattr(owner, cls, None) if cls else owner
+        if owner is not None and hasattr(owner, attr):
+            setattr(owner, attr, wrapped(getattr(owner, attr), stage))
 
 
-def _end_to_end(producer: ImageProducer, indices, out: Path, stages: dict) -> float:
+def _stages(wall: dict, cpu: dict) -> tuple[dict, dict]:
+    """Non-overlapping stages from the nested timings of one image (seconds)."""
+    def split(t: dict) -> dict:
+        g = lambda k: t.get(k, 0.0)  # noqa: E731
+        return {"sample": g("sample"), "settle": g("settle"), "aiming": g("aiming"),
+                "pose_other": g("pose") - g("settle") - g("aiming"), "draw": g("draw"),
+                "texture": g("texture"), "tint": g("tint"), "background": g("background"),
+                "randomize_other": g("randomize") - g("texture") - g("tint") - g("background"),
+                "post": g("post"), "labels": g("post_labels") - g("post") + g("label_files"),
+                "encode_write": g("encode_write")}
+    return split(wall), split(cpu)
+
+
+def _end_to_end(producer: ImageProducer, indices, out: Path) -> tuple[float, float, dict, dict]:
+    """(images/s, CPU s per image, wall s per stage, CPU s per stage), summed over the images."""
     q = producer.config.output.jpeg_quality
-    t = time.perf_counter()
+    times = producer.world.times
+    wall: dict = {}
+    cpu: dict = {}
+    t, c = time.perf_counter(), time.process_time()
     for i in indices:
-        write_image(out, producer.produce(i), q)
-        for k, v in producer.timings.items():  # render and labels time of the same images
-            stages[k] = stages.get(k, 0.0) + v
-    return len(indices) / (time.perf_counter() - t)
+        produced = producer.produce(i)
+        with times("encode_write"):
+            write_image(out, produced, q)
+        w, u = _stages(times.wall, times.cpu)
+        for k in STAGES:
+            wall[k] = wall.get(k, 0.0) + w[k]
+            cpu[k] = cpu.get(k, 0.0) + u[k]
+    n = len(indices)
+    return n / (time.perf_counter() - t), (time.process_time() - c) / n, wall, cpu
+
+
+def _pure_render(producer: ImageProducer, indices) -> tuple[float, float]:
+    """(images/s, CPU s per image) of the GL draw alone: each scene posed first (untimed), then drawn."""
+    world, backend = producer.world, producer.world.renderer.backend
+    wall = cpu = 0.0
+    for i in indices:
+        s = sample_scene(producer.config, i, world.asset_info, backend)
+        world.pose(s)
+        t, c = time.perf_counter(), time.process_time()
+        world.render(s)
+        wall += time.perf_counter() - t
+        cpu += time.process_time() - c
+    return len(indices) / wall, cpu / len(indices)
+
+
+def _memory_mb() -> dict:
+    """RSS, and USS (pages only this process holds: what one more worker adds; shared libraries
+    such as llvmpipe's are counted once however many workers map them)."""
+    import psutil
+
+    m = psutil.Process().memory_full_info()
+    return {"rss": round(m.rss / 2**20, 1), "uss": round(m.uss / 2**20, 1), "torch_loaded": "torch" in sys.modules}
 
 
 def _cpu_seconds() -> float:
@@ -124,7 +199,7 @@ def scaling(config, backend: str, images: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(HERE / "configs" / "throughput.yaml"))
-    ap.add_argument("--images", type=int, default=40)
+    ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--backend", default=None)
     ap.add_argument("--formats", default=None, help="comma-separated output.formats, e.g. yolo,coco,bop")
@@ -132,32 +207,48 @@ def main() -> None:
     ap.add_argument("--scaling-images", type=int, default=60)
     args = ap.parse_args()
 
-    config = load_config(args.config)
+    load_1m = os.getloadavg()[0]
+    with without_torch():  # as a render worker: validating `randomizers.post` imports albumentations
+        config = load_config(args.config)
     if args.backend:
         config = config.model_copy(update={"renderer": config.renderer.model_copy(update={"backend": args.backend})})
     if args.formats:
         config = config.model_copy(update={"output": config.output.model_copy(update={"formats": args.formats.split(",")})})
     backend = resolve_backend(config.renderer.backend)
+    t0 = time.perf_counter()
     producer = ImageProducer(config, backend)
+    producer.produce(0)  # warm-up: first-use costs (shader compilation, page faults, caches)
+    startup_s, mem_start = time.perf_counter() - t0, _memory_mb()
+    _wrap_stages(producer.world.times)
     indices = list(range(args.images))
-    # The same scenes for both loops: sampling is a pure function of (config, seed, index).
-    samples = [sample_scene(config, i, producer.world.asset_info) for i in indices]
-    producer.produce(0)  # warm-up: first-use costs (shader compilation, page faults)
-    e2e, render, fractions = [], [], []
+    samples = [sample_scene(config, i, producer.world.asset_info, backend) for i in indices]
+    rounds = []  # (images/s, cpu/img, pure images/s, pure cpu/img, wall stages, cpu stages, labels fraction)
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            render.append(_render_only(producer, [sample_scene(config, i, producer.world.asset_info) for i in indices]))
-            stages: dict = {}
-            e2e.append(_end_to_end(producer, indices, Path(tmp), stages))
-            fractions.append(stages["labels"] / stages["render"])
+            pure, pure_cpu = _pure_render(producer, indices)
+            rate, cpu, wall_st, cpu_st = _end_to_end(producer, indices, Path(tmp))
+            rounds.append((rate, cpu, pure, pure_cpu, wall_st, cpu_st, wall_st["labels"] / wall_st["draw"]))
+    mem_end = _memory_mb()
     producer.close()
-    e2e_med, render_med = statistics.median(e2e), statistics.median(render)
+    med = lambda j: statistics.median(r[j] for r in rounds)  # noqa: E731
+    per_img = lambda j, k: round(1000 * statistics.median(r[j][k] for r in rounds) / len(indices), 1)  # noqa: E731
+    e2e, pure = med(0), med(2)
     result = {
-        "images_per_s": round(e2e_med, 2),
-        "render_only_images_per_s": round(render_med, 2),
-        "ratio": round(e2e_med / render_med, 3),
-        # labels (visibility, boxes, filters, label files of output.formats) ÷ render time, same images
-        "labels_fraction": round(statistics.median(fractions), 4),
+        "images_per_s": round(e2e, 2),
+        "pure_render_images_per_s": round(pure, 2),
+        "ratio": round(statistics.median(r[0] / r[2] for r in rounds), 3),  # within each round, then the median
+        "ms_per_image": round(1000 / e2e, 1),
+        "cpu_ms_per_image": round(1000 * med(1), 1),
+        "pure_render_cpu_ms_per_image": round(1000 * med(3), 1),
+        "stages_ms": {k: per_img(4, k) for k in STAGES},
+        "stages_cpu_ms": {k: per_img(5, k) for k in STAGES},
+        "rounds_images_per_s": [round(r[0], 2) for r in rounds],
+        "rounds_pure_render_images_per_s": [round(r[2], 2) for r in rounds],
+        # visibility and labels ÷ GL draw, same images
+        "labels_fraction": round(med(6), 4),
+        "rss_mb_per_worker": {"after_start_up": mem_start["rss"], f"after_{args.images * args.rounds + 1}_images": mem_end["rss"]},
+        "memory_mb": {"after_start_up": mem_start, "after_images": mem_end},
+        "start_up_s": round(startup_s, 2),
         "formats": config.output.formats,
         "workers": 1,
         "backend": backend,
@@ -167,6 +258,8 @@ def main() -> None:
         "objects_per_image": round(statistics.mean(len(s.objects) for s in samples), 2),
         "images": args.images,
         "rounds": args.rounds,
+        "load_avg_1m_at_start": round(load_1m, 2),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "config": str(Path(args.config).resolve().relative_to(HERE.parent)) if str(Path(args.config).resolve()).startswith(str(HERE.parent)) else args.config,
     }
     if args.scaling:

@@ -4,8 +4,9 @@ into an image, its record and its label files. `image_files` encodes what produc
 the files written for it, in the order that keeps a crash harmless (the record last)."""
 from __future__ import annotations
 
+import contextlib
 import json
-import time
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,23 @@ from .scenes.world import World
 IN_FLIGHT = 2  # indices sent ahead per worker or actor: one rendering, one queued, so it never waits on the parent
 
 
+@contextlib.contextmanager
+def without_torch():
+    """Imports inside see torch as absent, unless it is loaded already. albumentations imports its
+    optional `albumentations.pytorch` (and so torch: ~0.7 GB RSS, measured) at import and on every
+    `from_dict`, but handles torch's absence (ImportError suppressed, `find_spec` None); a render
+    worker uses no torch transform. Later imports of torch, after the block, work as usual."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # the import system's own marker: `import torch` raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
 @dataclass
 class Produced:
     image: np.ndarray  # RGB, uint8
@@ -42,22 +60,30 @@ class ImageProducer:
         self.config = config
         self.world = World(config, backend)
         self.labeler = Labeler(config, self.world)
-        self.randomize_image = ImageRandomizers(config, backend)
+        with without_torch():  # the post pipeline (albumentations) is built here
+            self.randomize_image = ImageRandomizers(config, backend)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:
-        sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
-        self.world.pose(sample)
-        t0 = time.perf_counter()
-        render = self.world.render(sample)
-        t1 = time.perf_counter()
+        times = self.world.times  # per stage, wall and CPU, for benchmarks/throughput.py
+        times.reset()
+        with times("sample"):
+            sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
+        with times("pose"):  # includes the world's own "settle" and "aiming"
+            self.world.pose(sample)
+        with times("draw"):
+            render = self.world.render(sample)
         # texture → lighting tint → background, then post; labels come from the final segmentation
-        scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
-        t2 = time.perf_counter()
-        render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
-        files = writers.image_files(self.config, frame)
-        post = self.randomize_image.post_seconds
-        self.timings = {"render": t1 - t0, "randomize": t2 - t1 + post, "labels": time.perf_counter() - t2 - post}
+        with times("randomize"):
+            scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
+        with times("post_labels"):  # post, then visibility and boxes
+            render, frame = self.randomize_image.post_and_label(self.labeler, sample, scene)
+        with times("label_files"):
+            files = writers.image_files(self.config, frame)
+        w = times.wall
+        post = getattr(self.randomize_image, "post_seconds", 0.0)
+        self.timings = {"render": w["draw"], "randomize": w["randomize"] + post,
+                        "labels": w["post_labels"] - post + w["label_files"]}
         return Produced(render.rgb, image_record(sample, frame.objects), files)
 
     def produce_files(self, index: int) -> tuple[dict, list[tuple[str, bytes | str]]]:

@@ -1,7 +1,9 @@
 """The PyBullet world of one worker: assets loaded once, then re-posed, shown and hidden per image."""
 from __future__ import annotations
 
+import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -21,9 +23,31 @@ from .urdf_check import confine_urdf_paths
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
 
 
+class StageTimes:
+    """Wall and CPU seconds per named stage of the current image, for benchmarks. CPU is the whole
+    process's (`process_time`): llvmpipe draws in its own threads, which `thread_time` would miss."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.wall, self.cpu = {}, {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[stage] = self.wall.get(stage, 0.0) + time.perf_counter() - w
+            self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - c
+
+
 class World:
     def __init__(self, config: DatasetConfig, backend: str):
         self.config = config
+        self.times = StageTimes()  # settle and occluder aiming of the last pose; the producer adds its stages
         with quiet():
             self.client = p.connect(p.DIRECT)
         # The EGL plugin must be in place before bodies exist so that it sees them all.
@@ -130,7 +154,8 @@ class World:
             self._show(uid, obj.position, obj.quaternion)
             shown.append((obj, uid))
         if sample.settle and shown:
-            self._settle(sample.settle_steps, [u for _, u in shown])
+            with self.times("settle"):
+                self._settle(sample.settle_steps, [u for _, u in shown])
             for obj, uid in shown:
                 pos, quat = p.getBasePositionAndOrientation(uid, physicsClientId=c)
                 obj.position, obj.quaternion = [float(x) for x in pos], [float(x) for x in quat]
@@ -138,9 +163,10 @@ class World:
             self._show(uid, obj.position, obj.quaternion)
             p.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0], physicsClientId=c)  # parked, they fell meanwhile
         targets = [o for o in sample.objects if o.role == "target"]
-        for obj in sample.objects:
-            if obj.aim is not None:
-                self._place_occluder(sample, obj, targets[obj.aim.target])
+        with self.times("aiming"):
+            for obj in sample.objects:
+                if obj.aim is not None:
+                    self._place_occluder(sample, obj, targets[obj.aim.target])
 
     def _show(self, uid: int, position, quaternion) -> None:
         c = self.client
