@@ -1,6 +1,11 @@
 """synthscene: labelled synthetic images for object detection, measured against real photographs."""
 from __future__ import annotations
 
+import os
+
+# Offline: albumentations otherwise asks PyPI for a newer version when it is imported.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 from .version import __version__  # noqa: E402,F401
 
 from .renderers import _quiet  # noqa: E402,F401  (first: pybullet imported without its banner)

@@ -167,3 +167,14 @@ def test_silhouettes_of_two_bodies_from_one_urdf_under_egl_are_equal(tmp_path):
     a, b = meshes["duck_a"], meshes["duck_b"]
     assert len(a.faces) > 100 and np.isfinite(a.vertices).all()
     assert np.array_equal(a.vertices, b.vertices) and np.array_equal(a.faces, b.faces)
+
+
+def test_albumentations_is_not_asked_to_look_for_updates_online():
+    import subprocess
+    import sys
+
+    code = ("import os; os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None); import synthscene, albumentations.check_version as c; "
+            "c.check_for_updates = lambda *a, **k: (_ for _ in ()).throw(SystemExit('update check')); "
+            "print(os.environ['NO_ALBUMENTATIONS_UPDATE'])")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "1", res.stderr
