@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
 from .faults import WorkerTraceback, failure_message, formatted_traceback
-from .producer import IN_FLIGHT, ImageProducer, write_files
+from .producer import IN_FLIGHT, ImageProducer, Pending, write_files
 
 
 class ImageActor:
@@ -109,7 +109,7 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         except ray.exceptions.RayActorError as err:
             lines = str(err).strip().splitlines()  # a raise in __init__ ends with its own last line
             raise SynthsceneError(f"a Ray actor failed to start: {lines[-1] if 'creation task' in lines[0] else lines[0]}") from None
-        pending = deque(todo)
+        pending = Pending(todo)
         queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
         owner = {}  # object ref → (actor number, index)
         ref_of = {}  # (actor number, index) → object ref

@@ -173,8 +173,8 @@ def generate(
     if config.output.dir is None:
         raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
     out_dir = Path(config.output.dir)
-    indices = sorted(set(only)) if only else list(range(config.count))
-    bad = [i for i in indices if not 0 <= i < config.count]
+    indices = sorted(set(only)) if only else range(config.count)  # a range: no list of a million ints
+    bad = [i for i in indices if not 0 <= i < config.count] if only else []
     if bad:
         raise BadInput(f"image indices {bad} are outside 0..{config.count - 1}", None, "--only")
     renderer = resolve_backend(config.renderer.backend)
@@ -188,7 +188,7 @@ def generate(
     with outdir.locked(out_dir):
         _prepare_output(out_dir, config, resume, overwrite, partial=bool(only))
         done = set(read_records(out_dir)) if resume else set()
-        todo = [i for i in indices if i not in done]
+        todo = [i for i in indices if i not in done] if done else indices
         seconds = _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress, producer)
         try:
             finish(out_dir, config)

@@ -129,3 +129,18 @@ def produce_and_write(producer: ImageProducer, out_dir: Path, index: int) -> dic
     record, files = producer.produce_files(index)
     write_files(out_dir, index, files)
     return record
+
+
+class Pending:
+    """The indices still to send, read lazily from a sequence: a range of a million images is no list."""
+
+    def __init__(self, todo):
+        self._todo, self._next = todo, 0
+
+    def __bool__(self) -> bool:
+        return self._next < len(self._todo)
+
+    def popleft(self) -> int:
+        index = self._todo[self._next]
+        self._next += 1
+        return index

@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from .errors import BadInput, SynthsceneError
 from .faults import WorkerTraceback, failure_message, formatted_traceback
-from .producer import IN_FLIGHT, produce_and_write
+from .producer import IN_FLIGHT, Pending, produce_and_write
 
 
 def _child(conn: Connection, config, backend: str, out_dir: str, producer_class) -> None:
@@ -85,7 +85,7 @@ def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], work
         return
     ctx = mp.get_context("spawn")
     slots: list[_Slot] = []
-    pending = deque(todo)
+    pending = Pending(todo)
     clean = False
     try:
         n = min(workers, len(todo))

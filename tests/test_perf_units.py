@@ -60,3 +60,24 @@ print(json.dumps({{"torch": "torch" in sys.modules, "findable": importlib.util.f
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"torch": False, "findable": True}
+
+
+def test_indices_are_streamed_not_listed(tmp_path, monkeypatch):
+    """generate hands the backends a range, never list(range(count)): a million-image run holds no list."""
+    import synthscene.pipeline as pipeline
+    from synthscene import load_config
+    from synthscene.producer import Pending
+    from robust_helpers import small_config_file
+
+    seen = {}
+
+    def fake_render(config, renderer, backend, out_dir, todo, *rest):
+        seen["todo"] = todo
+        return 0.0
+
+    monkeypatch.setattr(pipeline, "_render", fake_render)
+    monkeypatch.setattr(pipeline, "finish", lambda *a: None)
+    pipeline.generate(load_config(small_config_file(tmp_path, count=5)), tmp_path / "o", count=1_000_000, progress=False)
+    assert isinstance(seen["todo"], range) and len(seen["todo"]) == 1_000_000
+    pending = Pending(range(3))
+    assert [pending.popleft() for _ in range(3)] == [0, 1, 2] and not pending
