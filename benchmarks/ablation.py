@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
 
-    from synthscene import load_config
+    from synthscene import load_config, prepare
     from synthscene.train.bench_config import load_bench_config
     from synthscene.train.benchmark import Arm, Runner, ensure_synthetic, split_gold
     from synthscene.train.data import load_gold
@@ -54,7 +54,7 @@ def main() -> None:
     })
     gold = load_gold(cfg.gold)
     split = split_gold(gold, cfg.seed, cfg.eval_fraction, None)
-    base = load_config(cfg.dataset)
+    base = prepare(load_config(cfg.dataset))
     variants = ([] if args.no_all else [("all", base)]) + [(f"no-{n}", without(base, n)) for n in args.off]
     if args.none:
         variants.append(("none", without(base, *args.off)))

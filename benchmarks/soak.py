@@ -18,7 +18,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from synthscene import load_config  # noqa: E402
+from synthscene import load_config, prepare  # noqa: E402
 from synthscene.pipeline import _prepare_output, _run_local, finish  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100, help="images before the start reading")
     args = ap.parse_args()
 
-    config = load_config(args.config).with_overrides(count=args.images)
+    config = prepare(load_config(args.config)).with_overrides(count=args.images)
     backend = resolve_backend(config.renderer.backend)
     start_rss, end_rss = {}, {}
     with tempfile.TemporaryDirectory() as tmp:

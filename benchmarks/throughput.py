@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from synthscene import load_config  # noqa: E402
+from synthscene import load_config, prepare  # noqa: E402
 from synthscene.producer import ImageProducer, without_torch, write_image  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
@@ -209,7 +209,7 @@ def main() -> None:
 
     load_1m = os.getloadavg()[0]
     with without_torch():  # as a render worker: validating `randomizers.post` imports albumentations
-        config = load_config(args.config)
+        config = prepare(load_config(args.config))
     if args.backend:
         config = config.model_copy(update={"renderer": config.renderer.model_copy(update={"backend": args.backend})})
     if args.formats:

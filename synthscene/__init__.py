@@ -21,6 +21,14 @@ def generate(config, out=None, **kwargs):
     return _generate(config, out, **kwargs)
 
 
+def prepare(config):
+    """The config with its assets made render-ready (meshes converted, library assets found, URDFs
+    checked); idempotent. generate and preview call it (see synthscene.scenes.assets.prepare)."""
+    from .scenes.assets import prepare as _prepare
+
+    return _prepare(config)
+
+
 def refine(config_path, diagnosis_dir, out, images=None):
     """A supplement config moved toward a diagnosis' failing slices (see synthscene.diagnosis.refine)."""
     from .diagnosis.refine import refine as _refine
@@ -31,4 +39,4 @@ def refine(config_path, diagnosis_dir, out, images=None):
 
 from .init_config import init_config  # noqa: E402
 
-__all__ = ["DatasetConfig", "load_config", "generate", "init_config", "refine", "BadInput", "SynthsceneError", "__version__"]
+__all__ = ["DatasetConfig", "load_config", "prepare", "generate", "init_config", "refine", "BadInput", "SynthsceneError", "__version__"]

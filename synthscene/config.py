@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import (
     AfterValidator,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -228,6 +229,9 @@ class DatasetConfig(StrictModel):
     # Why values differ from the config this one was refined from (`synthscene refine`): free-form,
     # recorded with the dataset but not part of the content hash (it changes no image).
     provenance: list[dict[str, Any]] | None = None
+    # Set by scenes/assets.prepare: every asset is a checked, render-ready URDF. Copies keep it
+    # (with_overrides changes no asset), so preparing again does nothing.
+    _prepared: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _classes(self):
@@ -344,18 +348,19 @@ def validation_error(err: ValidationError, source) -> BadInput:
 
 
 def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
+    """The validated config, nothing converted: assets are made render-ready by
+    `scenes.assets.prepare`, which whatever renders calls."""
     if not isinstance(data, dict):
         raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
     try:
         cfg = DatasetConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else None})
     except ValidationError as err:
         raise validation_error(err, source) from None
-    from .scenes.assets import resolve_assets  # meshes and library assets → cached URDFs, once, before workers
-
-    return resolve_assets(cfg.model_copy(update={"source": source}))
+    return cfg.model_copy(update={"source": source})
 
 
 def load_config(path: str | os.PathLike) -> DatasetConfig:
-    """Read and validate a dataset config; BadInput names the file and the field on any problem."""
+    """Read and validate a dataset config; BadInput names the file and the field on any problem.
+    Pure: no mesh is converted, no URDF loaded (that is `synthscene.prepare`)."""
     path = Path(path)
     return config_from_dict(read_yaml(path), path.resolve().parent, str(path))

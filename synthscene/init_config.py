@@ -224,6 +224,7 @@ def init_config(
     """
     from .config import load_config
     from .labels.io import atomic_write
+    from .scenes.assets import prepare
 
     out = Path(out).expanduser()
     if out.suffix.lower() not in (".yaml", ".yml"):
@@ -242,7 +243,7 @@ def init_config(
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text)
     try:
-        load_config(tmp)  # must load as written; paths resolve from the same folder
+        prepare(load_config(tmp))  # must load as written, meshes converted; paths resolve from the same folder
     except BadInput as err:
         tmp.unlink()
         raise RuntimeError(f"init wrote a config that does not load (a synthscene bug): {err}") from None

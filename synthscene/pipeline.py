@@ -160,7 +160,9 @@ def generate(
     `config` is a DatasetConfig, or a config file path (loaded with load_config), or a mapping of
     config keys. Every argument is checked before anything is written (BadInput, exit 2).
     `producer` is the per-image job's class, the same for every backend (tests pass subclasses)."""
-    config = _as_config(config)
+    from .scenes.assets import prepare
+
+    config = prepare(_as_config(config))  # assets render-ready (or refused) before the folder is touched
     count, seed = _checked_int("count", count), _checked_int("seed", seed)
     workers = _checked_int("workers", workers, 1) or (None if backend == "ray" else 1)  # None: one per CPU (ray)
     if backend not in ("local", "ray"):

@@ -57,7 +57,9 @@ def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
     """Render images 0..count-1 exactly as `generate` would and draw their labels on a sheet."""
     from .errors import BadInput
     from .pipeline import ImageProducer
+    from .scenes.assets import prepare
 
+    config = prepare(config)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise BadInput(f"the number of images to preview must be at least 1, got {count!r}", None, "--count")
     producer = ImageProducer(config, resolve_backend(config.renderer.backend))

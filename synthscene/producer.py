@@ -22,6 +22,7 @@ from .labels.io import atomic_write
 from .labels.manifest import image_record
 from .outdir import RECORDS_DIR, files_entry
 from .randomizers.image import ImageRandomizers
+from .scenes.assets import prepare
 from .scenes.sampler import sample_scene
 from .scenes.world import World
 
@@ -57,6 +58,7 @@ class ImageProducer:
     Tests inject failures by passing a subclass as generate(producer=...)."""
 
     def __init__(self, config: DatasetConfig, backend: str):
+        config = prepare(config)  # a no-op for the prepared config generate passes
         self.config = config
         self.world = World(config, backend)
         self.labeler = Labeler(config, self.world)

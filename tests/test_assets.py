@@ -10,11 +10,17 @@ import pytest
 import trimesh
 from PIL import Image
 
-from synthscene import BadInput
+from synthscene import BadInput, load_config, prepare
 from synthscene.config import config_from_dict
 from synthscene.scenes import assets
 from synthscene.scenes.assets import AssetWarning, build, make_ready
 from synthscene.scenes.inspect_asset import render_views
+
+
+def prepared(data, base_dir, source="<config>"):
+    """A config loaded (pure) then prepared: its assets converted, looked up and checked."""
+    return prepare(config_from_dict(data, base_dir, source))
+
 
 SIDE = (0.08, 0.08, 0.08)  # metres
 
@@ -130,13 +136,13 @@ def test_urdf_source_loads_as_is(tmp_path):
 
 def test_config_mesh_entry_resolves_to_a_plain_urdf_entry(tmp_path):
     two_colour_box().export(tmp_path / "box.glb")
-    cfg = config_from_dict({"assets": [{"mesh": "box.glb", "class": "box", "collision": "sphere", "recentre": True}]}, tmp_path)
+    cfg = prepared({"assets": [{"mesh": "box.glb", "class": "box", "collision": "sphere", "recentre": True}]}, tmp_path)
     a = cfg.assets[0]
     assert a.name == "box" and a.mesh is None and a.urdf.endswith("model.urdf") and a.source == str(tmp_path / "box.glb")
     assert Path(a.urdf).is_relative_to(tmp_path / "cache")
     assert "<sphere" in Path(a.urdf).read_text()
     # The resolved config is itself a valid config naming the same URDF (resolving again is a no-op).
-    again = config_from_dict(cfg.to_dict(), tmp_path)
+    again = prepared(cfg.to_dict(), tmp_path)
     assert again.assets[0].urdf == a.urdf and again.assets[0].scale == a.scale
 
 
@@ -160,14 +166,14 @@ def test_vhacd_collision_is_a_convex_decomposition(tmp_path):
 def test_100_mm_cube_in_mm_renders_exactly_like_a_0_1_m_cube_in_m(tmp_path):
     trimesh.creation.box((100.0, 100.0, 100.0)).export(tmp_path / "mm.stl")
     trimesh.creation.box((0.1, 0.1, 0.1)).export(tmp_path / "m.stl")
-    cfg = config_from_dict({"assets": [{"name": "mm", "mesh": "mm.stl", "units": "mm"}, {"name": "m", "mesh": "m.stl"}]}, tmp_path)
+    cfg = prepared({"assets": [{"name": "mm", "mesh": "mm.stl", "units": "mm"}, {"name": "m", "mesh": "m.stl"}]}, tmp_path)
     masks = [object_pixels(a.urdf, a.scale, distance=0.5)[1] for a in cfg.assets]
     assert masks[0].sum() > 1000
     assert np.array_equal(masks[0], masks[1])
     # A URDF in millimetres: `units` becomes the load scale.
     trimesh.creation.box((100.0, 100.0, 100.0)).export(tmp_path / "mmbox.stl")
     _urdf_for("mmbox.stl", tmp_path)
-    cfg = config_from_dict({"assets": [{"name": "u", "urdf": "model.urdf", "units": "mm"}]}, tmp_path)
+    cfg = prepared({"assets": [{"name": "u", "urdf": "model.urdf", "units": "mm"}]}, tmp_path)
     assert cfg.assets[0].scale == pytest.approx(0.001)
     assert np.array_equal(object_pixels(cfg.assets[0].urdf, cfg.assets[0].scale, distance=0.5)[1], masks[1])
 
@@ -175,7 +181,7 @@ def test_100_mm_cube_in_mm_renders_exactly_like_a_0_1_m_cube_in_m(tmp_path):
 def test_scale_multiplies_and_cm_units(tmp_path):
     trimesh.creation.box((10.0, 10.0, 10.0)).export(tmp_path / "cm.stl")
     trimesh.creation.box((0.05, 0.05, 0.05)).export(tmp_path / "half.stl")
-    cfg = config_from_dict({"assets": [{"name": "cm", "mesh": "cm.stl", "units": "cm"},
+    cfg = prepared({"assets": [{"name": "cm", "mesh": "cm.stl", "units": "cm"},
                                        {"name": "half", "mesh": "half.stl", "scale": 2.0}]}, tmp_path)
     masks = [object_pixels(a.urdf, a.scale, distance=0.5)[1] for a in cfg.assets]
     assert abs(int(masks[0].sum()) - int(masks[1].sum())) <= 0.01 * masks[0].sum()
@@ -199,28 +205,45 @@ def test_cache_is_reused_not_rebuilt(tmp_path, monkeypatch):
     src = tmp_path / "box.ply"
     two_colour_box().export(src)
     data = {"assets": [{"name": "box", "mesh": "box.ply", "collision": "convex"}]}
-    first = config_from_dict(data, tmp_path).assets[0].urdf
+    first = prepared(data, tmp_path).assets[0].urdf
     mtime = Path(first).stat().st_mtime_ns
-    second = config_from_dict(data, tmp_path).assets[0].urdf
+    second = prepared(data, tmp_path).assets[0].urdf
     assert first == second and len(calls) == 1 and Path(first).stat().st_mtime_ns == mtime
     assert build(src, name="box", collision="convex").cached
     # A different option or changed content is a different key: converted again.
-    config_from_dict({"assets": [{**data["assets"][0], "collision": "box"}]}, tmp_path)
+    prepared({"assets": [{**data["assets"][0], "collision": "box"}]}, tmp_path)
     trimesh.creation.box((0.05, 0.06, 0.07)).export(src)
-    third = config_from_dict(data, tmp_path).assets[0].urdf
+    third = prepared(data, tmp_path).assets[0].urdf
     assert len(calls) == 3 and third != first
     info = json.loads((Path(third).parent / "build.json").read_text())
     assert info["report"]["extents"] == pytest.approx([0.05, 0.06, 0.07])
     next(Path(third).parent.glob("*.png")).unlink()  # a damaged cache entry is rebuilt, not trusted
-    assert config_from_dict(data, tmp_path).assets[0].urdf == third and len(calls) == 4
+    assert prepared(data, tmp_path).assets[0].urdf == third and len(calls) == 4
     assert next(Path(third).parent.glob("*.png")).is_file()
+
+
+def test_load_config_converts_nothing_prepare_converts_once(tmp_path, monkeypatch):
+    """Loading is pure (read, validate); `prepare` converts into the cache; preparing again does nothing."""
+    two_colour_box().export(tmp_path / "box.ply")
+    (tmp_path / "c.yaml").write_text("assets: [{mesh: box.ply, collision: box}]\n")
+    cache = tmp_path / "cache"
+    cfg = load_config(tmp_path / "c.yaml")
+    assert not cache.exists() or not any(cache.iterdir())
+    assert cfg.assets[0].mesh == str(tmp_path / "box.ply") and cfg.assets[0].urdf is None
+    ready = prepare(cfg)
+    a = ready.assets[0]
+    assert any(cache.iterdir()) and a.mesh is None and Path(a.urdf).is_relative_to(cache)
+    calls = []
+    monkeypatch.setattr(assets, "make_ready", lambda *a, **k: calls.append(a))
+    assert prepare(ready) is ready and prepare(ready.with_overrides(count=3)).assets == ready.assets
+    assert calls == []
 
 
 # ---- bad assets ------------------------------------------------------------------------------
 
 def _bad(tmp_path, entry: dict, *needles: str) -> None:
     with pytest.raises(BadInput) as err:
-        config_from_dict({"assets": [entry]}, tmp_path, "cfg.yaml")
+        prepared({"assets": [entry]}, tmp_path, "cfg.yaml")
     for n in needles:
         assert n in str(err.value), str(err.value)
 
@@ -253,10 +276,10 @@ def test_absurd_and_implausible_sizes(tmp_path):
     _bad(tmp_path, {"name": "x", "mesh": "mm.stl", "units": "mm", "scale": 1e-4}, "mm.stl", "absurd size")
     trimesh.creation.box((2.0, 2.0, 2.0)).export(tmp_path / "tiny.stl")
     with pytest.warns(AssetWarning, match="tiny.stl.*implausible size"):
-        config_from_dict({"assets": [{"name": "x", "mesh": "tiny.stl", "units": "mm"}]}, tmp_path)
+        prepared({"assets": [{"name": "x", "mesh": "tiny.stl", "units": "mm"}]}, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error", AssetWarning)  # a plausible size gives no warning
-        config_from_dict({"assets": [{"name": "x", "mesh": "tiny.stl", "units": "cm"}]}, tmp_path)
+        prepared({"assets": [{"name": "x", "mesh": "tiny.stl", "units": "cm"}]}, tmp_path)
 
 
 def test_missing_texture_and_material(tmp_path):
@@ -313,7 +336,7 @@ def test_upright_assets_keep_z_up_and_a_uniform_heading(tmp_path):
     heading = np.degrees(ups.as_euler("zyx")[:, 0])
     assert np.histogram(heading, bins=4, range=(-180, 180))[0].min() > 60  # every quadrant drawn
     trimesh.creation.box(SIDE).export(tmp_path / "box.stl")
-    cfg = config_from_dict({"assets": [{"name": "up", "mesh": "box.stl", "upright": True, "collision": "box"},
+    cfg = prepared({"assets": [{"name": "up", "mesh": "box.stl", "upright": True, "collision": "box"},
                                        {"name": "free", "mesh": "box.stl", "collision": "box"}]}, tmp_path)
     info = {a.name: AssetInfo(a.name, (0.04, 0.04, 0.04)) for a in cfg.assets}
     objs = [o for i in range(5) for o in sample_scene(cfg, i, info).objects]
@@ -334,7 +357,7 @@ def test_upright_assets_stay_upright_through_the_drop(tmp_path):
     arm = trimesh.creation.box((0.1, 0.03, 0.03), trimesh.transformations.translation_matrix((0.065, 0, 0.085)))
     trimesh.util.concatenate([column, arm]).export(tmp_path / "drill.stl")
     entry = {"mesh": "drill.stl", "collision": "convex", "count": [1, 1]}
-    cfg = config_from_dict({
+    cfg = prepared({
         "assets": [{"name": "standing", "upright": True, **entry},
                    {"name": "turned", "pose": {"axes": ["z"]}, **entry}],  # same start, no upright physics
         "camera": {"width": 64, "height": 48},

@@ -11,12 +11,18 @@ import trimesh
 import yaml
 from typer.testing import CliRunner
 
-from synthscene import BadInput
+from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
 from synthscene.scenes import assets
 from synthscene.scenes.library import ASSET_FILE, list_assets, search_path
 from synthscene.scenes.library_add import add_asset
+
+
+def prepared(data, base_dir, source="<config>"):
+    """A config loaded (pure) then prepared: its assets converted, looked up and checked."""
+    return prepare(config_from_dict(data, base_dir, source))
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,13 +80,13 @@ def test_config_library_entry_reuses_the_conversion_add_made(tmp_path, monkeypat
     calls = []
     real = assets.convert_source
     monkeypatch.setattr(assets, "convert_source", lambda *a, **k: calls.append(a) or real(*a, **k))
-    cfg = config_from_dict({"library": "lib", "classes": ["box"], "assets": [{"asset": "redbox", "scale": 2.0}]}, tmp_path)
+    cfg = prepared({"library": "lib", "classes": ["box"], "assets": [{"asset": "redbox", "scale": 2.0}]}, tmp_path)
     a = cfg.assets[0]
     assert (a.name, a.cls, a.scale, a.asset) == ("redbox", "box", 2.0, None)
     assert Path(a.urdf).is_relative_to(lib / ".cache") and "library asset redbox" in a.source
     assert calls == []  # converted once, by `add`
     # Per-entry `library:` works too, and an entry may override the asset's options (a new conversion).
-    cfg = config_from_dict({"assets": [{"asset": "redbox", "library": "lib", "collision": "sphere", "name": "ball"}]}, tmp_path)
+    cfg = prepared({"assets": [{"asset": "redbox", "library": "lib", "collision": "sphere", "name": "ball"}]}, tmp_path)
     assert "<sphere" in Path(cfg.assets[0].urdf).read_text() and len(calls) == 1
 
 
@@ -101,7 +107,7 @@ def test_add_refuses_bad_assets_and_leaves_the_library_clean(tmp_path):
     with pytest.raises(BadInput, match="--name"):
         add_asset(src, "no/slashes", lib)
     with pytest.raises(BadInput, match="no asset named 'ghost'"):
-        config_from_dict({"library": "lib", "assets": [{"asset": "ghost"}]}, tmp_path)
+        prepared({"library": "lib", "assets": [{"asset": "ghost"}]}, tmp_path)
     (lib / "broken").mkdir()
     (lib / "broken" / ASSET_FILE).write_text("name: broken\nunits: furlongs\nmesh: x.ply\n")
     with pytest.raises(BadInput, match="broken.*units"):
@@ -114,7 +120,7 @@ def test_urdf_assets_are_added_with_their_files(tmp_path):
     lib = tmp_path / "lib"
     add_asset(Path(pybullet_data.getDataPath()) / "duck_vhacd.urdf", "pbduck", lib)
     assert {"duck_vhacd.urdf", "duck.obj", "duck.mtl", "duckCM.png", "duck_vhacd.obj"} <= {f.name for f in (lib / "pbduck").iterdir()}
-    cfg = config_from_dict({"library": "lib", "assets": [{"asset": "pbduck"}]}, tmp_path)
+    cfg = prepared({"library": "lib", "assets": [{"asset": "pbduck"}]}, tmp_path)
     assert cfg.assets[0].urdf == str(lib / "pbduck" / "duck_vhacd.urdf")
 
 
@@ -130,7 +136,7 @@ def test_entry_point_asset_pack(tmp_path, monkeypatch):
     (dist / "entry_points.txt").write_text("[synthscene.assets]\ntoyshapes = toyshapes:LIBRARY\n")
     monkeypatch.syspath_prepend(str(site))
     assert (pack / "library").resolve() in search_path()
-    cfg = config_from_dict({"classes": ["toy"], "assets": [{"asset": "toybox"}]}, tmp_path)
+    cfg = prepared({"classes": ["toy"], "assets": [{"asset": "toybox"}]}, tmp_path)
     assert cfg.assets[0].cls == "toy"
     assert "toybox  class=toy" in run("assets", "list")
 

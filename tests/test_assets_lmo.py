@@ -9,7 +9,7 @@ import pytest
 import trimesh
 import yaml
 
-from synthscene import load_config
+from synthscene import load_config, prepare
 from synthscene.scenes.inspect_asset import render_views
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ def lmo(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("SYNTHSCENE_CACHE", str(tmp_path_factory.mktemp("cache")))
     try:
-        yield load_config(ROOT / "configs/lmo.yaml")
+        yield prepare(load_config(ROOT / "configs/lmo.yaml"))
     finally:
         mp.undo()
 
@@ -71,5 +71,5 @@ def test_shared_folder_may_come_from_an_environment_variable(lmo, tmp_path, monk
     assert not [line for line in text.splitlines() if "../shared" in line.split("#")[0]]
     (tmp_path / "lmo.yaml").write_text(text)
     monkeypatch.setenv("SYNTHSCENE_SHARED", str((ROOT / "../shared").resolve()))
-    cfg = load_config(tmp_path / "lmo.yaml")
+    cfg = prepare(load_config(tmp_path / "lmo.yaml"))
     assert [a.urdf for a in cfg.assets] == [a.urdf for a in lmo.assets]  # same content: same cached conversion

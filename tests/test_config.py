@@ -28,7 +28,7 @@ def test_relative_paths_resolve_against_the_config_file(write_config, tmp_path):
     (tmp_path / "assets").mkdir()
     import pybullet_data, shutil
 
-    for name in ("cube.urdf", "cube.obj"):  # the URDF with its mesh: assets are checked as they load
+    for name in ("cube.urdf", "cube.obj"):  # the URDF with its mesh (checked by prepare; loading resolves the path)
         shutil.copy(pybullet_data.getDataPath() + "/" + name, tmp_path / "assets" / name)
     cfg = small_config(assets=[{"name": "cube", "urdf": "assets/cube.urdf"}], output={"dir": "out"})
     loaded = load_config(write_config(cfg))

@@ -15,6 +15,7 @@ import trimesh
 from PIL import Image
 
 from synthscene import BadInput, cli
+from synthscene import prepare
 from synthscene.config import config_from_dict
 from synthscene.randomizers import paths
 from synthscene.scenes import convert
@@ -119,12 +120,13 @@ def test_mesh_over_the_face_budget_is_refused_naming_count_and_budget(tmp_path, 
                              "--library", str(tmp_path / "lib"))
     assert code == 2 and "320 triangles" in err_text and "SYNTHSCENE_MAX_FACES" in err_text
     assert not (tmp_path / "lib" / "ball").exists()
-    # a URDF's mesh too, when the config is read
+    # a URDF's mesh too, when the config's assets are prepared (loading it only validates)
     (tmp_path / "u").mkdir()
     trimesh.creation.icosphere(subdivisions=2, radius=0.05).export(tmp_path / "u" / "ball.obj")
     (tmp_path / "u" / "ball.urdf").write_text(URDF.format(mesh="ball.obj"))
+    cfg = config_from_dict({"assets": [{"name": "b", "urdf": "u/ball.urdf"}]}, tmp_path, "cfg.yaml")
     with pytest.raises(BadInput, match="320 triangles"):
-        config_from_dict({"assets": [{"name": "b", "urdf": "u/ball.urdf"}]}, tmp_path, "cfg.yaml")
+        prepare(cfg)
 
 
 def test_huge_mesh_file_is_refused_before_it_is_read(tmp_path, monkeypatch):

@@ -18,10 +18,16 @@ import trimesh
 import yaml
 from typer.testing import CliRunner
 
-from synthscene import BadInput
+from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
 from synthscene.scenes.assets import build, urdf_extents, content_key
+
+
+def prepared(data, base_dir, source="<config>"):
+    """A config loaded (pure) then prepared: its assets converted, looked up and checked."""
+    return prepare(config_from_dict(data, base_dir, source))
+
 
 ROOT = Path(__file__).resolve().parents[1]
 TALL_Y = (0.02, 0.10, 0.04)  # a product box 2 × 10 × 4 cm, tall along Y as a glTF file stores it
@@ -95,9 +101,9 @@ def test_converted_gltf_gets_a_new_cache_key(tmp_path):
 @pytest.mark.parametrize("orientation", [{"up_axis": "y"}, {"rotation_deg": [90, 0, 0]}])
 def test_obj_overrides_in_a_config_entry(tmp_path, orientation):
     src = tall_box(tmp_path, "obj")
-    plain = config_from_dict({"assets": [{"mesh": str(src), "collision": "box"}]}, tmp_path)
+    plain = prepared({"assets": [{"mesh": str(src), "collision": "box"}]}, tmp_path)
     assert np.allclose(urdf_extents(Path(plain.assets[0].urdf)), TALL_Y, atol=2e-3)  # an OBJ is taken as Z-up
-    cfg = config_from_dict({"assets": [{"mesh": str(src), "collision": "box", **orientation}]}, tmp_path)
+    cfg = prepared({"assets": [{"mesh": str(src), "collision": "box", **orientation}]}, tmp_path)
     a = cfg.assets[0]
     assert np.allclose(urdf_extents(Path(a.urdf)), [0.02, 0.04, 0.10], atol=2e-3)
     assert "up_axis" not in a.model_dump() and "rotation_deg" not in a.model_dump()  # baked in: a plain URDF entry
@@ -118,7 +124,7 @@ def test_library_asset_yaml_and_entry_override(tmp_path):
     run("assets", "add", src, "--name", "box", "--library", lib, "--collision", "box", "--up-axis", "y")
     spec = yaml.safe_load((lib / "box" / "asset.yaml").read_text())
     assert spec["up_axis"] == "y" and "rotation_deg" not in spec
-    cfg = config_from_dict({"library": str(lib), "assets": [{"asset": "box"}, {"asset": "box", "name": "lying", "up_axis": "z"}]},
+    cfg = prepared({"library": str(lib), "assets": [{"asset": "box"}, {"asset": "box", "name": "lying", "up_axis": "z"}]},
                            tmp_path)
     assert np.allclose(urdf_extents(Path(cfg.assets[0].urdf)), [0.02, 0.04, 0.10], atol=2e-3)
     assert np.allclose(urdf_extents(Path(cfg.assets[1].urdf)), TALL_Y, atol=2e-3)  # the entry's own wins
@@ -138,7 +144,7 @@ def test_cli_add_upright_check_reports_up_axis_and_footprint(tmp_path):
     assert "up          the mesh's y axis, turned to z (glTF is y-up by its specification)" in out
     assert "footprint   0.02 × 0.04 m (x × y, on the ground)" in out
     assert "height      0.1 m (z)" in out
-    cfg = config_from_dict({"library": str(lib), "assets": [{"asset": "box"}]}, tmp_path)
+    cfg = prepared({"library": str(lib), "assets": [{"asset": "box"}]}, tmp_path)
     assert cfg.assets[0].upright
 
 
@@ -190,9 +196,9 @@ def test_urdf_entries_refuse_an_orientation(tmp_path):
     """A URDF places its meshes itself: the error says to set its <origin rpy>."""
     duck = "pybullet:duck_vhacd.urdf"
     with pytest.raises(BadInput, match=r"assets\[0\].up_axis.*<origin rpy"):
-        config_from_dict({"assets": [{"name": "duck", "urdf": duck, "up_axis": "y"}]}, tmp_path)
+        prepared({"assets": [{"name": "duck", "urdf": duck, "up_axis": "y"}]}, tmp_path)
     with pytest.raises(BadInput, match=r"rotation_deg.*<origin rpy"):
-        config_from_dict({"assets": [{"name": "duck", "urdf": duck, "rotation_deg": [0, 0, 90]}]}, tmp_path)
+        prepared({"assets": [{"name": "duck", "urdf": duck, "rotation_deg": [0, 0, 90]}]}, tmp_path)
     urdf = Path(pybullet_data.getDataPath()) / "duck_vhacd.urdf"
     with pytest.raises(BadInput, match="--up-axis.*<origin rpy"):
         run("assets", "add", urdf, "--name", "duck", "--library", tmp_path / "lib", "--up-axis", "y")
@@ -234,7 +240,7 @@ def test_lmo_ply_converts_as_before(tmp_path, shared):
 
 def test_configs_without_orientation_hash_as_before(tmp_path):
     """No `up_axis`/`rotation_deg` keys in the saved config unless given: resume and config hashes hold."""
-    cfg = config_from_dict({"assets": [{"name": "duck", "urdf": "pybullet:duck_vhacd.urdf"}]}, tmp_path)
+    cfg = prepared({"assets": [{"name": "duck", "urdf": "pybullet:duck_vhacd.urdf"}]}, tmp_path)
     assert "up_axis" not in cfg.to_dict()["assets"][0] and "rotation_deg" not in cfg.to_dict()["assets"][0]
 
 
@@ -243,7 +249,7 @@ def test_assets_add_scale_for_a_model_in_no_standard_unit(tmp_path):
     src = tall_box(tmp_path / "src", "glb")  # 0.1 m tall
     cli("assets", "add", src, "--name", "toy", "--library", lib, "--collision", "box", "--scale", "0.5")
     assert yaml.safe_load((lib / "toy" / "asset.yaml").read_text())["scale"] == 0.5
-    cfg = config_from_dict({"library": str(lib), "assets": [{"asset": "toy"}]}, tmp_path)
+    cfg = prepared({"library": str(lib), "assets": [{"asset": "toy"}]}, tmp_path)
     assert cfg.assets[0].scale == 0.5
     bad = CliRunner().invoke(app, ["assets", "add", str(src), "--name", "t2", "--library", str(lib), "--scale", "-1"])
     assert bad.exit_code != 0 and not (lib / "t2").exists()

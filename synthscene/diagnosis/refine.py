@@ -450,10 +450,12 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     Returns {"config": path, "changes": provenance entries, "notes": findings not acted on}.
     Bad input (config, report, --images) raises BadInput before anything is written.
     """
+    from ..scenes.assets import prepare
+
     config_path, out = Path(config_path), Path(out)
     report_path = Path(diagnosis_dir) / "report.json"
     report = read_report(diagnosis_dir)
-    cfg = load_config(config_path)
+    cfg = prepare(load_config(config_path))  # its assets' URDFs are measured (urdf_extents)
     if out.resolve() == config_path.resolve():
         raise BadInput("the refined config would replace the one it is refined from; give another --out", out)
     if images is not None and images < 1:
@@ -497,7 +499,7 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     try:
         tmp.write_text(text)
         try:
-            load_config(tmp)  # an ordinary config, or nothing
+            prepare(load_config(tmp))  # an ordinary config, or nothing
         except BadInput as err:
             raise SynthsceneError(f"refine made a config that does not load ({err}); nothing written") from None
         os.replace(tmp, out)

@@ -1,10 +1,10 @@
 """Assets: any mesh or URDF → a validated, render-ready URDF in a cache keyed by content.
 
-A config entry (or library asset) names a `urdf:` or a `mesh:`; `resolve_assets` turns every entry
-into a plain URDF entry once, in the parent process, before workers start, so the World only ever
-calls `p.loadURDF(path, globalScaling=scale)`. Conversions live in `<cache>/<key>/` where the key
-hashes the source's bytes (and the files it refers to) with the conversion parameters, so a changed
-mesh or option rebuilds and nothing else does.
+A config entry (or library asset) names a `urdf:` or a `mesh:`; `prepare` turns every entry
+into a plain URDF entry once, in the parent process, before workers start (load_config converts
+nothing), so the World only ever calls `p.loadURDF(path, globalScaling=scale)`. Conversions live
+in `<cache>/<key>/` where the key hashes the source's bytes (and the files it refers to) with the
+conversion parameters, so a changed mesh or option rebuilds and nothing else does.
 """
 from __future__ import annotations
 
@@ -315,11 +315,17 @@ def resolve_entry(entry, index: int, library: str | None = None):
         update.setdefault("source", str(src_path))
     update.update(urdf=str(ready.urdf), mesh=None, asset=None, library=None, units="m", scale=ready.scale, **_MESH_ONLY)
     return entry.model_copy(update=update)
-def resolve_assets(config):
-    """The config with every asset entry resolved to a URDF: run once, in the parent, at load time."""
+def prepare(config):
+    """The config with every asset entry resolved to a render-ready URDF (meshes converted into the
+    cache, library assets looked up, URDFs checked): run once, in the parent, before anything is
+    written or workers start. A prepared config is returned as is, so calling it again costs nothing."""
+    if config._prepared:
+        return config
     assets = [resolve_entry(a, i, config.library) for i, a in enumerate(config.assets)]
     if config.classes is not None:
         unknown = [a.cls for a in assets if a.cls not in config.classes]
         if unknown:
             raise BadInput(f"classes {unknown} of library assets are not in `classes` {config.classes}", config.source, "assets")
-    return config.model_copy(update={"assets": assets})
+    ready = config.model_copy(update={"assets": assets})
+    ready._prepared = True
+    return ready

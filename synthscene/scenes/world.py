@@ -15,6 +15,7 @@ from ..renderers._quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.camera import rotation_matrix
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
+from .assets import prepare
 from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample
 from .sampler import AssetInfo
@@ -46,7 +47,7 @@ class StageTimes:
 
 class World:
     def __init__(self, config: DatasetConfig, backend: str):
-        self.config = config
+        self.config = config = prepare(config)  # idempotent: generate and ImageProducer have done it
         self.times = StageTimes()  # settle and occluder aiming of the last pose; the producer adds its stages
         with quiet():
             self.client = p.connect(p.DIRECT)

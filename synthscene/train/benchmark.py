@@ -212,9 +212,9 @@ def ensure_synthetic(cfg: BenchConfig, budget: Budget, out: Path, dataset=None) 
     """The synthetic dataset, generated (or completed) if missing; its folder is keyed by its content hash.
 
     `dataset`: a DatasetConfig to use instead of the one cfg names (benchmarks/ablation.py's variants)."""
-    from .. import load_config
+    from .. import load_config, prepare
 
-    dcfg = (dataset or load_config(cfg.dataset)).with_overrides(count=budget.synthetic_images)
+    dcfg = prepare(dataset or load_config(cfg.dataset)).with_overrides(count=budget.synthetic_images)  # hashed as generate writes it
     chash = dcfg.content_hash()
     ds = out / f"synthetic-{chash[:10]}"
     return ds, chash, dcfg.class_names, _generate(dcfg, ds, budget.render_workers)
@@ -229,12 +229,13 @@ def _image_files(folder: Path) -> list[Path]:
 def load_refined(path: Path):
     """A refined dataset config and its `provenance` block (read beside the config, whatever the schema says of it)."""
     from ..config import config_from_dict, read_yaml
+    from ..scenes.assets import prepare
 
     doc = read_yaml(path, "refined dataset config")
     if not isinstance(doc, dict):
         raise BadInput("expected a mapping of config keys", path)
     provenance = doc.pop("provenance", None)
-    return config_from_dict(doc, path.resolve().parent, str(path)), provenance
+    return prepare(config_from_dict(doc, path.resolve().parent, str(path))), provenance
 
 
 def aimed_slices(provenance) -> list[dict]:
@@ -457,7 +458,7 @@ class Runner:
 
     def extra_images(self, arm: Arm, adir: Path) -> tuple[Path, dict]:
         """The M images added to the synthetic ones: from the refined config (targeted) or the unchanged one."""
-        from .. import load_config
+        from .. import load_config, prepare
 
         M = self.budget.targeted_images
         info: dict = {"images": M, "seed": self.gen_seed(arm)}
@@ -471,7 +472,7 @@ class Runner:
             info.update(refined_config=str(refined), diagnosis=str(diag_dir), provenance=provenance,
                         aimed=aimed_slices(provenance))
         else:
-            dcfg = load_config(self.cfg.dataset)
+            dcfg = prepare(load_config(self.cfg.dataset))
             paired = self.records.get(f"targeted-s{arm.seed}", {}).get("extra", {})
             info["aimed"] = paired.get("aimed", [])
         dcfg = dcfg.with_overrides(count=M, seed=info["seed"])
