@@ -116,6 +116,8 @@ def read_gold(root: str | os.PathLike) -> Gold:
     """Photo sizes, box sizes per class, and BOP intrinsics / viewpoints when the folder has them."""
     from PIL import Image
 
+    from .train.data import bop_dir, yolo_rows
+
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise BadInput("gold folder not found", root, "--gold")
@@ -139,18 +141,9 @@ def read_gold(root: str | os.PathLike) -> Gold:
         if not lab.is_file():
             continue
         w, h = per_image[img.stem]
-        for n, line in enumerate(lab.read_text().splitlines(), 1):
-            p = line.split()
-            if not p:
-                continue
-            try:
-                c, bw, bh = int(p[0]), float(p[3]), float(p[4])
-                gold.boxes.append((names[c], bw * w, bh * h))
-            except (ValueError, IndexError):
-                raise BadInput(f"line {n}: expected `class cx cy w h` with a class id of the names, got {line!r}", lab) from None
+        gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in yolo_rows(lab, len(names))]
     if not gold.boxes:
         raise BadInput("no labelled boxes in labels/*.txt: the photos' object sizes cannot be measured", root, "--gold")
-    from .train.coco_eval import bop_dir
 
     bop = bop_dir(root)
     cam = (bop / "camera.json") if bop else None

@@ -31,3 +31,16 @@ def test_same_file_name_in_two_split_folders_is_bad_input(tmp_path):
     (tmp_path / "data.yaml").write_text("names: [a]\n")
     with pytest.raises(BadInput, match="share a file name"):
         load_gold(tmp_path)
+
+
+def test_one_reader_of_yolo_label_lines(tmp_path):
+    from synthscene.train.data import yolo_rows
+
+    lab = tmp_path / "a.txt"
+    lab.write_text("1 0.5 0.5 0.2 0.4\n\n0 0.1 0.2 0.1 0.1\n")
+    assert yolo_rows(lab, 2) == [(1, 0.5, 0.5, 0.2, 0.4), (0, 0.1, 0.2, 0.1, 0.1)]
+    assert yolo_rows(tmp_path / "none.txt", 2) == []
+    for bad in ("2 0.5 0.5 0.2 0.4", "-1 0.5 0.5 0.2 0.4", "0 0.5 0.5", "x 0.5 0.5 0.2 0.4"):
+        lab.write_text(bad + "\n")
+        with pytest.raises(BadInput, match="a.txt.*line 1"):
+            yolo_rows(lab, 2)

@@ -25,39 +25,13 @@ MAX_SYNTHETIC_IMAGES = 400  # synthetic images whose pixels are read (evenly spa
 # ---- gold ----------------------------------------------------------------------------------------
 
 
-def _yolo_boxes(label: Path, w: int, h: int, names: list[str]) -> list[dict]:
-    out = []
-    if not label.is_file():
-        return out
-    for n, line in enumerate(label.read_text().splitlines(), 1):
-        p = line.split()
-        if not p:
-            continue
-        try:
-            c, cx, cy, bw, bh = int(p[0]), *map(float, p[1:5])
-            name = names[c]
-        except (ValueError, IndexError):
-            raise BadInput(f"line {n}: expected `class cx cy w h` with a class id in data.yaml, got {line!r}", label) from None
-        out.append({"xyxy": [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], "cls": name})
-    return out
-
-
-def _bop_dir(root: Path) -> Path | None:
-    for d in (root / "bop", root.parent / "bop"):
-        if (d / "scene_gt.json").is_file() and (d / "scene_gt_info.json").is_file():
-            return d
-    return None
-
-
 def _add_bop(images: list[dict], bop: Path) -> None:
     """Visible fraction and viewpoint of each gold box, from the BOP entry whose visible box overlaps it most."""
-    try:
-        gt = json.loads((bop / "scene_gt.json").read_text())
-        info = json.loads((bop / "scene_gt_info.json").read_text())
-    except (OSError, ValueError) as err:
-        raise BadInput(f"cannot read the BOP annotations ({err})", bop) from None
+    from ..train.data import bop_key, read_bop
+
+    gt, info = read_bop(bop)
     for im in images:
-        key = str(int(im["image"])) if str(im["image"]).isdigit() else str(im["image"])
+        key = bop_key(str(im["image"]))
         poses, infos = gt.get(key, []), info.get(key, [])
         if not poses or len(poses) != len(infos) or not im["gold"]:
             continue
@@ -72,7 +46,7 @@ def _add_bop(images: list[dict], bop: Path) -> None:
 
 def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
     """Per gold photo: name, size, statistics, boxes; and whether BOP visibility/viewpoint were found."""
-    from ..train.data import load_gold
+    from ..train.data import bop_dir, load_gold, yolo_rows
 
     gs = load_gold(gold)
     images = []
@@ -82,8 +56,10 @@ def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
             raise BadInput("unreadable image", f, "--gold")
         h, w = cv2.imread(str(f), cv2.IMREAD_UNCHANGED).shape[:2]
         images.append({"image": f.stem, "file": str(f), "width": w, "height": h, "stats": st,
-                       "gold": _yolo_boxes(gs.label_of(f), w, h, gs.names), "preds": []})
-    bop = _bop_dir(gs.root)
+                       "gold": [{"xyxy": [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h],
+                                 "cls": gs.names[c]} for c, cx, cy, bw, bh in yolo_rows(gs.label_of(f), len(gs.names))],
+                       "preds": []})
+    bop = bop_dir(gs.root)
     if bop:
         _add_bop(images, bop)
     return images, gs.names, bop is not None

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from pathlib import Path
 
 from ..errors import BadInput
+from .data import bop_dir, bop_key, read_bop, read_yaml, yolo_rows
 
 CONVENTIONS = ("visible", "amodal")
 MIN_VISIB_FRACT = 0.1  # BOP: instances under 10% visible are ignored
@@ -82,26 +82,6 @@ def coco_scores(image_ids: list[int], gts: list[dict], dets: list[dict], categor
 # ---- gold boxes ---------------------------------------------------------------------------------
 
 
-def bop_dir(root: Path) -> Path | None:
-    """The BOP annotations of a gold set: root/bop or root/../bop with scene_gt.json and scene_gt_info.json."""
-    for d in (root / "bop", root.parent / "bop"):
-        if (d / "scene_gt.json").is_file() and (d / "scene_gt_info.json").is_file():
-            return d
-    return None
-
-
-def _read_labels(label: Path, w: int, h: int) -> list[tuple[int, list[float]]]:
-    """(gold class id, [x, y, w, h] px) per line of a YOLO label file (already validated by write_view)."""
-    out = []
-    if label.is_file():
-        for line in label.read_text().splitlines():
-            p = line.split()
-            if p:
-                c, cx, cy, bw, bh = int(p[0]), *map(float, p[1:5])
-                out.append((c, [(cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h]))
-    return out
-
-
 def _iou(a: list[float], b: list[float]) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
@@ -110,21 +90,8 @@ def _iou(a: list[float], b: list[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _bop_key(stem: str) -> str:
-    return str(int(stem)) if stem.isdigit() else stem
-
-
-def _read_bop(bop: Path) -> tuple[dict, dict]:
-    try:
-        return (json.loads((bop / "scene_gt.json").read_text()), json.loads((bop / "scene_gt_info.json").read_text()))
-    except (OSError, ValueError) as err:
-        raise BadInput(f"cannot read the BOP annotations ({err})", bop, "--gold") from None
-
-
 def declared_convention(data_yaml: Path) -> str | None:
     """`box_convention: visible|amodal` in the gold set's data.yaml, if it says."""
-    from .data import read_yaml
-
     value = read_yaml(data_yaml).get("box_convention")
     if value is not None and value not in CONVENTIONS:
         raise BadInput(f"box_convention must be one of {list(CONVENTIONS)}, got {value!r}", data_yaml, "box_convention")
@@ -145,7 +112,8 @@ def gold_boxes(gold, images: list[Path], sizes: dict[str, tuple[int, int]], name
     labels = {}
     for k, img in enumerate(images):
         w, h = sizes[img.name]
-        labels[k] = [(to_model[c], b) for c, b in _read_labels(gold.label_of(img), w, h)]
+        labels[k] = [(to_model[c], [(cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h])
+                     for c, cx, cy, bw, bh in yolo_rows(gold.label_of(img), len(gold.names))]
     bop = bop_dir(gold.root)
     if bop is None:
         if convention and declared and convention != declared:
@@ -158,11 +126,11 @@ def gold_boxes(gold, images: list[Path], sizes: dict[str, tuple[int, int]], name
                      "note": "no BOP annotations (scene_gt.json, scene_gt_info.json) beside the gold set: "
                              "scored without ignored instances; every labelled box counts"}
     conv = convention or declared or "visible"
-    scene_gt, scene_info = _read_bop(bop)
+    scene_gt, scene_info = read_bop(bop)
     per_image = {}
     votes: dict[int, dict[int, int]] = {}
     for k, img in enumerate(images):
-        key = _bop_key(img.stem)
+        key = bop_key(img.stem)
         poses, infos = scene_gt.get(key, []), scene_info.get(key, [])
         if len(poses) != len(infos):
             raise BadInput(f"image {key}: scene_gt.json and scene_gt_info.json list different instance counts", bop, key)

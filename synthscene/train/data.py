@@ -7,6 +7,7 @@ synthetic dataset's classes by name.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -79,6 +80,47 @@ def load_gold(root: str | os.PathLike) -> GoldSet:
         raise BadInput("two images in different folders under images/ share a file name; give each a name of its own",
                        root, "--gold")
     return GoldSet(root, names, images)
+
+
+def yolo_rows(label: Path, n_classes: int) -> list[tuple[int, float, float, float, float]]:
+    """(class id, cx, cy, w, h), normalised, per line of a YOLO label file; none when it is absent.
+    A line that is not `class cx cy w h` with a class id below n_classes is BadInput naming it."""
+    out = []
+    if not label.is_file():
+        return out
+    for n, line in enumerate(label.read_text().splitlines(), 1):
+        p = line.split()
+        if not p:
+            continue
+        try:
+            c, cx, cy, bw, bh = int(p[0]), *map(float, p[1:5])
+        except ValueError:
+            c = -1
+        if not 0 <= c < n_classes:
+            raise BadInput(f"line {n}: expected `class cx cy w h` with a class id in data.yaml, got {line!r}", label)
+        out.append((c, cx, cy, bw, bh))
+    return out
+
+
+def bop_dir(root: Path) -> Path | None:
+    """The BOP annotations of a gold set: root/bop or root/../bop with scene_gt.json and scene_gt_info.json."""
+    for d in (root / "bop", root.parent / "bop"):
+        if (d / "scene_gt.json").is_file() and (d / "scene_gt_info.json").is_file():
+            return d
+    return None
+
+
+def bop_key(stem: str) -> str:
+    """A photo's key in the BOP json files: its number without leading zeros."""
+    return str(int(stem)) if stem.isdigit() else stem
+
+
+def read_bop(bop: Path) -> tuple[dict, dict]:
+    """scene_gt.json and scene_gt_info.json of a BOP folder."""
+    try:
+        return (json.loads((bop / "scene_gt.json").read_text()), json.loads((bop / "scene_gt_info.json").read_text()))
+    except (OSError, ValueError) as err:
+        raise BadInput(f"cannot read the BOP annotations ({err})", bop, "--gold") from None
 
 
 def class_map(source: list[str], target: list[str], file: Path | str | None, what: str) -> dict[int, int]:
