@@ -53,6 +53,33 @@ def run_cli(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Co
     return proc
 
 
+def refused(write_config, cfg) -> str:
+    """The BadInput message of loading this config, which must name its file."""
+    from synthscene import BadInput, load_config
+
+    path = write_config(cfg)
+    with pytest.raises(BadInput) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert str(path) in msg
+    return msg
+
+
+def run_main(monkeypatch, capsys, *args) -> tuple[int, str]:
+    """`synthscene ARGS` in this process: (exit code, stderr). Whatever happens, no traceback reaches stderr."""
+    from synthscene import cli
+
+    monkeypatch.setattr(sys, "argv", ["synthscene", *map(str, args)])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
 @pytest.fixture
 def shared() -> Path:
     """../shared (textures, backgrounds, gold set), read in place."""

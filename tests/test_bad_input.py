@@ -2,36 +2,27 @@
 from __future__ import annotations
 
 import errno
-import sys
 
 import pytest
 
-from synthscene import cli, load_config
+from synthscene import load_config
 from synthscene.errors import BadInput
 from synthscene.pipeline import generate
 from robust_helpers import dataset_files, small_config_file
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["synthscene", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exc.value.code, err
+from conftest import run_main
 
 
 def test_malformed_yaml(tmp_path, monkeypatch, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("seed: 1\nassets: [\n  - {name: a\n")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "invalid YAML" in err and "c.yaml" in err and "line" in err
 
 
 def test_wrong_type_and_unknown_key(tmp_path, monkeypatch, capsys):
     cfg = small_config_file(tmp_path)
     cfg.write_text(cfg.read_text().replace("seed: 5", "seed: five\ncoutn: 3"))
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "seed" in err and "coutn" in err and "unknown key" in err
     assert not (tmp_path / "o").exists()
 
@@ -39,7 +30,7 @@ def test_wrong_type_and_unknown_key(tmp_path, monkeypatch, capsys):
 def test_missing_asset(tmp_path, monkeypatch, capsys):
     cfg = small_config_file(tmp_path)
     cfg.write_text(cfg.read_text().replace('"pybullet:duck_vhacd.urdf"', "assets/nothere.urdf"))
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "assets[0].urdf" in err and "nothere.urdf" in err
 
 
@@ -65,7 +56,7 @@ def asset_config(tmp_path, mesh: str, extra: str = "") -> tuple:
 def test_corrupt_mesh(tmp_path, monkeypatch, capsys, garbage):
     cfg, adir = asset_config(tmp_path, "thing.obj")
     (adir / "thing.obj").write_bytes(garbage)
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     # refused by whichever check meets it first (the mesh check here, or the config's size check)
     assert code == 2 and "thing" in err and "assets[0]" in err
     assert not list((tmp_path / "o").rglob("*.jpg"))
@@ -74,7 +65,7 @@ def test_corrupt_mesh(tmp_path, monkeypatch, capsys, garbage):
 def test_mesh_path_confined_unless_allowed(tmp_path, monkeypatch, capsys):
     (tmp_path / "outside.obj").write_text(CUBE_OBJ)
     cfg, _ = asset_config(tmp_path, "../../outside.obj")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "outside the asset folder" in err and "allow_external_paths" in err
     cfg.write_text(cfg.read_text().replace("assets/thing/thing.urdf", "assets/thing/thing.urdf, allow_external_paths: true"))
     res = generate(load_config(cfg), tmp_path / "o2", count=2, progress=False)
@@ -84,7 +75,7 @@ def test_mesh_path_confined_unless_allowed(tmp_path, monkeypatch, capsys):
 def test_absolute_mesh_path_is_confined_too(tmp_path, monkeypatch, capsys):
     (tmp_path / "abs.obj").write_text(CUBE_OBJ)
     cfg, _ = asset_config(tmp_path, str(tmp_path / "abs.obj"))
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
     assert code == 2 and "outside the asset folder" in err
 
 
@@ -93,7 +84,7 @@ def test_non_empty_output_refused(tmp_path, monkeypatch, capsys):
     out = tmp_path / "o"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out))
     assert code == 2 and "--resume" in err and "--overwrite" in err
     assert (out / "mine.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
 
@@ -101,7 +92,7 @@ def test_non_empty_output_refused(tmp_path, monkeypatch, capsys):
 def test_unwritable_output(tmp_path, monkeypatch, capsys):
     cfg = small_config_file(tmp_path)
     (tmp_path / "afile").write_text("x")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile" / "o"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile" / "o"))
     assert code == 2 and "cannot write the output folder" in err
 
     import synthscene.pipeline as pipeline
@@ -110,7 +101,7 @@ def test_unwritable_output(tmp_path, monkeypatch, capsys):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     monkeypatch.setattr(pipeline, "atomic_write", denied)
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o2"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o2"))
     assert code == 2 and "Permission denied" in err
 
 
@@ -147,7 +138,7 @@ def test_full_disk_keeps_nothing_partial_and_resumes(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(io, "open", fake_open, raising=False)
     out = tmp_path / "o"
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out))
     assert code == 1 and "No space left on device" in err and "image 6" in err and "--resume" in err
     assert not list(out.rglob(".*.tmp-*"))
     assert not list(out.rglob("000006.txt")) and not (out / ".synthscene/records/000006.json").exists()

@@ -3,17 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_cli, small_config
+from conftest import refused, run_cli, small_config
 from synthscene import BadInput, load_config
-
-
-def bad(write_config, cfg) -> str:
-    path = write_config(cfg)
-    with pytest.raises(BadInput) as err:
-        load_config(path)
-    msg = str(err.value)
-    assert str(path) in msg
-    return msg
 
 
 def test_small_config_loads_with_defaults_and_resolved_paths(write_config):
@@ -39,51 +30,51 @@ def test_relative_paths_resolve_against_the_config_file(write_config, tmp_path):
 def test_inverted_range_names_the_field(write_config):
     cfg = small_config()
     cfg["randomizers"]["camera"]["distance"] = [1.0, 0.5]
-    msg = bad(write_config, cfg)
+    msg = refused(write_config, cfg)
     assert "randomizers.camera.distance: expected [min, max] with min <= max" in msg
 
 
 def test_unknown_key_is_rejected(write_config):
     cfg = small_config()
     cfg["camera"]["fov"] = 40
-    assert "camera.fov: unknown key" in bad(write_config, cfg)
+    assert "camera.fov: unknown key" in refused(write_config, cfg)
 
 
 def test_wrong_type_names_the_list_index(write_config):
     cfg = small_config()
     cfg["assets"][1]["count"] = "many"
-    assert "assets[1].count: expected [min, max]" in bad(write_config, cfg)
+    assert "assets[1].count: expected [min, max]" in refused(write_config, cfg)
 
 
 def test_missing_asset_file(write_config):
     cfg = small_config(assets=[{"name": "ghost", "urdf": "nowhere/ghost.urdf"}])
-    msg = bad(write_config, cfg)
+    msg = refused(write_config, cfg)
     assert "assets[0].urdf: file not found" in msg and "ghost.urdf" in msg
 
 
 def test_missing_required_field(write_config):
     cfg = small_config()
     del cfg["assets"]
-    assert "assets: required field is missing" in bad(write_config, cfg)
+    assert "assets: required field is missing" in refused(write_config, cfg)
 
 
 def test_fov_and_intrinsics_together(write_config):
     cfg = small_config(camera={"fov_deg": 50, "intrinsics": {"fx": 500, "fy": 500, "cx": 320, "cy": 240}})
-    assert "camera: give either fov_deg or intrinsics, not both" in bad(write_config, cfg)
+    assert "camera: give either fov_deg or intrinsics, not both" in refused(write_config, cfg)
 
 
 def test_class_not_in_classes_list(write_config):
     cfg = small_config(classes=["duck", "mug"])
-    assert "lego" in bad(write_config, cfg)
+    assert "lego" in refused(write_config, cfg)
 
 
 def test_malformed_yaml_gives_the_line(write_config):
-    msg = bad(write_config, "seed: 1\nassets: [\n  {name: duck\n")
+    msg = refused(write_config, "seed: 1\nassets: [\n  {name: duck\n")
     assert "invalid YAML" in msg and "line" in msg
 
 
 def test_not_a_mapping(write_config):
-    assert "expected a mapping" in bad(write_config, "- just\n- a list\n")
+    assert "expected a mapping" in refused(write_config, "- just\n- a list\n")
 
 
 def test_cli_reports_bad_config_with_exit_2_and_no_traceback(write_config, tmp_path):

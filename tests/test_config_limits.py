@@ -4,14 +4,13 @@ infinity, negative or absurd counts, asset names with a trailing newline."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import small_config
-from synthscene import cli, load_config
+from conftest import refused, run_main, small_config
+from synthscene import load_config
 from synthscene.config import config_from_dict
 from synthscene.errors import BadInput
 from synthscene.schema import (
@@ -51,24 +50,6 @@ def with_value(path: str, value: str) -> str:
         return HEAD.replace(f"{path}: ", f"{path}: {value} # ")
     keys = path.split(".")
     return HEAD + "".join(f"{k}: {{" for k in keys[:-1]) + f"{keys[-1]}: {value}" + "}" * (len(keys) - 1) + "\n"
-
-
-def refused(write_config, text: str) -> str:
-    path = write_config(text)
-    with pytest.raises(BadInput) as err:
-        load_config(path)
-    msg = str(err.value)
-    assert str(path) in msg
-    return msg
-
-
-def run_main(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["synthscene", *map(str, args)])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exc.value.code, err
 
 
 # --- YAML: alias bombs, cycles, duplicate keys ------------------------------------------------

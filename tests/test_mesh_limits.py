@@ -14,13 +14,14 @@ import pytest
 import trimesh
 from PIL import Image
 
-from synthscene import BadInput, cli
+from synthscene import BadInput
 from synthscene import prepare
 from synthscene.config import config_from_dict
 from synthscene.randomizers import paths
 from synthscene.scenes import convert
 from synthscene.scenes.assets import AssetWarning, build, urdf_extents, make_ready
 from synthscene.scenes.library_add import add_asset
+from conftest import run_main
 
 URDF = """<robot name="x"><link name="base">
 <inertial><mass value="0.1"/><inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>
@@ -32,15 +33,6 @@ URDF = """<robot name="x"><link name="base">
 def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHSCENE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SYNTHSCENE_LIBRARY", str(tmp_path / "library"))
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["synthscene", *args])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exc.value.code, err
 
 
 def flat_obj(folder: Path) -> Path:
@@ -116,7 +108,7 @@ def test_mesh_over_the_face_budget_is_refused_naming_count_and_budget(tmp_path, 
         build(tmp_path / "ball.ply", name="ball")
     msg = str(err.value)
     assert "ball.ply" in msg and "320 triangles" in msg and "100" in msg and "decimate" in msg
-    code, err_text = run_cli(monkeypatch, capsys, "assets", "add", str(tmp_path / "ball.ply"), "--name", "ball",
+    code, err_text = run_main(monkeypatch, capsys, "assets", "add", str(tmp_path / "ball.ply"), "--name", "ball",
                              "--library", str(tmp_path / "lib"))
     assert code == 2 and "320 triangles" in err_text and "SYNTHSCENE_MAX_FACES" in err_text
     assert not (tmp_path / "lib" / "ball").exists()
@@ -179,12 +171,12 @@ def test_outside_urdf_mesh_refused_before_it_is_opened_or_anything_written(tmp_p
     OpenSpy.paths, OpenSpy.on = [], True
     try:
         results = {}
-        results["generate"] = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
-        results["preview"] = run_cli(monkeypatch, capsys, "preview", str(cfg), "--out", str(tmp_path / "p.png"))
-        results["assets check"] = run_cli(monkeypatch, capsys, "assets", "check", str(urdf))
-        results["assets preview"] = run_cli(monkeypatch, capsys, "assets", "preview", str(urdf), "--out",
+        results["generate"] = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"))
+        results["preview"] = run_main(monkeypatch, capsys, "preview", str(cfg), "--out", str(tmp_path / "p.png"))
+        results["assets check"] = run_main(monkeypatch, capsys, "assets", "check", str(urdf))
+        results["assets preview"] = run_main(monkeypatch, capsys, "assets", "preview", str(urdf), "--out",
                                             str(tmp_path / "a.png"))
-        results["assets add"] = run_cli(monkeypatch, capsys, "assets", "add", str(urdf), "--name", "thing",
+        results["assets add"] = run_main(monkeypatch, capsys, "assets", "add", str(urdf), "--name", "thing",
                                         "--library", str(tmp_path / "lib"))
     finally:
         OpenSpy.on = False

@@ -11,21 +11,10 @@ import sys
 
 import pytest
 
-from synthscene import cli, generate, load_config, outdir
+from synthscene import generate, load_config, outdir
 from synthscene.errors import BadInput, SynthsceneError
 from robust_helpers import ROOT, RaiseAt4, cli as run_subprocess, dataset_files, small_config_file
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["synthscene", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return code, err
+from conftest import run_main
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +44,7 @@ def test_overwrite_refuses_a_folder_that_is_not_a_dataset(made, tmp_path, monkey
     (out / "images/train/.mine.jpg.tmp-12").write_bytes(b"mine too")
     before = _tree(out)
     for flags in (["--overwrite"], ["--resume"], ["--only", "1"]):
-        code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), *flags)
+        code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), *flags)
         assert code == 2 and str(out) in err and "not a synthscene dataset" in err
         assert _tree(out) == before  # nothing deleted, not even what looks like a temporary
 
@@ -71,7 +60,7 @@ def test_overwrite_deletes_only_what_synthscene_wrote(made, tmp_path, monkeypatc
     (out / "labels/val/.000000.txt.tmp-4242").write_text("half")
     image3 = json.loads((out / ".synthscene/files/000003.json").read_text())[0]
     assert (out / image3).is_file()
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--overwrite", "--count", "3")
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--overwrite", "--count", "3")
     assert code == 0 and "warning:" in err and "images/train/mine.jpg" in err and "notes/todo.txt" in err
     assert (out / "images/train/mine.jpg").read_bytes() == b"my photo" and (out / "notes/todo.txt").read_text() == "mine"
     assert not (out / image3).exists() and not list(out.rglob("000003.*"))  # the crashed image's files too
@@ -96,7 +85,7 @@ def test_overwrite_refused_for_another_reason_deletes_nothing(made, tmp_path, mo
     out = _copy(ds, tmp_path / "d")
     before = _tree(out)
     for bad in (["--count", "-1"], ["--seed", "-5"], ["--only", "99"], ["--workers", "0"]):
-        code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--overwrite", *bad)
+        code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--overwrite", *bad)
         assert code == 2 and bad[0] in err
         assert _tree(out) == before
 
@@ -116,7 +105,7 @@ def test_resume_removes_only_synthscene_temporaries(made, tmp_path):
 def test_out_is_an_existing_file(made, tmp_path, monkeypatch, capsys):
     cfg, _ = made
     (tmp_path / "afile").write_text("x")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile"))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile"))
     assert code == 2 and str(tmp_path / "afile") in err and "not a folder" in err
     assert (tmp_path / "afile").read_text() == "x"
 
@@ -127,14 +116,14 @@ def test_damaged_dataset_on_resume_names_the_file(made, tmp_path, monkeypatch, c
     out = _copy(ds, tmp_path / "d")
     bad = out / (".synthscene/records/000001.json" if damage == "record" else "config.resolved.yaml")
     bad.write_text("{not json: [")
-    code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--resume")
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--resume")
     assert code == 2 and str(bad) in err and "--overwrite" in err
 
 
 def test_cli_overrides_are_validated_before_anything_is_written(made, tmp_path, monkeypatch, capsys):
     cfg, _ = made
     for bad in (["--count", "-1"], ["--count", "0"], ["--seed", "-5"], ["--workers", "0"]):
-        code, err = run_cli(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"), *bad)
+        code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "o"), *bad)
         assert code == 2 and bad[0] in err and not (tmp_path / "o").exists()
 
 
@@ -160,7 +149,7 @@ def test_api_arguments_are_bad_input(made, tmp_path):
 
 def test_preview_count_zero_is_bad_input(made, tmp_path, monkeypatch, capsys):
     cfg, _ = made
-    code, err = run_cli(monkeypatch, capsys, "preview", str(cfg), "--out", str(tmp_path / "p.png"), "--count", "0")
+    code, err = run_main(monkeypatch, capsys, "preview", str(cfg), "--out", str(tmp_path / "p.png"), "--count", "0")
     assert code == 2 and "--count" in err and not (tmp_path / "p.png").exists()
 
 
