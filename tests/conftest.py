@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,10 +44,11 @@ def write_config(tmp_path):
     return write
 
 
-def run_cli(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_cli(*args, check: bool = True, timeout: int = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`synthscene ARGS` in a fresh process, from `cwd` (this checkout's package whatever the folder)."""
     proc = subprocess.run(
         [sys.executable, "-m", "synthscene.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"synthscene {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-3000:]}")

@@ -2,31 +2,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pybullet_data
 import pytest
 
+from conftest import run_cli
 from synthscene import init_config, load_config
 from synthscene.errors import BadInput
 
-ROOT = Path(__file__).resolve().parents[1]
 DUCK = Path(pybullet_data.getDataPath()) / "duck.obj"
 LMO_MESHES = {"ape": 1, "can": 5, "cat": 6, "driller": 8, "duck": 9, "eggbox": 10, "glue": 11, "holepuncher": 12}
 
 
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "synthscene.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
-
-
 def test_init_from_a_bundled_mesh_loads_and_generates(tmp_path):
-    r = cli("init", DUCK, "--units", "m", "--out", "duck.yaml", cwd=tmp_path)  # cwd outside the repo
+    r = run_cli("init", DUCK, "--units", "m", "--out", "duck.yaml", cwd=tmp_path, check=False)  # cwd outside the repo
     assert r.returncode == 0, r.stderr
     cfg = load_config(tmp_path / "duck.yaml")
     assert cfg.class_names == ["duck"] and cfg.assets[0].units == "m"
@@ -41,7 +32,7 @@ def test_init_from_a_bundled_mesh_loads_and_generates(tmp_path):
     text = (tmp_path / "duck.yaml").read_text()
     small = text.replace("width: 640", "width: 160").replace("height: 480", "height: 120")
     (tmp_path / "small.yaml").write_text(small)
-    r = cli("generate", "small.yaml", "--count", "2", "--out", "ds", cwd=tmp_path)
+    r = run_cli("generate", "small.yaml", "--count", "2", "--out", "ds", cwd=tmp_path, check=False)
     assert r.returncode == 0, r.stderr
     assert len(list((tmp_path / "ds" / "images").rglob("*.jpg"))) == 2
 
@@ -64,22 +55,22 @@ def test_name_equals_mesh_names_the_class_and_folders_are_optional(tmp_path):
 
 def test_bad_input_exits_2_naming_it(tmp_path):
     missing = tmp_path / "nope.obj"
-    r = cli("init", missing, "--out", "x.yaml", cwd=tmp_path)
+    r = run_cli("init", missing, "--out", "x.yaml", cwd=tmp_path, check=False)
     assert r.returncode == 2 and str(missing) in r.stderr and "Traceback" not in r.stderr
     for gold in (tmp_path / "no_such_folder", tmp_path):  # absent; present but no photos/names
-        r = cli("init", DUCK, "--gold", gold, "--out", "x.yaml", cwd=tmp_path)
+        r = run_cli("init", DUCK, "--gold", gold, "--out", "x.yaml", cwd=tmp_path, check=False)
         assert r.returncode == 2 and str(gold) in r.stderr and "--gold" in r.stderr, r.stderr
     junk = tmp_path / "junk.obj"
     junk.write_bytes(b"\x00\x01 not a mesh")
-    r = cli("init", junk, "--out", "x.yaml", cwd=tmp_path)
+    r = run_cli("init", junk, "--out", "x.yaml", cwd=tmp_path, check=False)
     assert r.returncode == 2 and str(junk) in r.stderr
-    r = cli("init", DUCK, "--units", "inch", "--out", "x.yaml", cwd=tmp_path)
+    r = run_cli("init", DUCK, "--units", "inch", "--out", "x.yaml", cwd=tmp_path, check=False)
     assert r.returncode == 2 and "--units" in r.stderr
     assert not (tmp_path / "x.yaml").exists()
     (tmp_path / "mine.yaml").write_text("# my own config\n")
-    r = cli("init", DUCK, "--out", "mine.yaml", cwd=tmp_path)  # never overwritten unasked
+    r = run_cli("init", DUCK, "--out", "mine.yaml", cwd=tmp_path, check=False)  # never overwritten unasked
     assert r.returncode == 2 and "--overwrite" in r.stderr and (tmp_path / "mine.yaml").read_text() == "# my own config\n"
-    assert cli("init", DUCK, "--out", "mine.yaml", "--overwrite", cwd=tmp_path).returncode == 0
+    assert run_cli("init", DUCK, "--out", "mine.yaml", "--overwrite", cwd=tmp_path, check=False).returncode == 0
 
 
 def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_path):

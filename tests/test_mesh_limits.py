@@ -22,11 +22,8 @@ from synthscene.scenes import convert
 from synthscene.scenes.assets import AssetWarning, build, urdf_extents, make_ready
 from synthscene.scenes.library_add import add_asset
 from conftest import run_main
+from test_bad_input import URDF
 
-URDF = """<robot name="x"><link name="base">
-<inertial><mass value="0.1"/><inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>
-<visual><geometry><mesh filename="{mesh}"/></geometry></visual>
-<collision><geometry><mesh filename="{mesh}"/></geometry></collision></link></robot>"""
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "synthscene.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout)
 
 
 def two_ducks(tmp_path: Path, backend: str, **extra) -> Path:
@@ -52,7 +48,7 @@ def test_two_assets_from_one_urdf_are_both_labelled(tmp_path, backend):
         if _egl_plugin_path() is None:
             pytest.skip("PyBullet's EGL plugin is not installed")
     out = tmp_path / "out"
-    res = cli("generate", two_ducks(tmp_path, backend), "--out", out)
+    res = run_cli("generate", two_ducks(tmp_path, backend), "--out", out, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     seen = set()
     for line in (out / "manifest.jsonl").read_text().splitlines():
@@ -97,7 +93,7 @@ def test_visuals_read_from_the_urdf_equal_what_pybullet_reports(name):
 
 
 def test_commands_print_no_pybullet_banner_or_trimesh_noise(tmp_path):
-    res = cli("preview", two_ducks(tmp_path, "tiny"), "--out", tmp_path / "sheet.png", "--count", 2)
+    res = run_cli("preview", two_ducks(tmp_path, "tiny"), "--out", tmp_path / "sheet.png", "--count", 2, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "sheet.png").is_file()
     assert "pybullet build time" not in res.stderr + res.stdout
@@ -118,7 +114,7 @@ def test_packaged_ground_from_a_config_outside_the_repo(tmp_path):
     user = tmp_path / "my_project"
     user.mkdir()
     config = two_ducks(user, "tiny", scene={"ground": {"urdf": "synthscene:plain_ground.urdf"}}, output={"dir": "data"})
-    res = cli("generate", config.name, cwd=user)
+    res = run_cli("generate", config.name, cwd=user, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     resolved = yaml.safe_load((user / "data" / "config.resolved.yaml").read_text())
     ground = Path(resolved["config"]["scene"]["ground"]["urdf"])
@@ -139,11 +135,11 @@ def test_example_configs_use_only_packaged_or_bundled_scene_assets():
 
 
 def test_help_and_demo_style_use(tmp_path):
-    res = cli("generate", "--help")
+    res = run_cli("generate", "--help", check=False)
     assert res.returncode == 0 and "--count" in res.stdout
     assert "pybullet build time" not in res.stderr
     out = tmp_path / "x"
-    res = cli("generate", "configs/quickstart.yaml", "--out", out, "--count", 4)
+    res = run_cli("generate", "configs/quickstart.yaml", "--out", out, "--count", 4, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 4
     assert "pybullet build time" not in res.stderr
