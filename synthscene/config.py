@@ -1,8 +1,6 @@
 """The dataset config: a YAML file validated by pydantic, paths resolved relative to the file."""
 from __future__ import annotations
 
-import re
-
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +35,7 @@ from .schema import (
     StrictModel,
     Units,
     check_name,
+    name_from_file,
 )
 from .yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
 from .schema import DATA_DIR, PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash, resolve_path  # noqa: F401  (moved to the leaf)
@@ -85,7 +84,7 @@ class AssetConfig(StrictModel):
     @classmethod
     def _default_name(cls, data):
         if isinstance(data, dict) and "name" not in data and (data.get("asset") or data.get("mesh")):
-            name = data.get("asset") or re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(data["mesh"])).stem).strip("_.-")  # "my mesh.ply" → my_mesh
+            name = data.get("asset") or name_from_file(Path(str(data["mesh"])).stem)
             data = {**data, "name": name or "asset"}
         return data
 

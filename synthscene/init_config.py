@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BadInput
+from .schema import name_from_file
 
 LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 POST = """\
   # A consumer camera: soft, noisy, compressed, with an automatic exposure (as configs/lmo.yaml).
   post:
@@ -70,7 +70,7 @@ def _fmt(x: float) -> str:
 
 def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
     """`NAME=MESH` or `MESH` (named after the file stem); each mesh is read to measure its extents."""
-    import trimesh
+    from .scenes.convert import UNITS, load_meshes
 
     if units not in UNITS:
         raise BadInput(f"expected one of {list(UNITS)}, got {units!r}", None, "--units")
@@ -82,16 +82,11 @@ def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
         if not sep or not path or os.sep in name or "/" in name:  # a path that merely contains '='
             name, path = "", str(arg)
         p = Path(path).expanduser()
-        name = name or re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem).strip("_.-") or "object"
+        name = name or name_from_file(p.stem) or "object"
         if not p.is_file():
             raise BadInput("mesh file not found", p, "MESH")
-        try:
-            mesh = trimesh.load(str(p), force="mesh")
-            ext = np.asarray(mesh.extents, float) * UNITS[units]
-        except Exception as err:  # noqa: BLE001 - any reader failure is the file's problem
-            raise BadInput(f"cannot read it as a mesh ({type(err).__name__}: {err})", p, "MESH") from None
-        if ext.shape != (3,) or not np.all(np.isfinite(ext)) or ext.max() <= 0:
-            raise BadInput("the mesh has no extent (no vertices?)", p, "MESH")
+        verts = np.concatenate([m.vertices for m in load_meshes(p)])  # the checks and budgets every mesh gets
+        ext = (verts.max(axis=0) - verts.min(axis=0)) * UNITS[units]
         if name in {m.name for m in out}:
             raise BadInput(f"two meshes are named {name!r}: name them with NAME=MESH", p, "MESH")
         out.append(Mesh(name, p.resolve(), ext))

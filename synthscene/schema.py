@@ -32,6 +32,11 @@ MAX_TRANSFORM_NODES = 10_000
 ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
+def name_from_file(stem: str) -> str:
+    """A plain asset name from a file's stem: "my mesh (1)" → "my_mesh__1" ("" if nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("_.-")
+
+
 def check_name(name: str) -> str:
     if not ASSET_NAME.fullmatch(name):
         raise ValueError(f"asset names are letters, digits, _ . - and start with a letter or digit (got {name!r})")
