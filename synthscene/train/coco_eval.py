@@ -83,11 +83,10 @@ def coco_scores(image_ids: list[int], gts: list[dict], dets: list[dict], categor
 
 
 def _iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    """IoU of two [x, y, w, h] boxes, pycocotools' definition (what the scoring itself uses)."""
+    from pycocotools import mask as mask_utils
+
+    return float(mask_utils.iou([a], [b], [0])[0][0])
 
 
 def declared_convention(data_yaml: Path) -> str | None:
