@@ -36,6 +36,7 @@ class Context:
     backend: str | None = None  # the concrete renderer (lighting records how it applied)
     K: Any = None  # configured intrinsics (3×3)
     radii: tuple[float, ...] = ()  # each target's bounding radius
+    footprints: tuple[float, ...] = ()  # each target's room on the desk: horizontal radius if upright, else `radii`
     constraints: tuple = ()  # each target's PoseConstraint or None
     asset_radius: dict = field(default_factory=dict)  # every loaded body name (incl. pool:/hand:) → radius
     volume: Any = None  # randomizers.pose.volume: where distractors are dropped too

@@ -22,6 +22,7 @@ from ..rng import config_stream, integer, stream, uniform
 from ..schema import MAX_ASSET_COUNT, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import ExistingDir
+from .pose import place_clear
 
 POOL_PREFIX = "pool:"
 HAND_PREFIX = "hand:"
@@ -190,37 +191,36 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     pool_size = sum(1 for name in ctx.asset_radius if name.startswith(POOL_PREFIX))
     drawn = draw_members(cfg, rng, pool_size, len(ctx.radii))
     names = [pool_name(m) for m in drawn.distractors]
-    taken = [(ctx.positions[i], ctx.radii[i]) for i in ctx.in_scene]
+    taken = [(ctx.positions[i], (ctx.footprints or ctx.radii)[i]) for i in ctx.in_scene]
     where = place_distractors(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
-    drawn = replace(drawn, distractor_poses=poses)
+    kept = [i for i, pos in enumerate(where) if pos is not None]  # a full desk takes no more distractors
+    names = [names[i] for i in kept]
+    drawn = replace(drawn, distractors=[drawn.distractors[i] for i in kept], distractor_poses=tuple(poses[i] for i in kept))
     n_hands = sum(1 for name in ctx.asset_radius if name.startswith(HAND_PREFIX))
     if not (cfg.enabled and n_hands):
         return drawn
     hand_rng = stream(ctx.seed, ctx.index, "hands")
     members = sample_hands(cfg, hand_rng, n_hands)
     hand_names = [hand_name(m) for m in members]
-    taken += [(pos, ctx.asset_radius[n]) for n, (pos, _) in zip(names, poses)]
-    where = place_distractors(hand_rng, ctx.volume, [ctx.asset_radius[n] for n in hand_names], taken)
+    taken += [(pos, ctx.asset_radius[n]) for n, (pos, _) in zip(names, drawn.distractor_poses)]
+    where = place_distractors(hand_rng, ctx.volume, [ctx.asset_radius[n] for n in hand_names], taken, stack=True)
     hand_poses = tuple((pos, Rotation.random(random_state=hand_rng).as_quat().tolist()) for pos in where)
     variants = hand_variants(cfg, ctx.seed)
     return replace(drawn, hands=tuple(HandDraw(m, variants[m]) for m in members), hand_poses=hand_poses)
 
 
 def place_distractors(rng: np.random.Generator, volume, radii: list[float], taken: list[tuple[list[float], float]],
-                      max_tries: int = 30) -> list[list[float]]:
-    """Positions in the pose volume clear of `taken` (position, radius) spheres; stacked above when crowded."""
+                      max_tries: int = 30, stack: bool = False) -> list[list[float] | None]:
+    """Positions in the pose volume clear of `taken` (position, radius) spheres (`pose.place_clear`);
+    None for one that finds no room unless `stack` (distractors are not stacked: they made towers)."""
     spheres = [(np.asarray(p, float), r) for p, r in taken]
     out = []
     for r in radii:
-        for _ in range(max_tries):
-            pos = np.array([uniform(rng, volume.x), uniform(rng, volume.y), r + uniform(rng, volume.z)])
-            if all(np.linalg.norm(pos - q) > r + rq for q, rq in spheres):
-                break
-        else:
-            pos[2] = max((q[2] + rq for q, rq in spheres), default=0.0) + r + 0.01
-        spheres.append((pos, r))
-        out.append(pos.tolist())
+        pos = place_clear(rng, volume, r, spheres, max_tries, stack=stack)
+        if pos is not None:
+            spheres.append((pos, r))
+        out.append(None if pos is None else pos.tolist())
     return out
 
 

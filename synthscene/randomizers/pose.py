@@ -135,6 +135,30 @@ class PoseDraw(Draw):
                        in_scene=tuple(i for i in range(len(self.poses)) if i not in held))
 
 
+def place_clear(rng: np.random.Generator, volume: Volume, r: float, spheres: list, max_tries: int,
+                base_z: float = 0.0, room: float | None = None, stack: bool = True) -> np.ndarray | None:
+    """A centre in `volume` (at least `r` above `base_z`) whose sphere of radius `room` (default `r`;
+    an upright object's horizontal footprint, smaller than its bounding sphere) clears every
+    (position, room) in `spheres`. On a crowded desk no try may: then the try that overlaps least is
+    raised just above the ones beneath it, a second layer rather than a tower above everything
+    placed so far (LM-O's eight objects made towers 1.7 m high that were still falling when drawn),
+    or, with `stack=False`, None: no room left."""
+    room = r if room is None else room
+    best, least = None, math.inf
+    for _ in range(max_tries):
+        pos = np.array([uniform(rng, volume.x), uniform(rng, volume.y), base_z + r + uniform(rng, volume.z)])
+        overlap = max((room + rq - float(np.linalg.norm(pos - q)) for q, rq in spheres), default=-math.inf)
+        if overlap < 0:
+            return pos
+        if overlap < least:
+            best, least = pos, overlap
+    if not stack:
+        return None
+    beneath = [q[2] + rq for q, rq in spheres if np.linalg.norm(best[:2] - np.asarray(q)[:2]) < room + rq]
+    best[2] = max(max(beneath, default=base_z) + r + 0.01, best[2])
+    return best
+
+
 def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: float = 0.0) -> PoseDraw:
     """Positions and xyzw quaternions, one per target (`ctx.radii`, `ctx.constraints`), with no two
     bounding spheres overlapping.
@@ -142,8 +166,9 @@ def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: f
     Objects in mode `held` get a placeholder here (see `held`: they are placed once the camera is
     known) and take no room in the volume."""
     radii = list(ctx.radii)
+    rooms = list(ctx.footprints) or radii
     constraints = list(ctx.constraints) if ctx.constraints else None
-    placed: list[tuple[np.ndarray, float]] = []  # (position, radius) of each object in the volume so far
+    placed: list[tuple[np.ndarray, float, float]] = []  # (position, room, radius) of each object so far
     poses = []
     vol = cfg.volume
     n = len(radii)
@@ -162,18 +187,12 @@ def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: f
         elif mode == "pile":  # straight above each other, slightly offset, so they land on each other
             quat = rotation(rng, con)
             ang, rad = rng.uniform(0, 2 * np.pi), cfg.pile.radius * np.sqrt(rng.random())
-            top = max((q[2] + rq for q, rq in placed), default=support_z + vol.z[0])
+            top = max((q[2] + rq for q, _, rq in placed), default=support_z + vol.z[0])
             pos = np.array([pile_xy[0] + rad * np.cos(ang), pile_xy[1] + rad * np.sin(ang), top + r + cfg.pile.gap])
         else:
             quat = rotation(rng, con)
-            for _ in range(cfg.max_tries):
-                pos = np.array([uniform(rng, vol.x), uniform(rng, vol.y), support_z + r + uniform(rng, vol.z)])
-                if all(np.linalg.norm(pos - q) > r + rq for q, rq in placed):
-                    break
-            else:  # crowded: stack above everything so far
-                top = max((q[2] + rq for q, rq in placed), default=support_z)
-                pos[2] = top + r + 0.01
-        placed.append((pos, r))
+            pos = place_clear(rng, vol, r, [(q, room) for q, room, _ in placed], cfg.max_tries, support_z, rooms[i])
+        placed.append((pos, rooms[i], r))
         poses.append((pos.tolist(), quat.tolist()))
     settle = cfg.mode in ("drop", "pile") or any(m in SETTLED for m in modes)
     static = [cfg.enabled and m in ("free", "held") for m in modes]

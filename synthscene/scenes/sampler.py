@@ -24,6 +24,11 @@ class AssetInfo:
     def radius(self) -> float:
         return float(np.linalg.norm(self.half_extents))
 
+    @property
+    def footprint(self) -> float:
+        """Horizontal radius standing as loaded (model z up): what an upright object takes of the desk."""
+        return float(np.linalg.norm(self.half_extents[:2]))
+
 
 def split_of(config: DatasetConfig, index: int) -> str:
     rng = stream(config.seed, index, "split")
@@ -69,6 +74,8 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     targets = choose_targets(config, index)
     ctx = Context(seed, index, backend, config.camera.K,
                   radii=tuple(assets[name].radius for name, _ in targets),
+                  footprints=tuple(assets[name].footprint if config.stands_upright(by_name[name]) else assets[name].radius
+                                   for name, _ in targets),
                   constraints=tuple(config.pose_constraint(by_name[name]) for name, _ in targets),
                   asset_radius={name: a.radius for name, a in assets.items()}, volume=rnd.pose.volume)
     draws = {}
