@@ -47,16 +47,16 @@ def test_every_arm_gets_the_budget_or_is_flagged_unequal():
 
     cfg = lmo()
     budget = cfg.budget("cpu")
-    arms = plan_arms(cfg, budget, 80, 1800)
+    arms = plan_arms(cfg, budget, 80, 1795)  # 2,000 images split per image: 1,795 train (measured)
     for a in arms:
-        assert a.equal == (a.images_seen == budget.images_seen and not a.note), a.id
+        assert a.equal == (abs(a.images_seen - budget.images_seen) <= 36 and not a.note), a.id
         if not a.equal:
             assert a.note, a.id  # every unequal arm says why
     by_id = {a.id: a for a in arms}
     for g in ("synthetic", "real-k10", "real-k25", "real-k50", "real-kall", "finetune-k10", "finetune-kall"):
         arm = by_id[f"{g}-s0"]
-        assert arm.equal and arm.epochs * arm.n_images == 3600, g
-    assert by_id["real-k10-s0"].epochs == 360 and by_id["synthetic-s0"].epochs == 2
+        assert arm.equal and abs(arm.epochs * arm.n_images - 3600) <= 36, g
+    assert by_id["real-k10-s0"].epochs == 360 and by_id["synthetic-s0"].epochs == 2  # 3,590 seen, not 3 epochs
     assert not by_id["mixed-k10-s0"].equal and "whole epochs" in by_id["mixed-k10-s0"].note
     assert not by_id["real-converged-s0"].equal and "patience" in by_id["real-converged-s0"].note
     # seeds: the seeded groups three times, the others once

@@ -69,7 +69,7 @@ class Arm:
 
     @property
     def equal(self) -> bool:
-        return self.budget is not None and not self.note and self.images_seen == self.budget
+        return self.budget is not None and not self.note and within_budget(self.images_seen, self.budget)
 
 
 @dataclass
@@ -126,15 +126,25 @@ def _ks(cfg: BenchConfig, n_train: int) -> list[tuple[int, str]]:
     return sorted(out.items())
 
 
+#: an arm whose images seen are within this fraction of the budget counts as equal: the synthetic
+#: train split is drawn per image, so 2,000 images give 1,795 or 1,806 train images, not 1,800.
+EQUAL_TOLERANCE = 0.01
+
+
+def within_budget(images_seen: int, budget: int) -> bool:
+    return abs(images_seen - budget) <= EQUAL_TOLERANCE * budget
+
+
 def epochs_for(budget: Budget, n_images: int, legacy: int) -> tuple[int, int | None, str]:
-    """(epochs, images_seen asked for, note): epochs = ceil(budget / images), ≤ max_epochs; the note
-    says why epochs × images is not the budget (capped, or whole epochs overshoot it)."""
+    """(epochs, images_seen asked for, note): the whole epochs nearest the budget (at least 1, at
+    most max_epochs); the note says why epochs × images is not within 1% of the budget (capped, or
+    whole epochs of these many images cannot come closer)."""
     if budget.images_seen is None:
         return legacy, None, "no images_seen budget: epochs per arm kind (unequal)"
-    epochs = math.ceil(budget.images_seen / n_images)
+    epochs = max(1, round(budget.images_seen / n_images))
     if epochs > budget.max_epochs:
         return budget.max_epochs, budget.images_seen, f"capped at max_epochs {budget.max_epochs}"
-    if epochs * n_images != budget.images_seen:
+    if not within_budget(epochs * n_images, budget.images_seen):
         return epochs, budget.images_seen, f"whole epochs: {epochs} × {n_images} images"
     return epochs, budget.images_seen, ""
 
