@@ -239,13 +239,17 @@ def load_refined(path: Path):
 
 
 def aimed_slices(provenance) -> list[dict]:
-    """The (dimension, bin) slices a refinement aimed at, from its provenance block.
+    """The (dimension, bin) slices the last refinement aimed at, from its provenance block.
 
     Read leniently: a list under slices / targets / findings / changes, each entry naming a
-    dimension (`dimension`, `slice` or `dim`) and a bin (`bin` or `label`), or "dimension:bin"."""
+    dimension (`dimension`, `slice` or `dim`) and a bin (`bin` or `label`), or "dimension:bin".
+    A list that several refinements wrote (entries marked `round`, unmarked = 1): the last round's."""
+    from ..diagnosis.refine import round_of
+
     out: list[dict] = []
     if isinstance(provenance, list):  # what `refine` writes: one entry per changed key
-        provenance = {"changes": provenance}
+        last = max((round_of(e) for e in provenance), default=1)
+        provenance = {"changes": [e for e in provenance if round_of(e) == last]}
     if not isinstance(provenance, dict):
         return out
     for key in ("slices", "targets", "findings", "changes", "aimed"):
