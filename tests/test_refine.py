@@ -195,3 +195,41 @@ def test_the_benchmark_reads_the_slices_refine_aimed_at():
     prov = [{"key": "randomizers.camera.distance", "slice": "coco_size small", "dimension": "coco_size", "bin": "small"},
             {"key": "seed", "slice": None, "dimension": None, "bin": None}]
     assert aimed_slices(prov) == [{"dimension": "coco_size", "bin": "small"}]
+
+
+def test_refining_a_refined_config_keeps_round_one_and_adds_round_two(tmp_path):
+    """Round 2 (the benchmark's targeted2): the provenance keeps round 1's entries as they were and adds
+    its own, marked round 2; the benchmark reads the last round's slices."""
+    from synthscene.train.benchmark import aimed_slices
+
+    small = [_image(f"s{k}", SMALL, "duck", False) for k in range(12)] + [_image(f"b{k}", BIG, "duck", True) for k in range(12)]
+    res1 = refine(_write(tmp_path, tiny_config()), _diagnosis(tmp_path, small, [{"class": "duck", "area": 4e4}] * 20),
+                  tmp_path / "r1.yaml", images=2)
+    assert {c["round"] for c in res1["changes"]} == {1}
+    first = yaml.safe_load((tmp_path / "r1.yaml").read_text())["provenance"]
+    assert first == res1["changes"]
+
+    dark = [_image(f"d{k}", BIG, "mug", False, brightness=30.0) for k in range(12)]
+    dark += [_image(f"m{k}", BIG, "mug", True, brightness=120.0) for k in range(12)]
+    synthetic = [{"class": "mug", "area": 4e4, "brightness": 120.0}] * 20
+    (tmp_path / "r2").mkdir()
+    diag2 = _diagnosis(tmp_path / "r2", dark, synthetic)
+    res2 = refine(tmp_path / "r1.yaml", diag2, tmp_path / "r2.yaml", images=2)
+    assert {c["round"] for c in res2["changes"]} == {2}
+    prov = yaml.safe_load((tmp_path / "r2.yaml").read_text())["provenance"]
+    assert prov[:len(first)] == first and prov[len(first):] == res2["changes"]
+    light = next(c for c in res2["changes"] if c["key"] == "randomizers.lighting.intensity")
+    assert light["slice"].startswith("brightness")
+    cfg = load_config(tmp_path / "r2.yaml")
+    assert cfg.randomizers.lighting.intensity == tuple(light["to"])
+    assert cfg.randomizers.camera.distance == load_config(tmp_path / "r1.yaml").randomizers.camera.distance  # kept
+    assert {s["dimension"] for s in aimed_slices(prov)} == {"brightness"}
+    assert {"dimension": "coco_size", "bin": "small"} in aimed_slices(first)
+    assert not {s["dimension"] for s in aimed_slices(first)} & {"brightness"}
+
+    # provenance written before rounds were marked (by an older refine, or by hand) counts as round 1
+    old = {**yaml.safe_load((tmp_path / "r1.yaml").read_text())}
+    old["provenance"] = [{k: v for k, v in e.items() if k != "round"} for e in first] + [{"why": "by hand"}]
+    res3 = refine(_write(tmp_path, old, "old.yaml"), diag2, tmp_path / "r3.yaml")
+    assert {c["round"] for c in res3["changes"]} == {2}
+    assert yaml.safe_load((tmp_path / "r3.yaml").read_text())["provenance"] == first + [{"round": 1, "why": "by hand"}] + res3["changes"]

@@ -253,14 +253,23 @@ def _noise_images(folder: Path, n: int, seed: int) -> None:
         cv2.imwrite(str(folder / f"{i:06d}.png"), rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
 
 
-@needs_gold
-def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
-    """Diagnose → refine (one call, injected) → M images → continued training; the control gets the same M
-    images' count, seed and epochs from the unchanged config; aimed slices measured before and after."""
+MAP50 = {"targeted": 0.5, "targeted2": 0.6, "untargeted2": 0.35}  # the stand-in evaluation, per arm kind (else 0.3)
+RECALL = {"small": {"synthetic": 0.1, "targeted": 0.9, "untargeted": 0.4, "targeted2": 0.9, "untargeted2": 0.4},
+          "large": {"synthetic": 0.5, "targeted": 0.5, "untargeted": 0.45, "targeted2": 0.8, "untargeted2": 0.6}}
+
+
+def _kind(arm_id: str) -> str:
+    return arm_id.rsplit("-s", 1)[0]
+
+
+def fake_pipeline(monkeypatch) -> tuple[dict, callable]:
+    """Stand-ins for rendering, training, evaluation and diagnosis (each call recorded in `calls`), and a
+    refine that narrows the camera's lens by 10° and, like `refine`, keeps earlier rounds' provenance and
+    adds its own: round 1 aims at small boxes, round 2 at large ones."""
     import synthscene.diagnosis as diagnosis_pkg
     from synthscene.train import benchmark as bm
     from synthscene.train import bootstrap as boot
-    from synthscene.train.data import file_digest, load_gold
+    from synthscene.train.data import file_digest
     from synthscene.train.fit import TrainResult
 
     from _train_fixtures import LMO
@@ -286,7 +295,7 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
         return TrainResult(Path(out), Path(out) / "weights/best.pt", Path(out) / "weights/last.pt", {}, epochs, 0.5, epochs)
 
     def evaluate(weights, gold, images=None, **kw):
-        v = 0.5 if "targeted-s" in str(weights) and "untargeted" not in str(weights) else 0.3
+        v = MAP50.get(_kind(Path(weights).read_text()), 0.3)
         return {"mAP50": v, "mAP50-95": v / 2, "precision": v, "recall": v, "per_class": {"duck": {"AP50": v}},
                 "recall_by_size": {s: {"recall": v} for s in ("small", "medium", "large")},
                 "pr_curve": {"recall": [0, 1], "precision": {"duck": [1, 0]}}}
@@ -294,17 +303,19 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
     def diagnose(weights, gold, dataset, out, **kw):
         arm = Path(weights).read_text()
         calls["diagnose"].append((arm, Path(gold).name, {file_digest(p) for p in (Path(gold) / "images").iterdir()}))
-        r = 0.9 if arm.startswith("targeted") else 0.4 if arm.startswith("untargeted") else 0.1
         Path(out).mkdir(parents=True)
         (Path(out) / "report.json").write_text(json.dumps({"slices": {"coco_size": {"bins": [
-            {"label": "small", "recall": r}, {"label": "large", "recall": 0.5}]}}}))
+            {"label": b, "recall": RECALL[b][_kind(arm)]} for b in ("small", "large")]}}}))
 
     def refine(config_path, diagnosis_dir, out, images=None):
-        calls["refine"].append((Path(diagnosis_dir).name, images))
+        calls["refine"].append((Path(config_path), Path(diagnosis_dir).name, images))
         assert (Path(diagnosis_dir) / "report.json").is_file()
         doc = yaml.safe_load(Path(config_path).read_text())
-        doc["camera"]["fov_deg"] = 40  # "aimed at small boxes"
-        doc["provenance"] = {"diagnosis": str(diagnosis_dir), "slices": [{"dimension": "coco_size", "bin": "small"}]}
+        earlier = doc.pop("provenance", None) or []
+        n = max((e["round"] for e in earlier), default=0) + 1
+        doc["camera"]["fov_deg"] -= 10  # round 1: 40°, round 2: 30°
+        doc["provenance"] = earlier + [{"round": n, "key": "camera.fov_deg", "dimension": "coco_size",
+                                        "bin": ("small", "large")[n - 1]}]
         Path(out).write_text(yaml.safe_dump(doc))
 
     monkeypatch.setattr(bm, "ensure_synthetic", ensure_synthetic)
@@ -313,13 +324,45 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
     monkeypatch.setattr(bm, "evaluate", evaluate)
     monkeypatch.setattr(boot, "per_image_stats", lambda *a, **k: fake_stats())
     monkeypatch.setattr(diagnosis_pkg, "diagnose", diagnose)
+    return calls, refine
+
+
+def _split_digests(tmp_path: Path, report: dict) -> tuple[set, set]:
+    from synthscene.train.data import file_digest, load_gold
+
+    gold = load_gold(tmp_path / "gold")
+    return tuple({file_digest(p) for p in gold.images if p.name in report["split"][w]} for w in ("eval", "diagnosis"))
+
+
+def _assert_no_leak(calls: dict, eval_d: set, diag_d: set) -> None:
+    """By content: the evaluation and diagnosis photos are in no training data; diagnoses read their split."""
+    from synthscene.train.data import file_digest
+
+    for t in calls["train"]:
+        for d in t["train"]:
+            assert not {file_digest(p) for p in Path(d).iterdir()} & (eval_d | diag_d), (t["arm"], d)
+    for arm, split, digests in calls["diagnose"]:
+        assert digests == (diag_d if split == "diagnosis" else eval_d)
+
+
+ROUND2_TOY = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4,
+              "seeded_arms": ["synthetic", "targeted", "untargeted", "targeted2", "untargeted2"]}
+
+
+@needs_gold
+def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
+    """Diagnose → refine (one call, injected) → M images → continued training; the control gets the same M
+    images' count, seed and epochs from the unchanged config; aimed slices measured before and after."""
+    from synthscene.train import benchmark as bm
+
+    calls, refine = fake_pipeline(monkeypatch)
     toy = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4}
     bench = bench_file(tmp_path, arms=["synthetic", "real", "targeted", "untargeted"], diagnosis_fraction=0.25,
                        profiles={"toy": toy})
     report_md = bm.run_benchmark(bench, refine=refine, log=lambda m: None)
     report = json.loads((report_md.parent / "report.json").read_text())
 
-    assert calls["refine"] == [(d, 4) for d in [calls["refine"][0][0], calls["refine"][1][0]]]
+    assert [(c.name, i) for c, _, i in calls["refine"]] == [("tiny.yaml", 4)] * 2
     gens = sorted(calls["generate"], key=lambda g: (g[2], g[3]))
     assert [(g[1], g[2], g[3]) for g in gens] == [(4, 1003, 40), (4, 1003, 50), (4, 1004, 40), (4, 1004, 50)]
     trained = {t["arm"]: t for t in calls["train"]}
@@ -327,15 +370,7 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
         t, u = trained[f"targeted-s{s}"], trained[f"untargeted-s{s}"]
         assert t["epochs"] == u["epochs"] == 1 and len(t["train"]) == len(u["train"]) == 2
         assert t["model"].endswith(f"synthetic-s{s}/run/weights/last.pt") and u["model"] == t["model"]
-    # by content: the evaluation photos are in no training data and no diagnosis input
-    gold = load_gold(tmp_path / "gold")
-    eval_d = {file_digest(p) for p in gold.images if p.name in report["split"]["eval"]}
-    diag_d = {file_digest(p) for p in gold.images if p.name in report["split"]["diagnosis"]}
-    for t in calls["train"]:
-        for d in t["train"]:
-            assert not {file_digest(p) for p in Path(d).iterdir()} & (eval_d | diag_d)
-    for arm, split, digests in calls["diagnose"]:
-        assert digests == (diag_d if split == "diagnosis" else eval_d)
+    _assert_no_leak(calls, *_split_digests(tmp_path, report))
     assert {(a, s) for a, s, _ in calls["diagnose"]} == {(f"{k}-s{s}", w) for k in ("synthetic", "targeted", "untargeted")
                                                          for s in (0, 1) for w in ("diagnosis", "eval")}
     t = report["targeted"]
@@ -344,7 +379,155 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
     row = t["per_seed"][0]["slices"]["eval"]["coco_size: small"]
     assert row == {"before": 0.1, "targeted": 0.9, "untargeted": 0.4, "diff": pytest.approx(0.5)}
     assert set(t["per_seed"][0]["slices"]) == {"diagnosis", "eval"}
-    assert "## Targeted vs untargeted images" in report_md.read_text()
+    assert t["round2"] is None
+    text = report_md.read_text()
+    assert "## Targeted vs untargeted images" in text and "round 2" not in text
+
+
+@needs_gold
+def test_round_two_continues_each_round_one_arm_on_top_of_a_cached_run(tmp_path, monkeypatch):
+    """targeted2 / untargeted2 added to a finished run: round 1 is reused from the cache (same hashes, no
+    training); round 2 starts from the round-1 weights of its seed, targeted2 refines round 1's refined
+    config on the round-1 weights' (cached) diagnosis, both render M images with one new seed, and train
+    on base + round 1's M + round 2's M; the report gets a round-2 table."""
+    from synthscene.train import benchmark as bm
+
+    calls, refine = fake_pipeline(monkeypatch)
+    round1 = ["synthetic", "real", "targeted", "untargeted"]
+    bench = bench_file(tmp_path, arms=round1, diagnosis_fraction=0.25, profiles={"toy": ROUND2_TOY})
+    first = json.loads((bm.run_benchmark(bench, refine=refine, log=lambda m: None).parent / "report.json").read_text())
+    before = {k: list(v) for k, v in calls.items()}
+    for v in calls.values():
+        v.clear()
+
+    bench = bench_file(tmp_path, arms=round1 + ["targeted2", "untargeted2"], diagnosis_fraction=0.25,
+                       profiles={"toy": ROUND2_TOY})
+    report_md = bm.run_benchmark(bench, refine=refine, log=lambda m: None)
+    report = json.loads((report_md.parent / "report.json").read_text())
+    arms = {a["id"]: a for a in report["arms"]}
+
+    # round 1: cached under the same hashes, its summary unchanged
+    for a in first["arms"]:
+        assert arms[a["id"]]["hash"] == a["hash"]
+    assert sorted(t["arm"] for t in calls["train"]) == ["targeted2-s0", "targeted2-s1", "untargeted2-s0", "untargeted2-s1"]
+    assert first["targeted"].pop("round2") is None
+    assert {k: report["targeted"][k] for k in first["targeted"]} == first["targeted"]
+
+    records = {i: json.loads((report_md.parent / "arms" / i / "arm.json").read_text()) for i in arms}
+    trained = {t["arm"]: t for t in calls["train"]}
+    syn = str(tmp_path / "out" / "synthetic-fake" / "images" / "train")
+    round2_seeds = set()
+    for s in (0, 1):
+        t, u = trained[f"targeted2-s{s}"], trained[f"untargeted2-s{s}"]
+        assert t["model"].endswith(f"/targeted-s{s}/run/weights/last.pt")
+        assert u["model"].endswith(f"/untargeted-s{s}/run/weights/last.pt")
+        assert arms[f"targeted2-s{s}"]["start"] == {"from": "targeted", "seed": s, "hash": arms[f"targeted-s{s}"]["hash"]}
+        assert arms[f"untargeted2-s{s}"]["start"]["hash"] == arms[f"untargeted-s{s}"]["hash"]
+        assert t["epochs"] == u["epochs"] == 1 and arms[f"targeted2-s{s}"]["images_seen"] == 6 + 4 + 4
+        for arm, kind in ((t, "targeted"), (u, "untargeted")):  # base + round 1's M + round 2's M
+            e1, e2 = records[f"{kind}-s{s}"]["extra"], records[f"{kind}2-s{s}"]["extra"]
+            assert arm["train"] == [syn, e1["dataset"] + "/images/train", e2["dataset"] + "/images/train"]
+            assert e1["dataset"] != e2["dataset"] and e2["previous"]["dataset"] == e1["dataset"]
+        e1, e2 = records[f"targeted-s{s}"]["extra"], records[f"targeted2-s{s}"]["extra"]
+        assert e2["seed"] == records[f"untargeted2-s{s}"]["extra"]["seed"] == 2003 + s != e1["seed"]
+        round2_seeds.add(e2["seed"])
+        # refine: round 1's refined config, on the diagnosis of the targeted weights; provenance of both rounds
+        assert (Path(e1["refined_config"]), Path(e2["diagnosis"]).name, 4) in calls["refine"]
+        assert [p["round"] for p in e2["provenance"]] == [1, 2] and e2["aimed"] == [{"dimension": "coco_size", "bin": "large"}]
+        assert records[f"untargeted2-s{s}"]["extra"]["aimed"] == e2["aimed"]
+    assert len(round2_seeds) == 2
+    gens = sorted((g[2], g[3]) for g in calls["generate"])
+    assert gens == [(2003, 30), (2003, 50), (2004, 30), (2004, 50)]  # refined twice / unchanged, one seed per pair
+    assert len(calls["refine"]) == 2 and all(d.startswith("diagnosis-") for _, d, _ in calls["refine"])
+    # the round-1 weights' diagnoses were cached by round 1's slice effect: only round 2's weights are diagnosed
+    assert {(a, w) for a, w, _ in calls["diagnose"]} == {(f"{k}2-s{s}", w) for k in ("targeted", "untargeted")
+                                                         for s in (0, 1) for w in ("diagnosis", "eval")}
+    _assert_no_leak({"train": before["train"] + calls["train"], "diagnose": before["diagnose"] + calls["diagnose"]},
+                    *_split_digests(tmp_path, report))
+
+    # slice effect: before = the round-1 weights, after = round 2's, on round 2's aimed slice
+    eff = arms["targeted2-s0"]["targeted"]
+    assert eff["before_arm"] == "targeted-s0" and eff["before"]["eval"] == {"coco_size: large": 0.5}
+    assert eff["after"]["eval"] == {"coco_size: large": 0.8}
+    assert arms["untargeted2-s0"]["targeted"]["before"]["eval"] == {"coco_size: large": 0.45}
+    r2 = report["targeted"]["round2"]
+    assert [r["seed"] for r in r2["per_seed"]] == [0, 1] and all(r["equal"] for r in r2["per_seed"])
+    assert r2["mean"]["mAP50"]["targeted2"]["mean"] == pytest.approx(0.6)
+    assert r2["mean"]["mAP50"]["untargeted2"]["mean"] == pytest.approx(0.35)
+    assert r2["mean"]["mAP50"]["targeted"] == {"mean": pytest.approx(0.5), "std": pytest.approx(0.0), "n_seeds": 2}
+    assert r2["diff"]["mAP50"] == {"mean": pytest.approx(0.25), "std": pytest.approx(0.0), "n_seeds": 2}
+    assert r2["diff"]["mAP50-95"]["mean"] == pytest.approx(0.125)
+    assert r2["gain"]["mAP50"]["targeted"]["mean"] == pytest.approx(0.1)
+    assert r2["gain"]["mAP50"]["untargeted"]["mean"] == pytest.approx(0.05)
+    row = r2["per_seed"][1]["slices"]["diagnosis"]["coco_size: large"]
+    assert row == pytest.approx({"before_targeted": 0.5, "targeted2": 0.8, "change_targeted": 0.3, "before_untargeted": 0.45,
+                                 "untargeted2": 0.6, "change_untargeted": 0.15, "diff": 0.2})
+    assert r2["slice_change"]["eval"]["coco_size: large"]["targeted2"]["mean"] == pytest.approx(0.3)
+    text = report_md.read_text()
+    assert "## Targeted vs untargeted images" in text and "## Targeted vs untargeted, round 2" in text
+    assert "| targeted | 0.500 ± 0.000 (2 seeds) | 0.600 ± 0.000 (2 seeds) |" in text
+    assert "| round 2 − round 1, targeted (targeted2 − targeted) |  | 0.100 ± 0.000 (2 seeds) |" in text
+    assert [a["id"] for a in report["arms"]][-4:] == ["targeted2-s0", "targeted2-s1", "untargeted2-s0", "untargeted2-s1"]
+
+    # round 2's training data passes the same leak check: an evaluation photo among round 1's images stops it
+    (report_md.parent / "arms" / "untargeted2-s0" / "arm.json").unlink()
+    ev = next(p for p in (tmp_path / "gold" / "images").iterdir() if p.name in report["split"]["eval"])
+    shutil.copy(ev, Path(records["untargeted-s0"]["extra"]["dataset"]) / "images" / "train" / "000099.png")
+    with pytest.raises(bm.Leak, match="untargeted2-s0"):
+        bm.run_benchmark(bench, refine=refine, log=lambda m: None)
+
+
+def test_round_two_plan():
+    """Round 2 trains base + 2M for the same images_seen budget (epochs as round 1 computes them), seeded by
+    seeded_arms, from its own seed's round-1 arm (the first seed's when round 1 is not seeded)."""
+    from synthscene.train.benchmark import plan_arms
+
+    cfg = lmo()
+    budget = cfg.budget("cpu")
+    arms = {a.id: a for a in plan_arms(cfg, budget, 80, 1800)}
+    for s in (0, 1, 2):
+        t1, t2, u2 = arms[f"targeted-s{s}"], arms[f"targeted2-s{s}"], arms[f"untargeted2-s{s}"]
+        assert t2.n_images == u2.n_images == 1800 + 2 * 200 and t2.epochs == u2.epochs == 2 == t1.epochs
+        assert t2.start_seed == u2.start_seed == s and t2.start_kind == "targeted" and u2.start_kind == "untargeted"
+        assert "whole epochs: 2 × 2200" in t2.note
+    one = budget.model_copy(update={"seeded_arms": ["synthetic", "targeted2", "untargeted2"]})
+    starts = {a.id: a.start_seed for a in plan_arms(cfg, one, 80, 1800) if a.round == 2}
+    assert starts == {f"{k}2-s{s}": 0 for k in ("targeted", "untargeted") for s in (0, 1, 2)}  # targeted: seed 0 only
+
+
+@needs_gold
+def test_adding_round_two_leaves_every_other_arms_spec_as_it_was(tmp_path):
+    """The cache of a running benchmark stays valid when targeted2 / untargeted2 are added: every other arm's
+    spec (its hash is the cache key) is the same, and the round-1 spec has the form it had before round 2."""
+    from synthscene.train.bench_config import load_bench_config
+    from synthscene.train.benchmark import Runner, _hash, plan_arms, split_gold
+    from synthscene.train.data import load_gold
+
+    bench = bench_file(tmp_path, arms=["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted"],
+                       diagnosis_fraction=0.25, profiles={"toy": ROUND2_TOY})
+    small = load_bench_config(bench)
+    more = load_bench_config(bench_file(tmp_path, arms=small.arms + ["targeted2", "untargeted2"], diagnosis_fraction=0.25,
+                                        profiles={"toy": ROUND2_TOY}))
+    gold = load_gold(tmp_path / "gold")
+    split = split_gold(gold, 1, 0.34, None, 0.25)
+
+    def specs(c):
+        planned = plan_arms(c, c.budget(), len(split.train), 5)
+        r = Runner(c, c.budget(), tmp_path / "o", split, gold, tmp_path, "h", gold.names, print, planned)
+        return {a.id: r.spec(a) for a in planned}
+
+    old, new = specs(small), specs(more)
+    assert set(new) - set(old) == {"targeted2-s0", "targeted2-s1", "untargeted2-s0", "untargeted2-s1"}
+    assert all(new[i] == old[i] for i in old)
+    # the round-1 spec as it was before round 2 existed: no round key, seed = dataset seed + 1000 + s
+    t = old["targeted-s1"]
+    assert set(t) == {"kind", "k", "epochs", "images_seen", "imgsz", "batch", "seed", "start", "real_images", "synthetic",
+                      "synthetic_images", "mixed_real_repeat", "args", "names", "ultralytics", "extra"}
+    assert set(t["extra"]) == {"images", "seed", "diagnosis"} and t["extra"]["seed"] == 3 + 1000 + 1
+    assert t["start"] == {"from": "synthetic", "seed": 1, "hash": _hash(old["synthetic-s1"])}
+    assert new["targeted2-s1"]["extra"]["seed"] == 3 + 2000 + 1 and new["targeted2-s1"]["extra"]["round"] == 2
+    assert new["untargeted2-s1"]["extra"]["seed"] == 3 + 2000 + 1
+    assert new["targeted2-s1"]["start"]["from"] == "targeted"
 
 
 # ---- one tiny real run ------------------------------------------------------------------------------
@@ -386,3 +569,6 @@ def test_bench_config_errors(tmp_path):
         load_bench_config(bench_file(tmp_path, arms=["synthetic", "targeted"], diagnosis_fraction=0.2))
     with pytest.raises(BadInput, match="seeds"):
         load_bench_config(bench_file(tmp_path, profiles={"toy": {**TOY, "seeds": [1, 1]}}))
+    with pytest.raises(BadInput, match="targeted2 continues from the targeted arm"):
+        load_bench_config(bench_file(tmp_path, arms=["synthetic", "untargeted", "targeted2"], diagnosis_fraction=0.2,
+                                     profiles={"toy": {**TOY, "targeted_images": 2}}))

@@ -2,7 +2,8 @@
 
 The input config's own YAML is copied and only the keys a rule names are changed (rules in
 docs/TARGETED.md, "refine"); each change is listed with its slice and figures under
-`provenance:` (not part of the config hash) and commented beside the key. The seed changes so the
+`provenance:` (not part of the config hash), marked by round (refining a refined config keeps the
+earlier rounds' entries), and commented beside the key. The seed changes so the
 supplement draws new images. The result is an ordinary config: it is loaded with load_config
 before it replaces anything.
 """
@@ -131,17 +132,17 @@ def _synthetic_centre(report: dict, dim: str, floor=None, ceil=None) -> float | 
 class _Plan:
     """The changes to make, each with its reason; notes for findings no rule acts on."""
 
-    def __init__(self, cfg: DatasetConfig, report: dict):
-        self.cfg, self.report, self.overall = cfg, report, report.get("recall")
+    def __init__(self, cfg: DatasetConfig, report: dict, round_: int = 1):
+        self.cfg, self.report, self.overall, self.round = cfg, report, report.get("recall"), round_
         self.changes: list[dict] = []
         self.values: dict[str, Any] = {}
         self.notes: list[str] = []
 
     def change(self, key: str, old, new, finding: dict | None, why: str) -> None:
         self.values[key] = new
-        self.changes.append({"key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new), "slice": finding and finding["slice"],
-                             "dimension": finding and finding["dim"], "bin": finding and finding["label"],
-                             "figures": finding and _figures(finding),
+        self.changes.append({"round": self.round, "key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new),
+                             "slice": finding and finding["slice"], "dimension": finding and finding["dim"],
+                             "bin": finding and finding["label"], "figures": finding and _figures(finding),
                              "why": (f"{_finding_text(finding, self.overall)}; " if finding else "") + why})
 
 
@@ -437,6 +438,12 @@ def _annotate(text: str, comments: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def round_of(entry) -> int:
+    """The refinement round of one provenance entry (unmarked: 1)."""
+    r = entry.get("round", 1) if isinstance(entry, dict) else 1
+    return r if isinstance(r, int) and not isinstance(r, bool) else 1
+
+
 def _new_seed(seed: int, report_path: Path) -> int:
     digest = hashlib.sha256(f"{seed}:".encode() + report_path.read_bytes()).digest()
     new = int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
@@ -461,7 +468,9 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     if images is not None and images < 1:
         raise BadInput(f"expected a positive number of images, got {images}", None, "--images")
     raw = read_yaml(config_path)
-    plan = _Plan(cfg, report)
+    # Refining a refined config: its entries stay as they were (unmarked, written before rounds were: round 1)
+    earlier = [e if "round" in e else {"round": 1, **e} for e in raw.pop("provenance", None) or []]
+    plan = _Plan(cfg, report, max((round_of(e) for e in earlier), default=0) + 1)
     for rule in RULES:
         rule(plan)
     for dim, why in NOT_MAPPED.items():
@@ -482,7 +491,7 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
         data = _rebase(raw, validated.model_dump(mode="json", by_alias=True))
     for key, value in plan.values.items():
         _set(data, key, copy.deepcopy(value))  # no shared objects: YAML would write them as aliases
-    data["provenance"] = plan.changes
+    data["provenance"] = earlier + plan.changes
     data = json.loads(json.dumps(data))  # plain lists and dicts, nothing shared (YAML would write aliases)
 
     import yaml

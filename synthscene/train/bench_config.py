@@ -10,7 +10,10 @@ from ..config import ExistingPath, OutputPath, read_yaml, validation_error
 from ..errors import BadInput
 from ..schema import StrictModel, json_hash
 
-ArmKind = Literal["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted"]
+ArmKind = Literal["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted", "targeted2",
+                  "untargeted2"]
+# A second round of added images: each round-2 kind continues from the round-1 arm of this kind.
+ROUND2 = {"targeted2": "targeted", "untargeted2": "untargeted"}
 Scalar = Union[bool, int, float, str]
 
 
@@ -53,11 +56,11 @@ class Budget(StrictModel):
     # Unset: the epochs table above and the floors (the old, unequal-budget protocol).
     images_seen: int | None = Field(None, ge=1)
     seeds: list[int] | None = Field(None, min_length=1)  # training seeds; None: the config's seed
-    # Arm groups (kind-kLABEL, or the kind for synthetic/targeted/untargeted) trained once per seed;
+    # Arm groups (kind-kLABEL, or the kind for synthetic/targeted/untargeted and their round 2) trained once per seed;
     # every other arm trains once, with the first seed.
     seeded_arms: list[str] = ["synthetic", "real-k10", "real-kall", "finetune-k10", "targeted", "untargeted"]
     converged: Converged = Converged()
-    targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones
+    targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones, per round
     bootstrap: int = Field(200, ge=1)  # resamples of the evaluation images for the mAP50 interval
 
     @field_validator("seeds")
@@ -97,6 +100,9 @@ class BenchConfig(StrictModel):
             raise ValueError(f"profile {self.profile!r} is not one of {sorted(self.profiles)}")
         if "finetune" in self.arms and "synthetic" not in self.arms:
             raise ValueError("arms: finetune starts from the synthetic arm's weights; list `synthetic` too")
+        for kind, first in ROUND2.items():
+            if kind in self.arms and first not in self.arms:
+                raise ValueError(f"arms: {kind} continues from the {first} arm's weights and images; list `{first}` too")
         if {"targeted", "untargeted"} & set(self.arms):
             if "synthetic" not in self.arms:
                 raise ValueError("arms: targeted/untargeted start from the synthetic arm's weights; list `synthetic` too")

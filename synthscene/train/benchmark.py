@@ -1,9 +1,12 @@
 """run_benchmark(): every arm trained, measured on held-apart real photos, and reported.
 
 Arms: synthetic-only; real-only on k real images; synthetic + k real mixed; synthetic pre-training
-then fine-tuning on k real. The k real images are the first k of a seeded shuffle of the gold
-set's train part (so smaller k are subsets of larger ones); evaluation uses the held-apart part or
---eval-gold, and no image any arm trained on may appear there (checked by content, not by name).
+then fine-tuning on k real; from the synthetic weights, M images more, targeted (diagnose → refine)
+or untargeted (the unchanged config), and optionally a second such round from those weights
+(targeted2 / untargeted2, docs/TARGETED.md). The k real images are the first k of a seeded
+shuffle of the gold set's train part (so smaller k are subsets of larger ones); evaluation uses
+the held-apart part or --eval-gold, and no image any arm trained on may appear there (checked by
+content, not by name).
 
 An arm is cached in OUT/arms/<id>/arm.json under the hash of what it was trained from, and its
 evaluation under the hash of what it was measured on, so an interrupted run resumes where it
@@ -30,10 +33,14 @@ from .. import __version__
 from ..errors import BadInput, SynthsceneError
 from ..labels.io import atomic_write
 from ..rng import config_stream
-from .bench_config import BenchConfig, Budget, load_bench_config
+from .bench_config import ROUND2, BenchConfig, Budget, load_bench_config
 from .data import GoldSet, file_digest, load_gold, write_view
 from .evaluate import evaluate
 from .fit import resolve_model, train
+
+
+EXTRA_KINDS = ("targeted", "untargeted", *ROUND2)  # the arms adding M rendered images (per round) to the synthetic
+TARGETED_OF = {"targeted": "targeted", "untargeted": "targeted", "targeted2": "targeted2", "untargeted2": "targeted2"}
 
 
 class Leak(SynthsceneError):
@@ -50,18 +57,28 @@ class Arm:
     n_images: int = 0  # training images per epoch
     budget: int | None = None  # the images_seen asked for (None: the old per-kind epochs)
     note: str = ""  # why images_seen is not the budget ("" when it is)
-    start_seed: int | None = None  # finetune / targeted / untargeted: the synthetic arm they start from
+    start_seed: int | None = None  # seed of the arm it starts from (synthetic; for targeted2: targeted, …)
 
     @property
     def group(self) -> str:
         """The arm without its seed: what mean ± std is taken over."""
-        if self.kind in ("synthetic", "targeted", "untargeted"):
+        if self.kind in ("synthetic", *EXTRA_KINDS):
             return self.kind
         return "real-converged" if self.kind == "converged" else f"{self.kind}-k{self.k_label}"
 
     @property
     def id(self) -> str:
         return f"{self.group}-s{self.seed}"
+
+    @property
+    def round(self) -> int:
+        """Which round of added images (targeted2 / untargeted2: 2); 1 for every other arm."""
+        return 2 if self.kind in ROUND2 else 1
+
+    @property
+    def start_kind(self) -> str | None:
+        """The kind of the arm whose weights it starts from (None: the model from scratch)."""
+        return ROUND2.get(self.kind) or ("synthetic" if self.start_seed is not None else None)
 
     @property
     def images_seen(self) -> int:
@@ -151,20 +168,25 @@ def epochs_for(budget: Budget, n_images: int, legacy: int) -> tuple[int, int | N
 
 def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) -> list[Arm]:
     """Synthetic first (every seed), then per k (smallest first) real, fine-tune, mixed, then the
-    converged reference and the targeted / untargeted pair: a run cut short has the comparisons
-    that matter most at small k. n_synth: the synthetic training images (train split)."""
+    converged reference, the targeted / untargeted pair and their second round: a run cut short has
+    the comparisons that matter most at small k. n_synth: the synthetic training images (train split)."""
     seeds = budget.seeds or [cfg.seed]
     n_synth = max(n_synth, 1)
     arms: list[Arm] = []
 
+    def seeds_of(group: str) -> list[int]:
+        return seeds if group in budget.seeded_arms else seeds[:1]
+
     def add(kind: str, k: int | None, label: str, n: int, legacy: int) -> None:
         probe = Arm(kind, k, label, 0)
         epochs, want, note = epochs_for(budget, n, legacy)
-        for s in seeds if probe.group in budget.seeded_arms else seeds[:1]:
+        for s in seeds_of(probe.group):
             start = (s if s in synth_seeds else seeds[0]) if kind in ("finetune", "targeted", "untargeted") else None
+            if kind in ROUND2:  # round 2 continues the round-1 arm of its seed (or of the first seed)
+                start = s if s in seeds_of(ROUND2[kind]) else seeds[0]
             arms.append(Arm(kind, k, label, epochs, s, n, want, note, start))
 
-    synth_seeds = seeds if "synthetic" in budget.seeded_arms else seeds[:1]
+    synth_seeds = seeds_of("synthetic")
     if "synthetic" in cfg.arms:
         add("synthetic", None, "0", n_synth, budget.epochs.synthetic)
     for k, label in _ks(cfg, n_train):
@@ -185,6 +207,9 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
     for kind in ("targeted", "untargeted"):
         if kind in cfg.arms:
             add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic)
+    for kind in ROUND2:  # base + round 1's M + round 2's M
+        if kind in cfg.arms:
+            add(kind, None, "0", n_synth + 2 * budget.targeted_images, budget.epochs.synthetic)
     return arms
 
 
@@ -249,13 +274,17 @@ def load_refined(path: Path):
 
 
 def aimed_slices(provenance) -> list[dict]:
-    """The (dimension, bin) slices a refinement aimed at, from its provenance block.
+    """The (dimension, bin) slices the last refinement aimed at, from its provenance block.
 
     Read leniently: a list under slices / targets / findings / changes, each entry naming a
-    dimension (`dimension`, `slice` or `dim`) and a bin (`bin` or `label`), or "dimension:bin"."""
+    dimension (`dimension`, `slice` or `dim`) and a bin (`bin` or `label`), or "dimension:bin".
+    A list that several refinements wrote (entries marked `round`, unmarked = 1): the last round's."""
+    from ..diagnosis.refine import round_of
+
     out: list[dict] = []
     if isinstance(provenance, list):  # what `refine` writes: one entry per changed key
-        provenance = {"changes": provenance}
+        last = max((round_of(e) for e in provenance), default=1)
+        provenance = {"changes": [e for e in provenance if round_of(e) == last]}
     if not isinstance(provenance, dict):
         return out
     for key in ("slices", "targets", "findings", "changes", "aimed"):
@@ -333,12 +362,14 @@ class Runner:
         syn_train, syn_val = self.synthetic / "images" / "train", self.synthetic / "images" / "val"
         return syn_train, (syn_val if syn_val.is_dir() and any(syn_val.iterdir()) else syn_train)
 
-    def data_yaml(self, arm: Arm, extra: Path | None = None) -> Path:
+    def data_yaml(self, arm: Arm, extras: list[Path] = ()) -> Path:
+        """OUT/arms/ID/data.yaml; `extras`: the added datasets (one per round) of the targeted kinds."""
         syn_train, syn_val = self.synth_dirs()
         if arm.kind == "synthetic":
             train_dirs, val_dir = [syn_train], syn_val
-        elif arm.kind in ("targeted", "untargeted"):  # the base synthetic images + all M new ones
-            train_dirs = [syn_train] + [d for d in (extra / "images" / "train", extra / "images" / "val") if _image_files(d)]
+        elif arm.kind in EXTRA_KINDS:  # the base synthetic images + all M new ones of each round
+            train_dirs = [syn_train] + [d for e in extras for d in (e / "images" / "train", e / "images" / "val")
+                                        if _image_files(d)]
             val_dir = syn_val
         elif arm.kind == "converged":  # early stopping on the diagnosis split, else on its own photos
             real = self.real_view(arm.k).parent / "images"
@@ -373,18 +404,29 @@ class Runner:
     def synth_arm(self, seed: int) -> Arm:
         return self.planned.get(f"synthetic-s{seed}") or Arm("synthetic", None, "0", self.budget.epochs.synthetic, seed)
 
+    def start_arm(self, arm: Arm) -> Arm:
+        """The arm whose weights `arm` starts from (it has a start_seed)."""
+        if arm.start_kind == "synthetic":
+            return self.synth_arm(arm.start_seed)
+        start = self.planned.get(f"{arm.start_kind}-s{arm.start_seed}")
+        if start is None:
+            raise SynthsceneError(f"[{arm.id}] starts from the {arm.start_kind} arm of seed {arm.start_seed}, "
+                                  "which is not in the plan")
+        return start
+
     def gen_seed(self, arm: Arm) -> int:
-        """The seed of the M extra images: new (not the base dataset's), the same for targeted and untargeted."""
+        """The seed of the M extra images: new (not the base dataset's, nor another round's), the same for
+        targeted and untargeted of a round."""
         from .. import load_config
 
-        return load_config(self.cfg.dataset).seed + 1000 + arm.seed
+        return load_config(self.cfg.dataset).seed + 1000 * arm.round + arm.seed
 
     def spec(self, arm: Arm) -> dict:
         b = self.budget
-        start = ({"from": "synthetic", "seed": arm.start_seed, "hash": self.arm_hash(self.synth_arm(arm.start_seed))}
+        start = ({"from": arm.start_kind, "seed": arm.start_seed, "hash": self.arm_hash(self.start_arm(arm))}
                  if arm.start_seed is not None else {"from": b.model})
         real = [p.name for p in self.split.train[: arm.k]] if arm.k else []
-        synth = arm.kind in ("synthetic", "mixed", "targeted", "untargeted")
+        synth = arm.kind in ("synthetic", "mixed", *EXTRA_KINDS)
         spec = {
             "kind": arm.kind, "k": arm.k, "epochs": arm.epochs, "images_seen": arm.images_seen, "imgsz": b.imgsz,
             "batch": b.batch, "seed": arm.seed, "start": start, "real_images": real,
@@ -393,9 +435,11 @@ class Runner:
             "mixed_real_repeat": b.mixed_real_repeat if arm.kind == "mixed" else None,
             "args": self.args_of(arm), "names": self.names, "ultralytics": versions()["ultralytics"],
         }
-        if arm.kind in ("targeted", "untargeted"):
+        if arm.kind in EXTRA_KINDS:  # round 2 also trains on round 1's images, the start arm's (hashed in `start`)
             spec["extra"] = {"images": b.targeted_images, "seed": self.gen_seed(arm),
                              "diagnosis": sorted(file_digest(p) for p in self.split.diagnosis)}
+            if arm.round > 1:
+                spec["extra"]["round"] = arm.round
         if arm.kind == "converged":
             spec["converged"] = {**b.converged.model_dump(), "val": sorted(file_digest(p) for p in self.split.diagnosis)}
         return spec
@@ -439,7 +483,7 @@ class Runner:
                   "train_seconds": record["seconds"], "lr_schedule": lr_schedule(self.args_of(arm)),
                   "start": record["spec"]["start"], "eval_file": str(eval_file), "eval": metrics,
                   "bootstrap_mAP50": boot, "hash": h}
-        if arm.kind in ("targeted", "untargeted"):
+        if arm.kind in EXTRA_KINDS:
             result["targeted"] = self.slice_effect(arm, record)
         return result
 
@@ -466,52 +510,68 @@ class Runner:
                      device=self.budget.device)
         return d, json.loads((d / "report.json").read_text())
 
-    def extra_images(self, arm: Arm, adir: Path) -> tuple[Path, dict]:
-        """The M images added to the synthetic ones: from the refined config (targeted) or the unchanged one."""
+    def extra_images(self, arm: Arm, adir: Path) -> tuple[list[Path], dict]:
+        """The added datasets (round 1's, then this round's M images) and what this round's M were made from.
+
+        Targeted: the config refined on the diagnosis of the start weights (round 2: round 1's refined
+        config refined again); untargeted: the unchanged config. Both with the round's new seed."""
         from .. import load_config, prepare
 
         M = self.budget.targeted_images
+        start_id = self.start_arm(arm).id
         info: dict = {"images": M, "seed": self.gen_seed(arm)}
-        if arm.kind == "targeted":
-            diag_dir, _ = self.diagnosis(f"synthetic-s{arm.start_seed}", "diagnosis")
+        earlier: list[Path] = []
+        if arm.round > 1:  # round 1's images come with the weights this arm continues from
+            first = self.records[start_id]["extra"]
+            earlier = [Path(first["dataset"])]
+            info.update(round=arm.round, previous={"arm": start_id, "dataset": first["dataset"], "seed": first["seed"]})
+        if arm.kind in ("targeted", "targeted2"):
+            diag_dir, _ = self.diagnosis(start_id, "diagnosis")
+            source = self.cfg.dataset if arm.round == 1 else self.records[start_id]["extra"]["refined_config"]
             refined = adir / "refined.yaml"
             adir.mkdir(parents=True, exist_ok=True)
-            self.log(f"[{arm.id}] refining {self.cfg.dataset} from {diag_dir}")
-            self.refine(self.cfg.dataset, diag_dir, refined, images=M)  # the one refine step
+            self.log(f"[{arm.id}] refining {source} from {diag_dir}")
+            self.refine(source, diag_dir, refined, images=M)  # the one refine step of this round
             dcfg, provenance = load_refined(refined)
             info.update(refined_config=str(refined), diagnosis=str(diag_dir), provenance=provenance,
                         aimed=aimed_slices(provenance))
         else:
             dcfg = prepare(load_config(self.cfg.dataset))
-            paired = self.records.get(f"targeted-s{arm.seed}", {}).get("extra", {})
+            paired = self.records.get(f"{TARGETED_OF[arm.kind]}-s{arm.seed}", {}).get("extra", {})
             info["aimed"] = paired.get("aimed", [])
         dcfg = dcfg.with_overrides(count=M, seed=info["seed"])
         folder = self.base / f"extra-{dcfg.content_hash()[:10]}"
         info["dataset"], info["config_hash"] = str(folder), dcfg.content_hash()
         info["generate_seconds"] = _generate(dcfg, folder, self.budget.render_workers)
-        return folder, info
+        return earlier + [folder], info
 
     def slice_effect(self, arm: Arm, record: dict) -> dict:
-        """Recall of the slices the refinement aimed at, before (the synthetic arm) and after, on both splits."""
-        aimed = record["extra"].get("aimed") or self.records.get(f"targeted-s{arm.seed}", {}).get("extra", {}).get("aimed", [])
+        """Recall of the slices the round's refinement aimed at, before (the weights the arm started from:
+        synthetic in round 1, the round-1 arm in round 2) and after, on both splits."""
+        paired = self.records.get(f"{TARGETED_OF[arm.kind]}-s{arm.seed}", {})
+        aimed = record["extra"].get("aimed") or paired.get("extra", {}).get("aimed", [])
+        start_id = self.start_arm(arm).id
         out = {"aimed": aimed, "extra_images": record["extra"]["images"], "before": {}, "after": {}}
+        if arm.round > 1:
+            out.update(round=arm.round, before_arm=start_id)
         if not aimed:
             return out
         for which in ("diagnosis", "eval") if self.split.diagnosis else ("eval",):
-            out["before"][which] = slice_recall(self.diagnosis(f"synthetic-s{arm.start_seed}", which)[1], aimed)
+            out["before"][which] = slice_recall(self.diagnosis(start_id, which)[1], aimed)
             out["after"][which] = slice_recall(self.diagnosis(arm.id, which)[1], aimed)
         return out
 
     def train_arm(self, arm: Arm, adir: Path, h: str) -> dict:
         b = self.budget
         if arm.start_seed is not None:
-            model = self.weights.get(f"synthetic-s{arm.start_seed}")
+            model = self.weights.get(self.start_arm(arm).id)
             if model is None:
-                raise SynthsceneError(f"the {arm.kind} arms need the synthetic arm's weights (seed {arm.start_seed}); it did not run")
+                raise SynthsceneError(f"the {arm.kind} arms need the {arm.start_kind} arm's weights "
+                                      f"(seed {arm.start_seed}); it did not run")
         else:
             model = resolve_model(b.model)
-        extra, info = self.extra_images(arm, adir) if arm.kind in ("targeted", "untargeted") else (None, None)
-        data = self.data_yaml(arm, extra)
+        extras, info = self.extra_images(arm, adir) if arm.kind in EXTRA_KINDS else ([], None)
+        data = self.data_yaml(arm, extras)
         self.check_training(data)
         n = _count_train_images(data)
         if arm.n_images and n != arm.n_images:  # (benchmarks/ablation.py builds its arm without a plan)
@@ -568,7 +628,8 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
 
     class_map(gold.names, names, Path(cfg.gold) / "data.yaml", "the synthetic dataset config")
     runner = Runner(cfg, budget, out, split, gold, synthetic, synth_hash, names, log, arms, base, refine)
-    order = {"synthetic": 0, "real": 1, "converged": 2, "mixed": 3, "finetune": 4, "targeted": 5, "untargeted": 6}
+    order = {"synthetic": 0, "real": 1, "converged": 2, "mixed": 3, "finetune": 4, "targeted": 5, "untargeted": 6,
+             "targeted2": 7, "untargeted2": 8}
     results = sorted((runner.run(arm) for arm in arms), key=lambda r: (order[r["kind"]], r["k"] or 0, r["seed"]))
     report = {
         "command": command or f"synthscene benchmark {cfg.source}",

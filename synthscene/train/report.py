@@ -11,7 +11,9 @@ from ..labels.io import atomic_write
 KIND_LABEL = {"synthetic": "synthetic only", "real": "real only", "mixed": "synthetic + real (mixed)",
               "finetune": "synthetic pre-train → fine-tune on real",
               "converged": "real only, trained to convergence (reference)",
-              "targeted": "synthetic → + targeted images", "untargeted": "synthetic → + untargeted images (control)"}
+              "targeted": "synthetic → + targeted images", "untargeted": "synthetic → + untargeted images (control)",
+              "targeted2": "targeted → + a second round of targeted images",
+              "untargeted2": "untargeted → + a second round of untargeted images (control)"}
 KIND_STYLE = {"real": ("tab:blue", "o"), "mixed": ("tab:green", "s"), "finetune": ("tab:red", "^")}
 KIND_ORDER = list(KIND_LABEL)
 
@@ -72,7 +74,71 @@ def targeted_summary(arms: list[dict]) -> dict | None:
                 if v["diff"] is not None:
                     slice_diff.setdefault(which, {}).setdefault(name, []).append(v["diff"])
     return {"per_seed": per_seed, "diff": diff,
-            "slice_diff": {w: {n: summarize(v) for n, v in rows.items()} for w, rows in slice_diff.items()}}
+            "slice_diff": {w: {n: summarize(v) for n, v in rows.items()} for w, rows in slice_diff.items()},
+            "round2": round2_summary(arms)}
+
+
+def _minus(a, b):
+    return None if a is None or b is None else a - b
+
+
+def round2_summary(arms: list[dict]) -> dict | None:
+    """Round 2 (targeted2 / untargeted2, each from its round-1 arm's weights), per seed and mean ± std: both
+    arms' mAP, their paired difference, each one's gain over the round-1 arm it continued, and the recall
+    change (after − before: round-2 weights − round-1 weights) of the slices round 2's refinement aimed at."""
+    from .bootstrap import summarize
+
+    t2 = {a["seed"]: a for a in arms if a["kind"] == "targeted2"}
+    u2 = {a["seed"]: a for a in arms if a["kind"] == "untargeted2"}
+    first = {(a["kind"], a["seed"]): a for a in arms if a["kind"] in ("targeted", "untargeted")}
+    seeds = sorted(set(t2) & set(u2))
+    if not seeds:
+        return None
+    per_seed = []
+    for s in seeds:
+        t, u = t2[s], u2[s]
+        t1, u1 = first.get(("targeted", t["start"]["seed"])), first.get(("untargeted", u["start"]["seed"]))
+        row = {"seed": s, "equal": t["images_seen"] == u["images_seen"] and t["epochs"] == u["epochs"],
+               "images_seen": t["images_seen"], "epochs": t["epochs"],
+               "start": {"targeted": t1 and t1["id"], "untargeted": u1 and u1["id"]}}
+        for m in ("mAP50", "mAP50-95"):
+            r1 = {k: a and a["eval"][m] for k, a in (("targeted", t1), ("untargeted", u1))}
+            row[m] = {"targeted2": t["eval"][m], "untargeted2": u["eval"][m], "diff": t["eval"][m] - u["eval"][m],
+                      **r1, "gain_targeted": _minus(t["eval"][m], r1["targeted"]),
+                      "gain_untargeted": _minus(u["eval"][m], r1["untargeted"])}
+        slices: dict = {}
+        te, ue = t.get("targeted", {}), u.get("targeted", {})
+        for which, after in te.get("after", {}).items():
+            bt, bu = te["before"].get(which, {}), ue.get("before", {}).get(which, {})
+            au = ue.get("after", {}).get(which, {})
+            for name, r in after.items():
+                slices.setdefault(which, {})[name] = {
+                    "before_targeted": bt.get(name), "targeted2": r, "change_targeted": _minus(r, bt.get(name)),
+                    "before_untargeted": bu.get(name), "untargeted2": au.get(name),
+                    "change_untargeted": _minus(au.get(name), bu.get(name)), "diff": _minus(r, au.get(name))}
+        row["slices"] = slices
+        per_seed.append(row)
+
+    def over_seeds(m: str, key: str) -> dict:
+        return summarize([r[m][key] for r in per_seed if r[m][key] is not None])
+
+    metrics = ("mAP50", "mAP50-95")
+    slice_change: dict = {}
+    for r in per_seed:
+        for which, rows in r["slices"].items():
+            for name, v in rows.items():
+                cell = slice_change.setdefault(which, {}).setdefault(name, {"targeted2": [], "untargeted2": [], "diff": []})
+                for key, src in (("targeted2", "change_targeted"), ("untargeted2", "change_untargeted"), ("diff", "diff")):
+                    if v[src] is not None:
+                        cell[key].append(v[src])
+    return {"per_seed": per_seed,
+            "mean": {m: {k: over_seeds(m, k) for k in ("targeted", "untargeted", "targeted2", "untargeted2")}
+                     for m in metrics},
+            "diff": {m: over_seeds(m, "diff") for m in metrics},
+            "gain": {m: {"targeted": over_seeds(m, "gain_targeted"), "untargeted": over_seeds(m, "gain_untargeted")}
+                     for m in metrics},
+            "slice_change": {w: {n: {k: summarize(v) for k, v in cell.items()} for n, cell in rows.items()}
+                             for w, rows in slice_change.items()}}
 
 
 def _by_kind(arms: list[dict]) -> dict[str, list[dict]]:
@@ -314,6 +380,55 @@ def targeted_markdown(t: dict | None) -> list[str]:
             lines.append(f"| {which} | {name} | mean ± std | | | | {_pm(v)} |")
     if not any(r["slices"] for r in t["per_seed"]):
         lines.append("| – | the refinement's provenance named no slice | | | | | |")
+    return lines + round2_markdown(t.get("round2"), t["diff"])
+
+
+def round2_markdown(r2: dict | None, diff1: dict) -> list[str]:
+    """The round-2 table beside round 1's figures (`diff1`: round 1's paired targeted − untargeted)."""
+    if not r2:
+        return []
+    mean, diff, gain = r2["mean"], r2["diff"], r2["gain"]
+    both = ("mAP50", "mAP50-95")
+
+    def row(label: str, cells: list[str]) -> str:
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    lines = ["", "## Targeted vs untargeted, round 2", "",
+             "Round 2 continues each round-1 arm: targeted2 from the targeted weights, diagnosed again on the diagnosis "
+             "split, with round 1's refined config refined again; untargeted2 from the untargeted weights with M more "
+             "images of the unchanged config. Both use the same new seed (not round 1's), add M images to base + round 1's "
+             "M, and train the same epochs. Mean ± std over seeds (round 1: the arms round 2 continued); differences "
+             "paired per seed.", "",
+             "| | mAP50 round 1 | mAP50 round 2 | mAP50-95 round 1 | mAP50-95 round 2 |", "|---|---|---|---|---|",
+             row("targeted", [_pm(mean[m][k]) for m in both for k in ("targeted", "targeted2")]),
+             row("untargeted (control)", [_pm(mean[m][k]) for m in both for k in ("untargeted", "untargeted2")]),
+             row("targeted − untargeted (paired)", [_pm(d) for m in both for d in (diff1[m], diff[m])]),
+             row("round 2 − round 1, targeted (targeted2 − targeted)", [c for m in both for c in ("", _pm(gain[m]["targeted"]))]),
+             row("round 2 − round 1, untargeted (untargeted2 − untargeted)",
+                 [c for m in both for c in ("", _pm(gain[m]["untargeted"]))]),
+             "", "| seed | images seen | mAP50 targeted2 / untargeted2 / diff | mAP50-95 targeted2 / untargeted2 / diff "
+             "| mAP50 gain over round 1, targeted / untargeted |", "|---|---|---|---|---|"]
+    for r in r2["per_seed"]:
+        cells = [" / ".join(_fmt(r[m][x]) for x in ("targeted2", "untargeted2", "diff")) for m in both]
+        g = " / ".join(_fmt(r["mAP50"][x]) for x in ("gain_targeted", "gain_untargeted"))
+        lines.append(f"| {r['seed']} | {r['images_seen']:,}{'' if r['equal'] else ' (**unequal**)'} | {cells[0]} | "
+                     f"{cells[1]} | {g} |")
+    lines += ["", "Recall of the slices round 2's refinement aimed at, before (the round-1 weights each arm started from) "
+              "and after (the round-2 weights); change = after − before:", "",
+              "| split | slice | seed | targeted before → targeted2 (change) | untargeted before → untargeted2 (change) "
+              "| targeted2 − untargeted2 |", "|---|---|---|---|---|---|"]
+    for r in r2["per_seed"]:
+        for which, rows in r["slices"].items():
+            for name, v in rows.items():
+                lines.append(f"| {which} | {name} | {r['seed']} | {_fmt(v['before_targeted'])} → {_fmt(v['targeted2'])} "
+                             f"({_fmt(v['change_targeted'])}) | {_fmt(v['before_untargeted'])} → {_fmt(v['untargeted2'])} "
+                             f"({_fmt(v['change_untargeted'])}) | {_fmt(v['diff'])} |")
+    for which, rows in r2["slice_change"].items():
+        for name, v in rows.items():
+            lines.append(f"| {which} | {name} | mean ± std | change {_pm(v['targeted2'])} | change {_pm(v['untargeted2'])} "
+                         f"| {_pm(v['diff'])} |")
+    if not any(r["slices"] for r in r2["per_seed"]):
+        lines.append("| – | round 2's provenance named no slice | | | | |")
     return lines
 
 
