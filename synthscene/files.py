@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")  # what OpenCV and PIL both read
@@ -29,3 +32,22 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_dir(final: str | os.PathLike):
+    """Make the folder `final` whole or not at all: fill the yielded temporary folder beside it, which
+    then appears under `final` by one rename. Processes making the same folder at the same time
+    (with the same files) all succeed: the first rename wins, the others' copies are dropped."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another process renamed its copy first
+            if not final.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -15,16 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_serializer, model_validator
 from scipy.spatial.transform import Rotation
+from typing_extensions import Annotated
 
 from ..rng import config_stream, integer, stream, uniform
-from ..schema import MAX_ASSET_COUNT, IntRange, Range, StrictModel
+from ..scenes.shapes import ShapesConfig
+from ..schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
-from .paths import ExistingDir
-from .pose import place_clear
+from .paths import existing_dir
+from .pose import heading, place_clear
 
 POOL_PREFIX = "pool:"
+SHAPES_SOURCE = "synthscene:shapes"  # everyday shapes built procedurally (scenes/shapes.py), not a folder
+GENERATED_SOURCES = (SHAPES_SOURCE,)
 HAND_PREFIX = "hand:"
 
 #: skin tones (sRGB, 0..1), light to dark
@@ -35,9 +39,25 @@ HAND_KINDS = {"finger": ((0.009, 0.012), (0.06, 0.09)), "hand": ((0.025, 0.035),
               "forearm": ((0.03, 0.04), (0.18, 0.25))}
 
 
+def _source(value: str, info: ValidationInfo) -> str:
+    """A generated source by name, else a folder (resolved like every path)."""
+    if value in GENERATED_SOURCES:
+        return value
+    try:
+        return existing_dir(value, info)
+    except ValueError:
+        if value.startswith(SYNTHSCENE_PREFIX):
+            raise ValueError(f"unknown source {value!r}: the generated sources are {list(GENERATED_SOURCES)}; "
+                             "anything else is a folder of *.urdf") from None
+        raise
+
+
+Source = Annotated[str, AfterValidator(_source)]
+
+
 class OcclusionConfig(StrictModel):
     enabled: bool = True
-    sources: list[ExistingDir] = Field(["pybullet:random_urdfs"], validate_default=True)  # folders searched (recursively) for *.urdf
+    sources: list[Source] = Field(["pybullet:random_urdfs"], validate_default=True)  # folders searched (recursively) for *.urdf, or synthscene:shapes
     pool_size: int = Field(24, ge=0)  # pool members loaded per worker
     scale: float = Field(1.0, gt=0)  # globalScaling of every pool member
     distractors: IntRange = (0, 4)  # per image, dropped with the targets
@@ -47,6 +67,7 @@ class OcclusionConfig(StrictModel):
     correction_renders: int = Field(2, ge=0, le=8)  # small renders that correct the aimed visibility
     hands: IntRange = (0, 0)  # per image: skin-tone capsules (fingers, hands, forearms) dropped with the targets
     hand_pool: int = Field(12, ge=1, le=MAX_ASSET_COUNT)  # capsule variants loaded per worker (at least hands' max)
+    shapes: ShapesConfig | None = None  # what synthscene:shapes builds (None: the defaults)
 
     @field_validator("distractors", "occluders", "hands")
     @classmethod
@@ -57,9 +78,32 @@ class OcclusionConfig(StrictModel):
 
     @model_validator(mode="after")
     def _has_urdfs(self):
-        if self.enabled and self.pool_size and not any(urdfs_in(src) for src in self.sources):
+        if self.enabled and self.pool_size and not (self.shape_count or any(urdfs_in(src) for src in self.folders)):
             raise ValueError(f"no *.urdf under sources {list(self.sources)}")
+        if self.shapes is not None and SHAPES_SOURCE not in self.sources:
+            raise ValueError(f"`shapes` is set but sources {list(self.sources)} do not name {SHAPES_SOURCE!r}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        """Without `shapes` when unset: configs that do not use it dump and hash as before."""
+        out = handler(self)
+        if self.shapes is None:
+            out.pop("shapes", None)
+        return out
+
+    @property
+    def folders(self) -> list[str]:
+        return [s for s in self.sources if s not in GENERATED_SOURCES]
+
+    @property
+    def shape_count(self) -> int:
+        """Pool members built as shapes: all of `pool_size` when the shapes are the only source,
+        else `shapes.share` of it."""
+        if SHAPES_SOURCE not in self.sources:
+            return 0
+        share = (self.shapes or ShapesConfig()).share if self.folders else 1.0
+        return int(round(self.pool_size * share))
 
 
 @lru_cache(maxsize=16)
@@ -68,13 +112,27 @@ def urdfs_in(folder: str) -> tuple[str, ...]:
 
 
 def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
-    """The URDFs every worker loads, in load order: a function of the config only."""
-    found = sorted({u for src in cfg.sources for u in urdfs_in(src)})
-    if not cfg.enabled or not found or cfg.pool_size == 0:
+    """The URDFs every worker loads, in load order: a function of the config only. The folders'
+    members first (drawn as they always were), then the shapes (made once in the asset cache)."""
+    if not cfg.enabled or cfg.pool_size == 0:
         return []
-    rng = config_stream(seed, "occlusion.pool")
-    k = min(cfg.pool_size, len(found))
-    return [found[i] for i in sorted(rng.choice(len(found), size=k, replace=False))]
+    found = sorted({u for src in cfg.folders for u in urdfs_in(src)})
+    out = []
+    if found:
+        rng = config_stream(seed, "occlusion.pool")
+        k = min(cfg.pool_size - cfg.shape_count, len(found))
+        out = [found[i] for i in sorted(rng.choice(len(found), size=k, replace=False))]
+    return out + shape_urdfs(cfg, seed)
+
+
+def shape_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
+    """The shapes of the pool (see scenes/shapes.py), made once in the asset cache."""
+    if not cfg.shape_count:
+        return []
+    from ..scenes.assets import cache_root
+    from ..scenes.shapes import shape_urdfs as build
+
+    return build(cfg.shapes or ShapesConfig(), seed, cfg.shape_count, cache_root() / "shapes")
 
 
 def hand_variants(cfg: OcclusionConfig, seed: int) -> list[dict]:
@@ -194,6 +252,11 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     taken = [(ctx.positions[i], (ctx.footprints or ctx.radii)[i]) for i in ctx.in_scene]
     where = place_distractors(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
+    if cfg.shape_count:  # some shapes stand on their base, as on a real desk: own stream, the others' draws unchanged
+        upright, first = (cfg.shapes or ShapesConfig()).upright, pool_size - cfg.shape_count
+        stand = stream(ctx.seed, ctx.index, "shapes").random(len(poses)) < upright
+        poses = tuple((pos, heading(q) if m >= first and up else q)
+                      for (pos, q), m, up in zip(poses, drawn.distractors, stand))
     kept = [i for i, pos in enumerate(where) if pos is not None]  # a full desk takes no more distractors
     names = [names[i] for i in kept]
     drawn = replace(drawn, distractors=[drawn.distractors[i] for i in kept], distractor_poses=tuple(poses[i] for i in kept))

@@ -17,7 +17,7 @@ from ..schema import resolve_path
 IMAGE_SUFFIXES = tuple(s for s in files.IMAGE_SUFFIXES if s not in (".tif", ".tiff"))
 
 
-def _existing_dir(value: str, info: ValidationInfo) -> str:
+def existing_dir(value: str, info: ValidationInfo) -> str:
     p = resolve_path(str(value), (info.context or {}).get("base_dir"))
     if not p.is_dir():
         raise ValueError(f"folder not found: {p}")
@@ -25,7 +25,7 @@ def _existing_dir(value: str, info: ValidationInfo) -> str:
 
 
 def _image_dir(value: str, info: ValidationInfo) -> str:
-    folder = _existing_dir(value, info)
+    folder = existing_dir(value, info)
     files, bad = scan_images(folder)
     for name, why in bad:  # said once, in the parent, when the config is read
         warnings.warn(f"{name}: skipped, {why}", ImageWarning, stacklevel=2)
@@ -35,7 +35,6 @@ def _image_dir(value: str, info: ValidationInfo) -> str:
     return folder
 
 
-ExistingDir = Annotated[str, AfterValidator(_existing_dir)]
 ImageDir = Annotated[str, AfterValidator(_image_dir)]  # a folder holding at least one readable image
 
 

@@ -59,21 +59,18 @@ def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
     a URDF in `folder/<key>/`, written once: the key is a hash of the parameters, and the folder
     appears by one rename, so workers creating it at the same time all get the same files."""
     import hashlib
-    import os
-    import shutil
-    import tempfile
     from pathlib import Path
 
     import trimesh
+
+    from ..files import atomic_dir
 
     params = f"capsule r={radius!r} l={length!r} rgba={[float(c) for c in rgba]!r}"
     final = Path(folder) / f"{name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
     urdf = final / "model.urdf"
     if urdf.is_file():
         return str(urdf)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-    try:
+    with atomic_dir(final) as tmp:
         mesh = trimesh.creation.capsule(height=length - 2 * radius, radius=radius, count=[16, 16])
         mesh.export(tmp / "capsule.obj", include_normals=True)
         mass = 1000.0 * float(mesh.volume)  # water's density, as flesh roughly is
@@ -90,11 +87,4 @@ def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
 </robot>
 """)
         (tmp / "params.txt").write_text(params + "\n")
-        try:
-            os.replace(tmp, final)
-        except OSError:  # another worker renamed its copy first: the same files
-            if not urdf.is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return str(urdf)
