@@ -1,22 +1,34 @@
-"""Which randomizers matter: the benchmark's synthetic-only arm, once with the dataset config as it is
-and once with each named randomizer switched off (and, with --none, once with all of them off),
-every variant measured on the same held-apart real photos.
+"""Which levers matter: the benchmark's synthetic-only arm, once as the bench config has it and once
+per variant, every variant trained with the same seeds and budget and measured on the same
+held-apart real photos. Prints a markdown table of mean ± std over seeds, then one JSON line.
 
-    python benchmarks/ablation.py configs/bench_lmo.yaml --off background occlusion texture post \\
-        --none --images 1000 --epochs 10 --out out/ablation
+    python benchmarks/ablation.py configs/bench_lmo.yaml --seeds 0 1 \\
+        --off texture background \\                              # a randomizer switched off
+        --dataset shading=configs/lmo_shading.yaml \\            # another dataset config
+        --train mosaic0=mosaic=0.0 \\                            # Ultralytics arguments
+        --train imgsz320=imgsz=320,images_seen=2304 \\           # equal CPU time at 320 px
+        --out ../out/bench_lmo/ablation --base-arms ../out/bench_lmo/cpu
 
-Each variant renders its own images (same seed, so what the other randomizers draw is unchanged:
-each draws from its own stream) and trains from scratch with the profile's budget. Variants
-already trained are cached, like benchmark arms. Prints a markdown table, then one JSON line.
+Budget: every variant trains the profile's `images_seen` image presentations (epochs =
+ceil(images_seen / its training images)) unless the variant sets `images_seen` (e.g. fewer at a
+larger image size, for equal CPU time: the table has the images seen and the training seconds of
+each, so no variant hides a bigger budget). `synthetic_images=N` renders N images instead (more
+images at fewer epochs). Each dataset variant renders its own images (same seed, so the other
+randomizers draw the same: each draws from its own stream). Variants already trained are cached,
+like benchmark arms; `--base-arms` points the unchanged variant at a benchmark run's arms folder's
+parent (OUT/PROFILE) so its seeds are not trained twice.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import statistics
 import time
 from pathlib import Path
 
 RANDOMIZERS = ("lighting", "occlusion", "texture", "background", "post")
+BUDGET_KEYS = ("imgsz", "images_seen", "synthetic_images", "batch")  # the rest are Ultralytics arguments
 
 
 def without(dcfg, *names: str):
@@ -26,17 +38,49 @@ def without(dcfg, *names: str):
     return dcfg.model_copy(update={"randomizers": rnd.model_copy(update=off)})
 
 
+def parse_value(text: str):
+    """A command-line value as YAML reads it (0.0 → float, 320 → int, false → bool)."""
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def parse_train(spec: str) -> tuple[str, dict]:
+    """NAME=key=value[,key=value...] → (NAME, {key: value})."""
+    name, sep, rest = spec.partition("=")
+    if not sep or not name or not rest:
+        raise SystemExit(f"--train {spec!r}: expected NAME=key=value[,key=value]")
+    out = {}
+    for item in rest.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--train {spec!r}: {item!r} is not key=value")
+        out[key.strip()] = parse_value(value)
+    return name, out
+
+
+def summary(values: list[float]) -> dict:
+    return {"mean": round(statistics.fmean(values), 4),
+            "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0, "n_seeds": len(values)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("bench", help="benchmark config (its dataset, gold set, seed, split and profile)")
-    ap.add_argument("--off", nargs="*", default=list(RANDOMIZERS), choices=RANDOMIZERS,
+    ap.add_argument("--off", nargs="*", default=[], choices=RANDOMIZERS,
                     help="randomizers to switch off, one variant each")
-    ap.add_argument("--no-all", action="store_true", help="skip the variant with every randomizer on")
     ap.add_argument("--none", action="store_true", help="add a variant with every --off randomizer off at once")
+    ap.add_argument("--dataset", action="append", default=[], metavar="NAME=CONFIG",
+                    help="a variant trained on another dataset config")
+    ap.add_argument("--train", action="append", default=[], metavar="NAME=key=value,...",
+                    help="a variant trained with other arguments (imgsz, images_seen, synthetic_images, batch, "
+                         "or any Ultralytics train argument)")
+    ap.add_argument("--no-all", action="store_true", help="skip the unchanged variant")
     ap.add_argument("--profile")
+    ap.add_argument("--seeds", type=int, nargs="*", help="training seeds (default: the profile's)")
     ap.add_argument("--images", type=int, help="synthetic images per variant (default: the profile's)")
-    ap.add_argument("--epochs", type=int, help="synthetic-only epochs (default: the profile's)")
     ap.add_argument("--threads", type=int, help="torch threads (default: the profile's)")
+    ap.add_argument("--base-arms", help="OUT/PROFILE of a benchmark run: the unchanged variant's arms live there")
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
 
@@ -47,32 +91,55 @@ def main() -> None:
 
     cfg = load_bench_config(args.bench)
     b = cfg.budget(args.profile)
-    b = b.model_copy(update={
-        "synthetic_images": args.images or b.synthetic_images,
-        "threads": args.threads or b.threads,
-        "epochs": b.epochs.model_copy(update={"synthetic": args.epochs or b.epochs.synthetic}),
-    })
+    b = b.model_copy(update={"synthetic_images": args.images or b.synthetic_images, "threads": args.threads or b.threads})
+    seeds = args.seeds or b.seeds or [cfg.seed]
     gold = load_gold(cfg.gold)
-    split = split_gold(gold, cfg.seed, cfg.eval_fraction, None)
+    split = split_gold(gold, cfg.seed, cfg.eval_fraction, None, cfg.diagnosis_fraction)
     base = prepare(load_config(cfg.dataset))
-    variants = ([] if args.no_all else [("all", base)]) + [(f"no-{n}", without(base, n)) for n in args.off]
+    # (name, dataset config, budget overrides, Ultralytics arguments)
+    variants = [] if args.no_all else [("all", base, {}, {})]
+    variants += [(f"no-{n}", without(base, n), {}, {}) for n in args.off]
     if args.none:
-        variants.append(("none", without(base, *args.off)))
+        variants.append(("none", without(base, *args.off), {}, {}))
+    for spec in args.dataset:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise SystemExit(f"--dataset {spec!r}: expected NAME=CONFIG")
+        variants.append((name, prepare(load_config(path)), {}, {}))
+    for spec in args.train:
+        name, kv = parse_train(spec)
+        variants.append((name, base, {k: v for k, v in kv.items() if k in BUDGET_KEYS},
+                         {k: v for k, v in kv.items() if k not in BUDGET_KEYS}))
     out = Path(args.out).resolve()
     rows = {}
-    for name, dcfg in variants:
+    for name, dcfg, budget_over, train_over in variants:
+        vb = b.model_copy(update={**budget_over, "args": {**b.args, **train_over}})
         start = time.perf_counter()
-        synthetic, h, names, _ = ensure_synthetic(cfg, b, out, dataset=dcfg)
-        runner = Runner(cfg, b, out / name, split, gold, synthetic, h, names, print)
-        r = runner.run(Arm("synthetic", None, "0", b.epochs.synthetic))
-        rows[name] = {"mAP50": round(r["eval"]["mAP50"], 4), "mAP50-95": round(r["eval"]["mAP50-95"], 4),
-                      "per_class_AP50": {c: round(v["AP50"], 3) for c, v in r["eval"]["per_class"].items()},
-                      "dataset_hash": h[:10], "minutes": round((time.perf_counter() - start) / 60, 1)}
-    print("\n| variant | mAP50 | mAP50-95 |\n|---|---|---|")
+        synthetic, h, names, _ = ensure_synthetic(cfg, vb, out, dataset=dcfg)
+        arms_dir = Path(args.base_arms).resolve() if name == "all" and args.base_arms else out / name
+        runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print)
+        n = len([p for p in (synthetic / "images" / "train").iterdir()])
+        want = vb.images_seen or n * vb.epochs.synthetic
+        epochs = math.ceil(want / n)
+        runs = [runner.run(Arm("synthetic", None, "0", epochs, s, n, want)) for s in seeds]
+        rows[name] = {
+            "mAP50": summary([r["eval"]["mAP50"] for r in runs]),
+            "mAP50-95": summary([r["eval"]["mAP50-95"] for r in runs]),
+            "per_seed_mAP50": [round(r["eval"]["mAP50"], 4) for r in runs],
+            "images_seen": runs[0]["images_seen"], "epochs": epochs, "train_images": n, "imgsz": vb.imgsz,
+            "train_seconds": round(statistics.fmean(r["train_seconds"] for r in runs), 1),
+            "args": {**budget_over, **train_over}, "dataset_hash": h[:10],
+            "minutes": round((time.perf_counter() - start) / 60, 1)}
+    base_row = rows.get("all")
+    print("\n| variant | mAP50 (mean ± std) | mAP50-95 | Δ mAP50 vs all | images seen | train s | seeds |\n"
+          "|---|---|---|---|---|---|---|")
     for name, row in rows.items():
-        print(f"| {name} | {row['mAP50']:.3f} | {row['mAP50-95']:.3f} |")
-    print(json.dumps({"benchmark": "ablation", "config": args.bench, "images": b.synthetic_images,
-                      "epochs": b.epochs.synthetic, "imgsz": b.imgsz, "eval_images": len(split.eval), "variants": rows}))
+        d = f"{row['mAP50']['mean'] - base_row['mAP50']['mean']:+.3f}" if base_row else ""
+        print(f"| {name} | {row['mAP50']['mean']:.3f} ± {row['mAP50']['std']:.3f} | "
+              f"{row['mAP50-95']['mean']:.3f} ± {row['mAP50-95']['std']:.3f} | {d} | {row['images_seen']} | "
+              f"{row['train_seconds']:.0f} | {row['mAP50']['n_seeds']} |")
+    print(json.dumps({"benchmark": "ablation", "config": args.bench, "seeds": seeds, "images_seen": b.images_seen,
+                      "imgsz": b.imgsz, "eval_images": len(split.eval), "variants": rows}))
 
 
 if __name__ == "__main__":

@@ -305,9 +305,12 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
 
     # ---- randomizers
     add("randomizers:")
-    vol = round(0.2 * k, 3)
-    add(f"  # Dropped from at most {_fmt(0.02 * k)} m onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m, so the objects")
-    add("  # hide each other now and then (lmo.yaml: ±0.2 m for LM-O-sized objects).")
+    # Room for the objects and about four distractors side by side: lmo.yaml's ±0.35 m holds its 8
+    # LM-O-sized targets and their distractors, and the area grows with the number of bodies.
+    vol = round(0.35 * k * math.sqrt((len(meshes) + 4) / 12), 3)
+    add(f"  # Dropped from at most {_fmt(0.02 * k)} m onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m: room for")
+    add("  # the objects and their distractors side by side, close enough to hide each other now and then")
+    add("  # (lmo.yaml: ±0.35 m for eight LM-O-sized objects; a distractor with no room is left out).")
     add(f"  pose: {{mode: drop, volume: {{x: [{-vol}, {vol}], y: [{-vol}, {vol}], z: [0.0, {round(0.02 * k, 4)}]}}}}")
     if how:
         add(f"  # estimated distance: {how}.")
@@ -332,7 +335,7 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add("  occlusion:")
     add('    sources: ["pybullet:random_urdfs"]')
     add("    pool_size: 48")
-    add(f"    scale: {_fmt(1.6 * k)}")
+    add(f"    scale: {_fmt(1.2 * k)}")
     add("    distractors: [2, 6]")
     add("    occluders: [0, 1]")
     add("    visibility: [0.4, 0.8]")

@@ -1,0 +1,30 @@
+"""benchmarks/ablation.py's variant arguments: the split between budget keys and Ultralytics
+arguments decides what a variant's row claims, so it is pinned here."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+spec = importlib.util.spec_from_file_location("ablation", Path(__file__).parents[1] / "benchmarks" / "ablation.py")
+ablation = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ablation)
+
+
+def test_train_variant_values_are_typed_as_yaml_reads_them():
+    name, kv = ablation.parse_train("imgsz320=imgsz=320,images_seen=2304,mosaic=0.0,rect=false")
+    assert name == "imgsz320"
+    assert kv == {"imgsz": 320, "images_seen": 2304, "mosaic": 0.0, "rect": False}
+    assert type(kv["mosaic"]) is float and type(kv["imgsz"]) is int
+    assert {k for k in kv if k in ablation.BUDGET_KEYS} == {"imgsz", "images_seen"}
+
+
+@pytest.mark.parametrize("bad", ["noequals", "name=", "name=mosaic", "name=mosaic=0,=3"])
+def test_malformed_train_variant_is_refused_with_its_text(bad):
+    with pytest.raises(SystemExit, match="--train"):
+        ablation.parse_train(bad)
+
+
+def test_summary_is_mean_and_sample_std_over_seeds():
+    s = ablation.summary([0.2, 0.4])
+    assert s == {"mean": 0.3, "std": 0.1414, "n_seeds": 2}
+    assert ablation.summary([0.5])["std"] == 0.0
