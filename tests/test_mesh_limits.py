@@ -3,6 +3,7 @@ now handled when it is read, with exit 2 (or a warning and a fallback) naming th
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import warnings
@@ -86,8 +87,14 @@ def test_ctrl_c_during_vhacd_stops_and_kills_it(tmp_path, monkeypatch):
             "os.kill(os.getppid(), signal.SIGINT); time.sleep(600)")
     monkeypatch.setattr(convert, "vhacd_command", lambda *a: [sys.executable, "-c", code])
     trimesh.creation.box((0.05, 0.06, 0.07)).export(tmp_path / "box.stl")
-    with pytest.raises(KeyboardInterrupt):
-        build(tmp_path / "box.stl", name="box", collision="vhacd")
+    # As a terminal's foreground job has it: a suite started in the background (`cmd &`, nohup)
+    # inherits SIGINT ignored, and the interrupt would be lost.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build(tmp_path / "box.stl", name="box", collision="vhacd")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 20
     while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text(errors="replace"):
