@@ -46,6 +46,7 @@ def test_every_arm_gets_the_budget_or_is_flagged_unequal():
     from synthscene.train.benchmark import plan_arms
 
     cfg = lmo()
+    cfg = cfg.model_copy(update={"real_k": [10, 25, 50, "all"], "arms": [*cfg.arms, "mixed"]})  # every kind
     budget = cfg.budget("cpu")
     arms = plan_arms(cfg, budget, 80, 1795)  # 2,000 images split per image: 1,795 train (measured)
     for a in arms:
