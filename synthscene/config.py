@@ -306,6 +306,9 @@ class DatasetConfig(StrictModel):
         d = self.model_dump(mode="json", by_alias=True, exclude={"source"})
         if d.get("provenance") is None:  # configs without it dump (and hash) as before
             d.pop("provenance", None)
+        for name, r in REGISTRY.items():  # so do configs without a randomizer added since (shading)
+            if r.omitted_when_default and getattr(self.randomizers, name) == r.default:
+                d["randomizers"].pop(name, None)
         return d
 
     def content_hash(self) -> str:

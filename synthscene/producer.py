@@ -75,7 +75,7 @@ class ImageProducer:
             self.world.pose(sample)
         with times("draw"):
             render = self.world.render(sample)
-        # texture → lighting tint → background, then post; labels come from the final segmentation
+        # texture → lighting tint → shading → background, then post; labels come from the final segmentation
         with times("randomize"):
             scene = self.randomize_image.scene(sample, render, self.world.uid_of, self.world.ground)
         with times("post_labels"):  # post, then visibility and boxes

@@ -22,11 +22,14 @@ N = 300
 
 
 def randomized(**changes) -> tuple[dict, Path]:
-    """configs/randomized.yaml at 160×120; it reads ../shared textures and backgrounds in place."""
+    """configs/randomized.yaml at 160×120, plus `shading: {}` (on), so that every registered
+    randomizer is on (the file itself leaves shading out: its images stay as they were); it reads
+    ../shared textures and backgrounds in place."""
     if not (ROOT / "../shared").is_dir():
         pytest.skip("../shared (textures, backgrounds) is absent")
     data = yaml.safe_load((ROOT / "configs/randomized.yaml").read_text())
     data["camera"].update(width=160, height=120)
+    data["randomizers"].setdefault("shading", {})
     for key, value in changes.items():
         data["randomizers"][key] = value
     return data, ROOT / "configs"
@@ -262,7 +265,7 @@ def test_switching_one_off_leaves_the_others_draws_unchanged(off):
     for i in range(12):
         a = sample_scene(full, i, assets, "egl").randomization
         b = sample_scene(part, i, assets if off != "occlusion" else {k: v for k, v in assets.items() if not k.startswith("pool:")}, "egl").randomization
-        changed += a[off] != b[off]
+        changed += a.get(off) != b.get(off)  # a randomizer switched off may record nothing (shading)
         for name in NAMES:
             if name == off:
                 continue
@@ -271,6 +274,11 @@ def test_switching_one_off_leaves_the_others_draws_unchanged(off):
                 assert a["texture"]["ground"] == b["texture"]["ground"]
                 assert a["texture"]["objects"][:n] == b["texture"]["objects"]
                 assert a["texture"]["jitter"][:n] == b["texture"]["jitter"]
+                continue
+            if off == "occlusion" and name == "shading":  # one shininess per body, drawn last
+                n = len(b["shading"]["shininess"])
+                assert a["shading"]["shininess"][:n] == b["shading"]["shininess"]
+                assert {**a["shading"], "shininess": None} == {**b["shading"], "shininess": None}
                 continue
             if off == "pose" and name == "camera":  # the camera aims at wherever the targets are
                 a[name], b[name] = ({k: v for k, v in d[name].items() if k != "look_at"} for d in (a, b))
@@ -282,7 +290,7 @@ def test_registry_is_the_config_schema_and_the_documented_order():
     from synthscene.config import RandomizersConfig
     from synthscene.randomizers.base import register
 
-    assert NAMES == ("pose", "camera", "lighting", "occlusion", "texture", "background", "post")
+    assert NAMES == ("pose", "camera", "lighting", "occlusion", "texture", "background", "post", "shading")
     assert list(RandomizersConfig.model_fields) == list(NAMES)
     for name, r in REGISTRY.items():
         field = RandomizersConfig.model_fields[name]

@@ -5,5 +5,5 @@ field by its `to_record()`) and never touches the renderer. One module per rando
 registering itself (`base.register`) with its config model; importing them here, in this order,
 fills `REGISTRY` (the order of the config section, the draws and the manifest record).
 """
-from . import pose, camera, lighting, occlusion, texture, background, post  # noqa: F401,E401  (registers, in order)
+from . import pose, camera, lighting, occlusion, texture, background, post, shading  # noqa: F401,E401  (registers, in order)
 from .base import REGISTRY, Context, Draw, Randomizer, register  # noqa: F401

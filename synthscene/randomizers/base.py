@@ -18,7 +18,9 @@ class Draw:
     """Mixin of a randomizer's frozen per-image draw."""
 
     def to_record(self) -> dict:
-        """The manifest's `randomization.<name>` dict (its keys and their order are a contract)."""
+        """The manifest's `randomization.<name>` dict (its keys and their order are a contract);
+        None leaves the name out of the record (a randomizer the config does not use, see
+        `Randomizer.omitted_when_default`)."""
         return dataclasses.asdict(self)
 
     def inform(self, ctx: "Context") -> "Context":
@@ -64,6 +66,10 @@ class Randomizer:
     sample: Callable[[Any, np.random.Generator, Context], Draw]
     apply: Callable | None = None  # apply(state, draw, pixels): acts on pixels (order: randomizers/image.py)
     worker: Callable | None = None  # worker(cfg, seed): the per-worker state apply gets (caches)
+    # Added after datasets existed: while its config is the default (section absent), the config's
+    # dump and hash leave it out, and its draw records None (left out of the manifest), so older
+    # configs keep their config.resolved.yaml, hash (--resume) and manifest bytes.
+    omitted_when_default: bool = False
 
 
 #: name → Randomizer, in registration order (randomizers/__init__.py imports the modules in order)

@@ -1,4 +1,4 @@
-"""The image-space randomizers, in their order: texture → lighting tint → background → post.
+"""The image-space randomizers, in their order: texture → lighting tint → shading → background → post.
 
 They act on one render with the sample's draws, so re-running them on the same SceneSample gives
 the same image. Each registered randomizer with an `apply` takes part, in IMAGE_ORDER; `worker`
@@ -16,7 +16,7 @@ from ..renderers.pybullet import RenderOutput
 from .base import REGISTRY
 
 #: the image stage's order (docs/RANDOMIZERS.md); post runs last, with the labels (post_and_label)
-IMAGE_ORDER = ("texture", "lighting", "background", "post")
+IMAGE_ORDER = ("texture", "lighting", "shading", "background", "post")
 
 
 @dataclass
@@ -45,7 +45,7 @@ class ImageRandomizers:
         self.post_seconds = 0.0  # of the last image, for benchmarks
 
     def scene(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
-        """Texture → lighting tint → background: everything before post-processing."""
+        """Texture → lighting tint → shading → background: everything before post-processing."""
         px = Pixels(render.rgb.copy(), render.segmentation, render.depth, sample, uid_of, ground_uid, self.backend)
         for name in IMAGE_ORDER[:-1]:
             REGISTRY[name].apply(self.state[name], sample.draws[name], px)

@@ -55,5 +55,7 @@ class SceneSample:
 
     @property
     def randomization(self) -> dict:
-        """What each randomizer drew, by name: the manifest's `randomization` field."""
-        return {name: draw.to_record() for name, draw in self.draws.items()}
+        """What each randomizer drew, by name: the manifest's `randomization` field (a draw
+        recording None is left out: a randomizer the config does not use)."""
+        records = ((name, draw.to_record()) for name, draw in self.draws.items())
+        return {name: record for name, record in records if record is not None}
