@@ -111,7 +111,7 @@ def read_gold(root: str | os.PathLike) -> Gold:
     """Photo sizes, box sizes per class, and BOP intrinsics / viewpoints when the folder has them."""
     from PIL import Image
 
-    from .train.data import bop_dir, yolo_rows
+    from .train.data import bop_dir, bop_key, yolo_rows
 
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -154,7 +154,10 @@ def read_gold(root: str | os.PathLike) -> Gold:
 
         try:
             scene_gt = json.loads((bop / "scene_gt.json").read_text())
-            gold.elevations = [viewpoint(p["cam_R_m2c"], p["cam_t_m2c"])[0] for v in scene_gt.values() for p in v]
+            # only the photos in the folder: BOP files often cover a whole scene, held-out photos too
+            keys = {bop_key(img.stem) for img in images}
+            gold.elevations = [viewpoint(p["cam_R_m2c"], p["cam_t_m2c"])[0]
+                               for k, v in scene_gt.items() if k in keys for p in v]
             gold.poses_file = bop / "scene_gt.json"
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise BadInput(f"cannot read the BOP poses ({err})", bop / "scene_gt.json", "--gold") from None

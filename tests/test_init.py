@@ -1,6 +1,7 @@
 """`synthscene init`: a complete config from meshes (and photos), which loads and generates."""
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -102,3 +103,23 @@ def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_pat
     text = out.read_text()
     for what in ("the photos' size", "the photos' camera", "estimated distance", "estimated elevation"):
         assert what in text  # every estimated value says where it came from
+
+
+def test_init_reads_the_viewpoints_of_its_own_photos_only(tmp_path):
+    """A BOP folder covers the whole scene, held-out photos too: a train-pool view must not learn from them."""
+    gold = Path(__file__).resolve().parents[2] / "shared" / "gold" / "lmo" / "yolo"
+    if not gold.is_dir():
+        pytest.skip("../shared/gold/lmo is absent")
+    view = tmp_path / "view"
+    (view / "images").mkdir(parents=True)
+    (view / "labels").mkdir()
+    photos = sorted((gold / "images").glob("*"))[:5]
+    for img in photos:
+        (view / "images" / img.name).symlink_to(img)
+        (view / "labels" / f"{img.stem}.txt").write_text((gold / "labels" / f"{img.stem}.txt").read_text())
+    (view / "data.yaml").write_text((gold / "data.yaml").read_text())
+    (view / "bop").symlink_to(gold.parent / "bop")
+    scene_gt = json.loads((gold.parent / "bop" / "scene_gt.json").read_text())
+    expected = sum(len(scene_gt[str(int(p.stem))]) for p in photos)
+    read_gold = importlib.import_module("synthscene.init_config").read_gold  # the package exports the function init_config
+    assert len(read_gold(view).elevations) == expected < sum(map(len, scene_gt.values()))
