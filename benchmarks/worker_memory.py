@@ -1,0 +1,263 @@
+"""Memory of one render worker, stage by stage: where its RSS goes, and what one more worker costs.
+
+    python benchmarks/worker_memory.py [--config configs/lmo.yaml] [--images 20] [--runs 3]
+                                       [--backend egl|tiny] [--workers 2 [--count 12]]
+
+One process does what a spawned worker of `synthscene generate --workers N` does, in its order,
+and reads its memory after each stage: the import groups (a worker spawned from the CLI imports
+`synthscene.cli` as its main module, then the worker loop), the config, the World (EGL context,
+ground, each asset, the distractor pool, the warm-up frames), the Labeler (silhouette meshes), the
+ImageRandomizers (each randomizer's per-worker state), the first image, then `--images` images.
+
+Memory (psutil `memory_full_info`): RSS counts every resident page the process maps, shared
+libraries included; USS counts the pages only this process holds (what one more worker adds);
+PSS splits each shared page between the processes that map it (summed over processes: their real
+footprint). `--runs R` runs R fresh processes and reports each stage's median.
+
+`--workers N` (N <= 2 here) instead renders `--count` images with the real pipeline (N spawned
+workers) and samples each worker's memory from the parent: per worker RSS / USS / PSS after
+start-up and at the end, and their sums. One JSON line last.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def memory(proc=None) -> dict:
+    """RSS, USS, PSS of a process, MiB."""
+    import psutil
+
+    m = (proc or psutil.Process()).memory_full_info()
+    return {"rss": round(m.rss / 2**20, 1), "uss": round(m.uss / 2**20, 1), "pss": round(m.pss / 2**20, 1)}
+
+
+class Stages:
+    """Memory after each named stage, in order."""
+
+    def __init__(self):
+        self.rows: list[tuple[str, dict]] = [("interpreter", memory())]
+
+    def __call__(self, name: str) -> None:
+        self.rows.append((name, memory()))
+
+
+#: third-party import groups, measured one by one before synthscene's own modules
+IMPORT_GROUPS = ["numpy", "cv2", "pybullet+pybullet_data", "pydantic+yaml", "scipy.spatial.transform", "trimesh",
+                 "numba", "albumentations", "typer"]
+
+
+def child(config_path: str, images: int, backend: str | None) -> dict:
+    """One worker's start-up and images, memory after each stage (runs in a fresh process)."""
+    st = Stages()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # as synthscene/__init__ sets it
+    for group in IMPORT_GROUPS:  # third-party first, each group's own cost (in a worker's order)
+        for name in group.split("+"):
+            hide = name == "albumentations" and "torch" not in sys.modules
+            if hide:  # as producer.without_torch: albumentations would import torch (~0.7 GB)
+                sys.modules["torch"] = None
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+            finally:
+                if hide:
+                    del sys.modules["torch"]
+        st(f"import {group}")
+    import synthscene.cli  # noqa: F401  (a worker spawned from the `synthscene` command imports it as __mp_main__)
+    st("import synthscene, synthscene.cli")
+    import synthscene.workers  # noqa: F401
+    st("import synthscene.workers (the rest)")
+    mods = len(sys.modules)
+
+    from synthscene import load_config, prepare
+    from synthscene.producer import ImageProducer, image_files, without_torch
+    from synthscene.randomizers import image as image_mod
+    from synthscene.randomizers.base import REGISTRY
+    from synthscene.renderers.pybullet import resolve_backend
+    from synthscene.scenes import world as world_mod
+
+    with without_torch():
+        config = prepare(load_config(config_path))
+    st("config loaded (a worker unpickles it)")
+    backend = backend or resolve_backend(config.renderer.backend, announce=False)
+
+    # World's own steps, recorded by wrapping its methods (the module stays as it is).
+    names = {a.urdf: a.name for a in config.assets}
+    if config.scene.ground is not None:
+        names[config.scene.ground.urdf] = "ground"
+    orig_load, orig_renderer, orig_warm = world_mod.World._load, world_mod.Renderer.__init__, world_mod.Renderer.warm_up
+    pool = {"n": 0}
+
+    def load(self, urdf, field, *a, **k):
+        uid = orig_load(self, urdf, field, *a, **k)
+        if field.startswith("randomizers.occlusion"):
+            pool["n"] += 1
+        else:
+            st(f"World: load {names.get(urdf, urdf)}")
+        return uid
+
+    def renderer(self, *a, **k):
+        orig_renderer(self, *a, **k)
+        st(f"World: PyBullet client + {a[1] if len(a) > 1 else k.get('backend')} renderer")
+
+    def warm(self):
+        st(f"World: distractor pool ({pool['n']} bodies)")
+        orig_warm(self)
+        st("World: warm-up frames")
+
+    world_mod.World._load, world_mod.Renderer.__init__, world_mod.Renderer.warm_up = load, renderer, warm
+    # Each randomizer's per-worker state (texture and background caches, the post pipeline).
+    for n in image_mod.IMAGE_ORDER:
+        r = REGISTRY[n]
+        if r.worker is not None:
+            def worker(cfg, seed, _w=r.worker, _n=n):
+                out = _w(cfg, seed)
+                st(f"ImageRandomizers: {_n}")
+                return out
+            object.__setattr__(r, "worker", worker)
+
+    import synthscene.producer as producer_mod
+
+    real_labeler, real_trim = producer_mod.Labeler, getattr(producer_mod, "trim_heap", None)
+
+    def labeler(*a, **k):
+        out = real_labeler(*a, **k)
+        st("Labeler (silhouette meshes)")
+        return out
+
+    def trim():
+        real_trim()
+        st("heap trimmed (malloc_trim)")
+
+    producer_mod.Labeler = labeler
+    if real_trim is not None:
+        producer_mod.trim_heap = trim
+
+    producer = ImageProducer(config, backend)
+    q = config.output.jpeg_quality
+    image_files(producer.produce(0), q)
+    st("first image (JIT, GL and cache first use)")
+    for i in range(1, images):
+        image_files(producer.produce(i), q)
+    st(f"after {images} images")
+    producer.close()
+    return {"stages": st.rows, "backend": backend, "modules_imported": mods, "torch_loaded": bool(sys.modules.get("torch"))}
+
+
+def _median_rows(runs: list[list]) -> list[tuple[str, dict]]:
+    rows = []
+    for k, (name, _) in enumerate(runs[0]):
+        rows.append((name, {m: round(statistics.median(r[k][1][m] for r in runs), 1) for m in ("rss", "uss", "pss")}))
+    return rows
+
+
+def table(rows) -> str:
+    """Markdown: each stage's RSS / USS / PSS and what the stage added."""
+    out = ["| stage | RSS MB | +RSS | USS MB | +USS | PSS MB |", "|---|---:|---:|---:|---:|---:|"]
+    prev = None
+    for name, m in rows:
+        d = (lambda k: f"{m[k] - prev[k]:+.0f}") if prev else (lambda k: "")
+        out.append(f"| {name} | {m['rss']:.0f} | {d('rss')} | {m['uss']:.0f} | {d('uss')} | {m['pss']:.0f} |")
+        prev = m
+    return "\n".join(out)
+
+
+def workers(config_path: str, n: int, count: int) -> dict:
+    """The real pipeline with n spawned workers; each worker's memory read from here, when the first
+    image's record appears (start-up + about one image) and as the parent waits for it to exit."""
+    import multiprocessing.process as mpp
+    import threading
+
+    import psutil
+
+    sys.path.insert(0, str(ROOT))
+    from synthscene import generate
+    from synthscene.outdir import RECORDS_DIR
+
+    me, stop = psutil.Process(), threading.Event()
+    first: dict[int, dict] = {}
+    end: dict[int, dict] = {}
+
+    def read(pids, into):
+        for pid in pids:
+            try:
+                into.setdefault(pid, memory(psutil.Process(pid)))
+            except psutil.Error:
+                pass
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+
+        def watch():  # the first record of each worker: its memory after start-up and one image
+            seen = 0
+            while not stop.is_set() and len(first) < n:
+                recs = out / RECORDS_DIR
+                k = len(list(recs.iterdir())) if recs.is_dir() else 0
+                if k > seen:
+                    read([c.pid for c in me.children()][: max(k, 1)], first)
+                    seen = k
+                stop.wait(0.05)
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        orig_join = mpp.BaseProcess.join
+
+        def join(self, timeout=None):  # the worker has finished its images and is exiting
+            read([self.pid], end)
+            return orig_join(self, timeout)
+
+        mpp.BaseProcess.join = join
+        try:
+            generate(config_path, out, count=count, workers=n, progress=False)
+        finally:
+            mpp.BaseProcess.join = orig_join
+            stop.set()
+    total = lambda d, k: round(sum(m[k] for m in d.values()), 1)  # noqa: E731
+    return {"workers": n, "images": count, "per_worker_after_first_image": list(first.values()),
+            "per_worker_at_end": list(end.values()), "sum_at_end": {k: total(end, k) for k in ("rss", "uss", "pss")}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default=str(ROOT / "configs" / "lmo.yaml"))
+    ap.add_argument("--images", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--backend", default=None)
+    ap.add_argument("--workers", type=int, default=0, help="measure N real worker processes instead")
+    ap.add_argument("--count", type=int, default=12, help="images rendered with --workers")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.workers:
+        print(json.dumps(workers(args.config, args.workers, args.count)))
+        return
+    if args.child:
+        print(json.dumps(child(args.config, args.images, args.backend)))
+        return
+    runs = []
+    for _ in range(args.runs):
+        cmd = [sys.executable, __file__, "--child", "--config", args.config, "--images", str(args.images)]
+        cmd += ["--backend", args.backend] if args.backend else []
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    rows = _median_rows([r["stages"] for r in runs])
+    print(table(rows))
+    print(json.dumps({"config": args.config, "runs": args.runs, "images": args.images, "backend": runs[0]["backend"],
+                      "modules_imported": runs[0]["modules_imported"], "torch_loaded": runs[0]["torch_loaded"],
+                      "stages": {name: m for name, m in rows},
+                      "rss_runs_after_start_up": [r["stages"][-3][1]["rss"] for r in runs]}))
+
+
+if __name__ == "__main__":
+    main()
