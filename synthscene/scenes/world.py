@@ -89,6 +89,11 @@ class World:
         # Where each body's box centre sits in its own frame (bodies are still at their load pose).
         self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
                               for uid in self.bodies.values()}
+        # PyBullet keeps every OBJ it parsed (tinyobj's arrays), for a later load of the same file;
+        # a world loads all its files above, once. Turning the file cache off empties it (~100 MB
+        # on configs/lmo.yaml, benchmarks/worker_memory.py); on again, for any later world.
+        p.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=c)
+        p.setPhysicsEngineParameter(enableFileCaching=1, physicsClientId=c)
         self._park_all()
         self.renderer.warm_up()
 
