@@ -30,7 +30,7 @@ class SilhouetteMesh:
     `model_in_body` (4×4) places the first visual mesh's own frame, the BOP model frame.
     """
 
-    vertices: np.ndarray  # (N, 3) float64
+    vertices: np.ndarray  # (N, 3) float64, each distinct vertex once (see welded)
     faces: np.ndarray  # (F, 3) int32
     model_in_body: np.ndarray
 
@@ -64,18 +64,31 @@ def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
     return None
 
 
-_FILES: dict[str, trimesh.Trimesh] = {}
+def _mesh_file(path: str, files: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of a mesh file, read once per `files` cache whatever number of assets use it.
 
-
-def _mesh_file(path: str) -> trimesh.Trimesh:
-    """Each mesh file read once per process, whatever number of assets or copies use it."""
-    if path not in _FILES:
+    Only the arrays are kept: trimesh's mesh (its visuals, caches and reference cycles) is not."""
+    if path not in files:
         try:
             mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
         except Exception as err:  # trimesh raises many kinds for unreadable files
             raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
-        _FILES[path] = mesh
-    return _FILES[path]
+        files[path] = (np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64))
+    return files[path]
+
+
+def welded(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same triangles over each distinct vertex once (bit-identical coordinates only), in
+    order of first use. A textured mesh repeats a vertex for each face around it (the LM-O meshes:
+    ~6 times): a silhouette only needs its position, and projecting it once gives the same pixels."""
+    if not len(vertices):
+        return vertices, faces
+    keys = np.ascontiguousarray(vertices).view(np.dtype((np.void, vertices.dtype.itemsize * 3))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return vertices[first[order]], rank[inverse.ravel()][faces].astype(np.int32)
 
 
 def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -182,12 +195,14 @@ def _reported_visuals(client: int, uid: int, links: dict[str, int], urdf) -> dic
     return out
 
 
-def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0) -> SilhouetteMesh:
+def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0, files: dict | None = None) -> SilhouetteMesh:
     """The visual geometry of body `uid`, loaded from `urdf` with globalScaling=`scale`, in its base frame.
 
     Shapes come from the URDF and its mesh files (see urdf_visuals); only link frames come from
     PyBullet. Links other than the base are placed where they are at load time: assets are rigid here.
+    `files` caches the mesh files read, across the calls that share it.
     """
+    files = {} if files is None else files
     base_pos, base_orn = p.getBasePositionAndOrientation(uid, physicsClientId=client)
     world_to_body = np.linalg.inv(pose_matrix(base_pos, base_orn))
     links = {p.getBodyInfo(uid, physicsClientId=client)[0].decode(): -1}
@@ -202,11 +217,11 @@ def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0)
     for name, link in sorted(links.items(), key=lambda kv: kv[1]):
         for kind, dims, filename, local_pos, local_orn in visuals.get(name, []):
             if kind == p.GEOM_MESH:
-                mesh = _mesh_file(filename)
-                v = np.asarray(mesh.vertices, dtype=float) * np.asarray(dims[:3])
+                v, f = _mesh_file(filename, files)
+                v = v * np.asarray(dims[:3])
             else:
                 mesh = _primitive(kind, dims)
-                v = np.asarray(mesh.vertices, dtype=float)
+                v, f = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
             if link == -1:  # visual frames are relative to the URDF link frame, not the inertial one
                 link_T = np.linalg.inv(pose_matrix(*p.getDynamicsInfo(uid, -1, physicsClientId=client)[3:5]))
             else:
@@ -216,11 +231,11 @@ def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0)
             if model is None:
                 model = T
             verts.append(v @ T[:3, :3].T + T[:3, 3])
-            faces.append(np.asarray(mesh.faces, dtype=np.int64) + count)
+            faces.append(f + count)
             count += len(v)
     if not verts:
         return SilhouetteMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.eye(4))
-    return SilhouetteMesh(np.concatenate(verts), np.concatenate(faces).astype(np.int32), model)
+    return SilhouetteMesh(*welded(np.concatenate(verts), np.concatenate(faces)), model)
 
 
 # ---- rasterisation (numba: one pass over the triangles, exact pixel-centre coverage) ----------
