@@ -57,12 +57,23 @@ IMPORT_GROUPS = ["numpy", "cv2", "pybullet+pybullet_data", "pydantic+yaml", "sci
                  "numba", "albumentations", "typer"]
 
 
+def _imported_by_a_worker() -> set[str]:
+    """Top-level packages that importing the worker's modules loads (measured in a fresh process)."""
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import synthscene.cli, synthscene.workers; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def child(config_path: str, images: int, backend: str | None) -> dict:
     """One worker's start-up and images, memory after each stage (runs in a fresh process)."""
     st = Stages()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # as synthscene/__init__ sets it
-    for group in IMPORT_GROUPS:  # third-party first, each group's own cost (in a worker's order)
+    imported = _imported_by_a_worker()
+    for group in IMPORT_GROUPS:  # third-party first, each group's own cost, if a worker imports it
+        if not any(name.split(".")[0] in imported for name in group.split("+")):
+            continue
         for name in group.split("+"):
             hide = name == "albumentations" and "torch" not in sys.modules
             if hide:  # as producer.without_torch: albumentations would import torch (~0.7 GB)

@@ -8,17 +8,22 @@ alone. Triangles reaching behind the near plane are clipped against it, as OpenG
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import os
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import trimesh
 from numba import njit
 from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
+from ..files import atomic_write
 from ..renderers._quiet import pybullet as p
 
 
@@ -52,7 +57,10 @@ def pose_matrix(position, quaternion) -> np.ndarray:
 _KINDS = (p.GEOM_MESH, p.GEOM_BOX, p.GEOM_SPHERE, p.GEOM_CYLINDER, p.GEOM_CAPSULE)
 
 
-def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
+def _primitive(kind: int, dims):
+    """A trimesh mesh of a URDF primitive (imported here: a worker whose assets are meshes needs no trimesh)."""
+    import trimesh
+
     if kind == p.GEOM_BOX:
         return trimesh.creation.box(extents=dims[:3])
     if kind == p.GEOM_SPHERE:
@@ -65,16 +73,55 @@ def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
 
 
 def _mesh_file(path: str, files: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices, faces) of a mesh file, read once per `files` cache whatever number of assets use it.
-
-    Only the arrays are kept: trimesh's mesh (its visuals, caches and reference cycles) is not."""
+    """(vertices, faces) of a mesh file, read once per `files` cache whatever number of assets use it."""
     if path not in files:
-        try:
-            mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
-        except Exception as err:  # trimesh raises many kinds for unreadable files
-            raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
-        files[path] = (np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64))
+        files[path] = _read_mesh(path)
     return files[path]
+
+
+SILHOUETTE_CACHE = "silhouettes"  # beside the converted assets (scenes.assets.cache_root)
+
+
+def _cache_file(path: str) -> Path | None:
+    """Where a mesh file's arrays are kept: named by its path, size, modification time and the
+    trimesh that read it. None for a file that cannot be read (trimesh then says why)."""
+    from ..scenes.assets import cache_root
+
+    try:
+        st = os.stat(path)
+        version = metadata.version("trimesh")
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    key = hashlib.sha256(f"1\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{version}".encode()).hexdigest()[:24]
+    return cache_root() / SILHOUETTE_CACHE / f"{key}.npz"
+
+
+def _read_mesh(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) as trimesh reads the file, kept in the asset cache: later workers read two
+    arrays instead of the mesh's text, and import no trimesh (~35 MB of a worker's RSS). Only the
+    arrays are kept: trimesh's mesh (visuals, caches, reference cycles) is not."""
+    cached = _cache_file(path)
+    if cached is not None and cached.is_file():
+        try:
+            with np.load(cached) as z:
+                return z["vertices"], z["faces"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # damaged: read the mesh again, and replace it
+    import trimesh
+
+    try:
+        mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
+    except Exception as err:  # trimesh raises many kinds for unreadable files
+        raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
+    vertices, faces = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
+    if cached is not None:
+        buf = io.BytesIO()
+        np.savez(buf, vertices=vertices, faces=faces)
+        try:
+            atomic_write(cached, buf.getvalue())
+        except OSError:  # a read-only cache: read the mesh each time
+            pass
+    return vertices, faces
 
 
 def welded(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
