@@ -4,19 +4,22 @@
                                        [--backend egl|tiny] [--workers 2 [--count 12]]
 
 One process does what a spawned worker of `synthscene generate --workers N` does, in its order,
-and reads its memory after each stage: the import groups (a worker spawned from the CLI imports
-`synthscene.cli` as its main module, then the worker loop), the config, the World (EGL context,
-ground, each asset, the distractor pool, the warm-up frames), the Labeler (silhouette meshes), the
-ImageRandomizers (each randomizer's per-worker state), the first image, then `--images` images.
+and reads its memory after each stage: the import groups a worker imports (one spawned from the
+CLI imports `synthscene.cli` as its main module, then the worker loop), the config (prepared and
+pickled by the parent, as `generate` does), the World (EGL context, ground, each asset, the
+distractor pool, the warm-up frames), the Labeler (silhouette meshes), the ImageRandomizers (each
+randomizer's per-worker state), the first image, then `--images` images in all.
 
-Memory (psutil `memory_full_info`): RSS counts every resident page the process maps, shared
-libraries included; USS counts the pages only this process holds (what one more worker adds);
-PSS splits each shared page between the processes that map it (summed over processes: their real
-footprint). `--runs R` runs R fresh processes and reports each stage's median.
+Memory: RSS counts every resident page the process maps, shared libraries included; `anon` is
+its anonymous part (/proc/PID/smaps_rollup: heap, buffers, JIT code), which no other worker
+shares: N workers take about N × anon + (RSS − anon) once, the rest being file pages (libraries)
+that every worker maps from the same files. USS (pages no other process maps) and PSS (shared
+pages split between their processes) are psutil's; both depend on what else runs on the machine
+that maps the same libraries. `--runs R` runs R fresh processes; each stage's median.
 
 `--workers N` (N <= 2 here) instead renders `--count` images with the real pipeline (N spawned
-workers) and samples each worker's memory from the parent: per worker RSS / USS / PSS after
-start-up and at the end, and their sums. One JSON line last.
+workers) and reads each worker's memory from the parent, after its first image and as it exits,
+and their sums. One JSON line last.
 """
 from __future__ import annotations
 
@@ -35,11 +38,21 @@ ROOT = HERE.parent
 
 
 def memory(proc=None) -> dict:
-    """RSS, USS, PSS of a process, MiB."""
+    """RSS, USS, PSS, and anonymous memory of a process, MiB (see the module's docstring)."""
     import psutil
 
-    m = (proc or psutil.Process()).memory_full_info()
-    return {"rss": round(m.rss / 2**20, 1), "uss": round(m.uss / 2**20, 1), "pss": round(m.pss / 2**20, 1)}
+    proc = proc or psutil.Process()
+    m = proc.memory_full_info()
+    anon = peak = 0
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup") as f:
+            anon = next(int(line.split()[1]) * 1024 for line in f if line.startswith("Anonymous:"))
+        with open(f"/proc/{proc.pid}/status") as f:
+            peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        pass
+    mb = lambda b: round(b / 2**20, 1)  # noqa: E731
+    return {"rss": mb(m.rss), "uss": mb(m.uss), "pss": mb(m.pss), "anon": mb(anon), "peak_rss": mb(peak)}
 
 
 class Stages:
@@ -65,7 +78,7 @@ def _imported_by_a_worker() -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def child(config_path: str, images: int, backend: str | None) -> dict:
+def child(pickled: str, images: int) -> dict:
     """One worker's start-up and images, memory after each stage (runs in a fresh process)."""
     st = Stages()
     sys.path.insert(0, str(ROOT))
@@ -92,17 +105,16 @@ def child(config_path: str, images: int, backend: str | None) -> dict:
     st("import synthscene.workers (the rest)")
     mods = len(sys.modules)
 
-    from synthscene import load_config, prepare
-    from synthscene.producer import ImageProducer, image_files, without_torch
+    import pickle
+
+    from synthscene.producer import ImageProducer, image_files
     from synthscene.randomizers import image as image_mod
     from synthscene.randomizers.base import REGISTRY
-    from synthscene.renderers.pybullet import resolve_backend
     from synthscene.scenes import world as world_mod
 
-    with without_torch():
-        config = prepare(load_config(config_path))
-    st("config loaded (a worker unpickles it)")
-    backend = backend or resolve_backend(config.renderer.backend, announce=False)
+    with open(pickled, "rb") as f:  # as a spawned worker gets it: prepared by the parent, pickled
+        config, backend = pickle.load(f)
+    st("config unpickled")
 
     # World's own steps, recorded by wrapping its methods (the module stays as it is).
     names = {a.urdf: a.name for a in config.assets}
@@ -170,25 +182,25 @@ def child(config_path: str, images: int, backend: str | None) -> dict:
 def _median_rows(runs: list[list]) -> list[tuple[str, dict]]:
     rows = []
     for k, (name, _) in enumerate(runs[0]):
-        rows.append((name, {m: round(statistics.median(r[k][1][m] for r in runs), 1) for m in ("rss", "uss", "pss")}))
+        rows.append((name, {m: round(statistics.median(r[k][1][m] for r in runs), 1) for m in ("rss", "anon", "uss", "pss", "peak_rss")}))
     return rows
 
 
 def table(rows) -> str:
-    """Markdown: each stage's RSS / USS / PSS and what the stage added."""
-    out = ["| stage | RSS MB | +RSS | USS MB | +USS | PSS MB |", "|---|---:|---:|---:|---:|---:|"]
+    """Markdown: each stage's RSS, anonymous memory and USS, and what the stage added."""
+    out = ["| stage | RSS MB | +RSS | anon MB | +anon | USS MB | peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|"]
     prev = None
     for name, m in rows:
         d = (lambda k: f"{m[k] - prev[k]:+.0f}") if prev else (lambda k: "")
-        out.append(f"| {name} | {m['rss']:.0f} | {d('rss')} | {m['uss']:.0f} | {d('uss')} | {m['pss']:.0f} |")
+        out.append(f"| {name} | {m['rss']:.0f} | {d('rss')} | {m['anon']:.0f} | {d('anon')} | {m['uss']:.0f} | {m['peak_rss']:.0f} |")
         prev = m
     return "\n".join(out)
 
 
 def workers(config_path: str, n: int, count: int) -> dict:
-    """The real pipeline with n spawned workers; each worker's memory read from here, when the first
-    image's record appears (start-up + about one image) and as the parent waits for it to exit."""
-    import multiprocessing.process as mpp
+    """The real pipeline with n spawned workers, each one's memory read from here every 0.2 s:
+    when its first record appears (start-up + one image) and the sample of largest RSS (its peak,
+    as seen at that rate). Their sums: what n workers take together."""
     import threading
 
     import psutil
@@ -199,45 +211,62 @@ def workers(config_path: str, n: int, count: int) -> dict:
 
     me, stop = psutil.Process(), threading.Event()
     first: dict[int, dict] = {}
-    end: dict[int, dict] = {}
+    peak: dict[int, dict] = {}
 
-    def read(pids, into):
-        for pid in pids:
+    def workers_now():
+        out = []
+        for c in me.children():
             try:
-                into.setdefault(pid, memory(psutil.Process(pid)))
+                if any("spawn_main" in part for part in c.cmdline()):  # not multiprocessing's resource tracker
+                    out.append(c)
             except psutil.Error:
                 pass
+        return out
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
 
-        def watch():  # the first record of each worker: its memory after start-up and one image
+        def sample():
             seen = 0
-            while not stop.is_set() and len(first) < n:
-                recs = out / RECORDS_DIR
-                k = len(list(recs.iterdir())) if recs.is_dir() else 0
-                if k > seen:
-                    read([c.pid for c in me.children()][: max(k, 1)], first)
-                    seen = k
-                stop.wait(0.05)
+            while not stop.is_set():
+                records = len(list((out / RECORDS_DIR).iterdir())) if (out / RECORDS_DIR).is_dir() else 0
+                for c in workers_now():
+                    try:
+                        m = memory(c)
+                    except psutil.Error:
+                        continue
+                    if m["rss"] > peak.get(c.pid, {"rss": 0})["rss"]:
+                        peak[c.pid] = m
+                    if records > seen and c.pid not in first:
+                        first[c.pid] = m
+                seen = records
+                stop.wait(0.2)
 
-        t = threading.Thread(target=watch, daemon=True)
+        t = threading.Thread(target=sample, daemon=True)
         t.start()
-        orig_join = mpp.BaseProcess.join
-
-        def join(self, timeout=None):  # the worker has finished its images and is exiting
-            read([self.pid], end)
-            return orig_join(self, timeout)
-
-        mpp.BaseProcess.join = join
         try:
             generate(config_path, out, count=count, workers=n, progress=False)
         finally:
-            mpp.BaseProcess.join = orig_join
             stop.set()
+            t.join()
     total = lambda d, k: round(sum(m[k] for m in d.values()), 1)  # noqa: E731
     return {"workers": n, "images": count, "per_worker_after_first_image": list(first.values()),
-            "per_worker_at_end": list(end.values()), "sum_at_end": {k: total(end, k) for k in ("rss", "uss", "pss")}}
+            "per_worker_peak": list(peak.values()), "sum_of_peaks": {k: total(peak, k) for k in ("rss", "anon", "uss", "pss")}}
+
+
+def _prepared(config_path: str, backend: str | None) -> bytes:
+    """The config as the parent process of `synthscene generate` hands it to its workers: loaded,
+    prepared (assets converted and checked), pickled, with the resolved renderer backend."""
+    import pickle
+
+    sys.path.insert(0, str(ROOT))
+    from synthscene import load_config, prepare
+    from synthscene.producer import without_torch
+    from synthscene.renderers.pybullet import resolve_backend
+
+    with without_torch():
+        config = prepare(load_config(config_path))
+    return pickle.dumps((config, backend or resolve_backend(config.renderer.backend, announce=False)))
 
 
 def main() -> None:
@@ -254,20 +283,23 @@ def main() -> None:
         print(json.dumps(workers(args.config, args.workers, args.count)))
         return
     if args.child:
-        print(json.dumps(child(args.config, args.images, args.backend)))
+        print(json.dumps(child(args.config, args.images)))
         return
     runs = []
-    for _ in range(args.runs):
-        cmd = [sys.executable, __file__, "--child", "--config", args.config, "--images", str(args.images)]
-        cmd += ["--backend", args.backend] if args.backend else []
-        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        pickled = Path(tmp) / "config.pickle"
+        pickled.write_bytes(_prepared(args.config, args.backend))
+        for _ in range(args.runs):
+            cmd = [sys.executable, __file__, "--child", "--config", str(pickled), "--images", str(args.images)]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
     rows = _median_rows([r["stages"] for r in runs])
     print(table(rows))
     print(json.dumps({"config": args.config, "runs": args.runs, "images": args.images, "backend": runs[0]["backend"],
                       "modules_imported": runs[0]["modules_imported"], "torch_loaded": runs[0]["torch_loaded"],
                       "stages": {name: m for name, m in rows},
-                      "rss_runs_after_start_up": [r["stages"][-3][1]["rss"] for r in runs]}))
+                      "rss_runs_after_first_image": [m["rss"] for r in runs for n, m in r["stages"] if n.startswith("first image")],
+                      "rss_runs_after_images": [r["stages"][-1][1]["rss"] for r in runs]}))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from ..errors import BadInput
 from ..renderers._quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.camera import rotation_matrix
+from ..renderers.memory import trim_heap
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .assets import prepare
 from .occluders import SilhouetteAim, place_occluder
@@ -94,6 +95,7 @@ class World:
         # on configs/lmo.yaml, benchmarks/worker_memory.py); on again, for any later world.
         p.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=c)
         p.setPhysicsEngineParameter(enableFileCaching=1, physicsClientId=c)
+        trim_heap()  # and hand what it held back now, before the warm-up and the labeler need more
         self._park_all()
         self.renderer.warm_up()
 
