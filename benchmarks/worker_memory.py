@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -136,7 +135,7 @@ def child(pickled: str, images: int) -> dict:
         st(f"World: PyBullet client + {a[1] if len(a) > 1 else k.get('backend')} renderer")
 
     def warm(self):
-        st(f"World: distractor pool ({pool['n']} bodies)")
+        st(f"World: distractor pool ({pool['n']} bodies), then PyBullet file cache emptied")
         orig_warm(self)
         st("World: warm-up frames")
 
@@ -273,7 +272,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(ROOT / "configs" / "lmo.yaml"))
     ap.add_argument("--images", type=int, default=20)
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--backend", default=None)
     ap.add_argument("--workers", type=int, default=0, help="measure N real worker processes instead")
     ap.add_argument("--count", type=int, default=12, help="images rendered with --workers")
