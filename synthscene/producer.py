@@ -5,6 +5,7 @@ the files written for it, in the order that keeps a crash harmless (the record l
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .labels.io import atomic_write
 from .labels.manifest import image_record
 from .outdir import RECORDS_DIR, files_entry
 from .randomizers.image import ImageRandomizers
+from .renderers.memory import trim_heap
 from .scenes.assets import prepare
 from .scenes.sampler import sample_scene
 from .scenes.world import World
@@ -64,6 +66,8 @@ class ImageProducer:
         self.labeler = Labeler(config, self.world)
         with without_torch():  # the post pipeline (albumentations) is built here
             self.randomize_image = ImageRandomizers(config, backend)
+        gc.collect()  # trimesh's meshes, read for the silhouettes, are reference cycles
+        trim_heap()  # what parsing the meshes freed (renderers/memory.py)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
 
     def produce(self, index: int) -> Produced:

@@ -14,7 +14,7 @@ from ultralytics.data.utils import polygon2mask
 import synthscene
 from synthscene.config import config_from_dict
 from synthscene.labels.annotate import Labeler
-from synthscene.labels.visibility import pose_matrix, rasterise
+from synthscene.labels.visibility import SilhouetteMesh, pose_matrix, rasterise, welded
 from synthscene.labels.writers.yolo_seg import polygon
 from synthscene.randomizers.lighting import LightingDraw
 from synthscene.renderers.camera import look_at
@@ -121,6 +121,36 @@ def test_silhouette_matches_a_render_of_the_object_alone(scene, eye, target, tru
     assert sil.truncated == truncated and frame.objects[0].truncated == truncated
     if truncated:
         assert 0 < frame.objects[0].truncation <= 1
+
+
+def test_welded_silhouettes_are_the_unwelded_ones_pixel_for_pixel():
+    """A textured mesh repeats each vertex per face (as the converted LM-O meshes do): welding keeps
+    one copy of each and the same masks, pixel counts and truncations, cut or not by the border
+    and the near plane, to the last bit."""
+    import trimesh
+
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.05)
+    soup = np.asarray(sphere.vertices)[sphere.faces].reshape(-1, 3)  # three vertices per face
+    soup = np.vstack([soup, [[-0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])  # -0.0 and 0.0 stay apart (bits)
+    faces = np.arange(len(soup) - 2).reshape(-1, 3)
+    faces = np.vstack([faces, [[len(soup) - 2, 0, 1], [len(soup) - 1, 0, 1]]])
+    v, f = welded(soup, faces)
+    assert len(v) == len(sphere.vertices) + 2 and f.dtype == np.int32
+    assert np.array_equal(v[f], soup[faces])  # the same triangles, corner for corner
+    before, after = SilhouetteMesh(soup, faces.astype(np.int32), np.eye(4)), SilhouetteMesh(v, f, np.eye(4))
+    rng = np.random.default_rng(0)
+    K = [[120.0, 0, 80.0], [0, 120.0, 60.0], [0, 0, 1]]
+    cut = truncated = 0
+    for _ in range(200):
+        eye = rng.uniform(-0.4, 0.4, 3) * rng.choice([0.12, 1.0])  # some inside or at the sphere: near-plane cuts
+        pos, quat = look_at(tuple(eye), tuple(rng.uniform(-0.06, 0.06, 3)))
+        body = pose_matrix(rng.uniform(-0.02, 0.02, 3), rng.normal(size=4) / 2)
+        a, b = (rasterise(m, body, pose_matrix(pos, quat), K, W, H, 0.01) for m in (before, after))
+        assert np.array_equal(a.mask, b.mask) and (a.x0, a.y0, a.pixels) == (b.x0, b.y0, b.pixels)
+        assert (a.truncated, a.truncation) == (b.truncated, b.truncation)
+        cut += np.linalg.norm(eye) < 0.06
+        truncated += a.truncated
+    assert cut > 5 and truncated > 20
 
 
 def test_polygon_covers_holes_and_parts():

@@ -201,6 +201,18 @@ def test_texture_tiles_are_deterministic_power_of_two_and_bounded(shared):
     assert len(a._cache) == 4
 
 
+def test_background_photos_are_cached_within_a_byte_budget_and_decode_the_same_again(shared):
+    cfg = background.BackgroundConfig(folder=str(shared / "backgrounds/interiors"))
+    bank, fresh = background.BackgroundBank(cfg, max_bytes=5 * 2**20), background.BackgroundBank(cfg)
+    first = bank.photo(0).copy()
+    for k in range(1, 6):
+        bank.photo(k)
+        assert 0 < sum(a.nbytes for a in bank._cache.values()) <= 5 * 2**20 and k in bank._cache
+    assert 0 not in bank._cache and np.array_equal(bank.photo(0), first) and np.array_equal(first, fresh.photo(0))
+    tiny = background.BackgroundBank(cfg, max_bytes=1)
+    assert tiny.photo(1).size and list(tiny._cache) == [1]  # the newest stays, even over the budget
+
+
 def test_background_draws():
     cfg = background.BackgroundConfig(weights={"images": 2, "procedural": 1, "scene": 1}, ground_probability=0.25,
                                       crop_scale=(0.6, 0.9))

@@ -39,8 +39,9 @@ class Labeler:
     def __init__(self, config: DatasetConfig, world):
         self.config = config
         self.world = world
+        files: dict = {}  # each mesh file read once, for this start-up only
         self.meshes = {
-            a.name: silhouette_mesh(world.client, world.bodies[(a.name, 0)], a.urdf, a.scale)
+            a.name: silhouette_mesh(world.client, world.bodies[(a.name, 0)], a.urdf, a.scale, files)
             for a in config.assets
             if (a.name, 0) in world.bodies
         }

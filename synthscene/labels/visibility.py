@@ -8,17 +8,22 @@ alone. Triangles reaching behind the near plane are clipped against it, as OpenG
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import os
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import trimesh
 from numba import njit
 from scipy.spatial.transform import Rotation
 
 from ..errors import BadInput
+from ..files import atomic_write
 from ..renderers._quiet import pybullet as p
 
 
@@ -30,7 +35,7 @@ class SilhouetteMesh:
     `model_in_body` (4×4) places the first visual mesh's own frame, the BOP model frame.
     """
 
-    vertices: np.ndarray  # (N, 3) float64
+    vertices: np.ndarray  # (N, 3) float64, each distinct vertex once (see welded)
     faces: np.ndarray  # (F, 3) int32
     model_in_body: np.ndarray
 
@@ -52,7 +57,10 @@ def pose_matrix(position, quaternion) -> np.ndarray:
 _KINDS = (p.GEOM_MESH, p.GEOM_BOX, p.GEOM_SPHERE, p.GEOM_CYLINDER, p.GEOM_CAPSULE)
 
 
-def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
+def _primitive(kind: int, dims):
+    """A trimesh mesh of a URDF primitive (imported here: a worker whose assets are meshes needs no trimesh)."""
+    import trimesh
+
     if kind == p.GEOM_BOX:
         return trimesh.creation.box(extents=dims[:3])
     if kind == p.GEOM_SPHERE:
@@ -64,18 +72,70 @@ def _primitive(kind: int, dims) -> trimesh.Trimesh | None:
     return None
 
 
-_FILES: dict[str, trimesh.Trimesh] = {}
+def _mesh_file(path: str, files: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of a mesh file, read once per `files` cache whatever number of assets use it."""
+    if path not in files:
+        files[path] = _read_mesh(path)
+    return files[path]
 
 
-def _mesh_file(path: str) -> trimesh.Trimesh:
-    """Each mesh file read once per process, whatever number of assets or copies use it."""
-    if path not in _FILES:
+SILHOUETTE_CACHE = "silhouettes"  # beside the converted assets (scenes.assets.cache_root)
+
+
+def _cache_file(path: str) -> Path | None:
+    """Where a mesh file's arrays are kept: named by its path, size, modification time and the
+    trimesh that read it. None for a file that cannot be read (trimesh then says why)."""
+    from ..scenes.assets import cache_root
+
+    try:
+        st = os.stat(path)
+        version = metadata.version("trimesh")
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    key = hashlib.sha256(f"1\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{version}".encode()).hexdigest()[:24]
+    return cache_root() / SILHOUETTE_CACHE / f"{key}.npz"
+
+
+def _read_mesh(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) as trimesh reads the file, kept in the asset cache: later workers read two
+    arrays instead of the mesh's text, and import no trimesh (~35 MB of a worker's RSS). Only the
+    arrays are kept: trimesh's mesh (visuals, caches, reference cycles) is not."""
+    cached = _cache_file(path)
+    if cached is not None and cached.is_file():
         try:
-            mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
-        except Exception as err:  # trimesh raises many kinds for unreadable files
-            raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
-        _FILES[path] = mesh
-    return _FILES[path]
+            with np.load(cached) as z:
+                return z["vertices"], z["faces"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # damaged: read the mesh again, and replace it
+    import trimesh
+
+    try:
+        mesh = trimesh.load(path, force="mesh", process=False, skip_materials=True)
+    except Exception as err:  # trimesh raises many kinds for unreadable files
+        raise BadInput(f"cannot read the visual mesh for silhouettes ({err})", path) from None
+    vertices, faces = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
+    if cached is not None:
+        buf = io.BytesIO()
+        np.savez(buf, vertices=vertices, faces=faces)
+        try:
+            atomic_write(cached, buf.getvalue())
+        except OSError:  # a read-only cache: read the mesh each time
+            pass
+    return vertices, faces
+
+
+def welded(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same triangles over each distinct vertex once (bit-identical coordinates only), in
+    order of first use. A textured mesh repeats a vertex for each face around it (the LM-O meshes:
+    ~6 times): a silhouette only needs its position, and projecting it once gives the same pixels."""
+    if not len(vertices):
+        return vertices, faces
+    keys = np.ascontiguousarray(vertices).view(np.dtype((np.void, vertices.dtype.itemsize * 3))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return vertices[first[order]], rank[inverse.ravel()][faces].astype(np.int32)
 
 
 def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -182,12 +242,14 @@ def _reported_visuals(client: int, uid: int, links: dict[str, int], urdf) -> dic
     return out
 
 
-def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0) -> SilhouetteMesh:
+def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0, files: dict | None = None) -> SilhouetteMesh:
     """The visual geometry of body `uid`, loaded from `urdf` with globalScaling=`scale`, in its base frame.
 
     Shapes come from the URDF and its mesh files (see urdf_visuals); only link frames come from
     PyBullet. Links other than the base are placed where they are at load time: assets are rigid here.
+    `files` caches the mesh files read, across the calls that share it.
     """
+    files = {} if files is None else files
     base_pos, base_orn = p.getBasePositionAndOrientation(uid, physicsClientId=client)
     world_to_body = np.linalg.inv(pose_matrix(base_pos, base_orn))
     links = {p.getBodyInfo(uid, physicsClientId=client)[0].decode(): -1}
@@ -202,11 +264,11 @@ def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0)
     for name, link in sorted(links.items(), key=lambda kv: kv[1]):
         for kind, dims, filename, local_pos, local_orn in visuals.get(name, []):
             if kind == p.GEOM_MESH:
-                mesh = _mesh_file(filename)
-                v = np.asarray(mesh.vertices, dtype=float) * np.asarray(dims[:3])
+                v, f = _mesh_file(filename, files)
+                v = v * np.asarray(dims[:3])
             else:
                 mesh = _primitive(kind, dims)
-                v = np.asarray(mesh.vertices, dtype=float)
+                v, f = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
             if link == -1:  # visual frames are relative to the URDF link frame, not the inertial one
                 link_T = np.linalg.inv(pose_matrix(*p.getDynamicsInfo(uid, -1, physicsClientId=client)[3:5]))
             else:
@@ -216,11 +278,11 @@ def silhouette_mesh(client: int, uid: int, urdf: str | Path, scale: float = 1.0)
             if model is None:
                 model = T
             verts.append(v @ T[:3, :3].T + T[:3, 3])
-            faces.append(np.asarray(mesh.faces, dtype=np.int64) + count)
+            faces.append(f + count)
             count += len(v)
     if not verts:
         return SilhouetteMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.eye(4))
-    return SilhouetteMesh(np.concatenate(verts), np.concatenate(faces).astype(np.int32), model)
+    return SilhouetteMesh(*welded(np.concatenate(verts), np.concatenate(faces)), model)
 
 
 # ---- rasterisation (numba: one pass over the triangles, exact pixel-centre coverage) ----------

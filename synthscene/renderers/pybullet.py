@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import SynthsceneError
 from ._quiet import pybullet as p
 from ._quiet import quiet  # noqa: F401  (imported from here by the scenes)
+from .memory import released_zero_pages
 from .camera import linear_depth, projection_matrix, view_matrix
 
 _announced = False
@@ -67,8 +68,10 @@ class Renderer:
             raise ValueError(f"backend must be egl or tiny, got {backend!r}")
         self.client = client
         self.backend = backend
-        if backend == "egl" and not load_egl(client):
-            raise SynthsceneError("PyBullet's EGL plugin failed to load")
+        if backend == "egl":
+            with released_zero_pages():  # the plugin's 136 MiB vertex buffer, zero-filled by llvmpipe (renderers/memory.py)
+                if not load_egl(client):
+                    raise SynthsceneError("PyBullet's EGL plugin failed to load")
         self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
 
     def warm_up(self) -> None:

@@ -18,13 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import trimesh
 from PIL import Image
 
 from ..errors import BadInput
 from ..schema import COLLISION_NAMES, UNIT_NAMES
 from . import urdf_check
 from .budgets import MAX_FACES, MAX_MESH_BYTES, _budget, check_faces, check_file_size  # noqa: F401  (moved; names kept)
+
+
+
+class _Trimesh:
+    """trimesh, imported on first use: a render worker imports this module (through
+    scenes.assets) but converts nothing, and trimesh costs it ~35 MB (networkx and more)."""
+
+    def __getattr__(self, name):
+        import trimesh
+
+        return getattr(trimesh, name)
+
+
+trimesh = _Trimesh()
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".dae")
 COLLISIONS = COLLISION_NAMES

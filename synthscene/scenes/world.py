@@ -14,6 +14,7 @@ from ..errors import BadInput
 from ..renderers._quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..renderers.camera import rotation_matrix
+from ..renderers.memory import trim_heap
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .assets import prepare
 from .occluders import SilhouetteAim, place_occluder
@@ -89,6 +90,12 @@ class World:
         # Where each body's box centre sits in its own frame (bodies are still at their load pose).
         self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
                               for uid in self.bodies.values()}
+        # PyBullet keeps every OBJ it parsed (tinyobj's arrays), for a later load of the same file;
+        # a world loads all its files above, once. Turning the file cache off empties it (~100 MB
+        # on configs/lmo.yaml, benchmarks/worker_memory.py); on again, for any later world.
+        p.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=c)
+        p.setPhysicsEngineParameter(enableFileCaching=1, physicsClientId=c)
+        trim_heap()  # and hand what it held back now, before the warm-up and the labeler need more
         self._park_all()
         self.renderer.warm_up()
 
