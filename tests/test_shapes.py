@@ -173,3 +173,17 @@ def test_end_to_end_only_targets_are_labelled_and_bytes_repeat(tmp_path, write_c
         assert seen >= 4
     finally:
         pr.close()
+
+
+def test_a_shapes_config_pickles_for_spawned_workers():
+    """`generate --workers N` pickles the config into each worker: the generated size models must resolve by name."""
+    import pickle
+
+    from synthscene import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "lmo_clutter.yaml") \
+        if (Path(__file__).resolve().parents[2] / "shared").is_dir() else None
+    if cfg is None:
+        pytest.skip("../shared (lmo_clutter.yaml's meshes) is absent")
+    again = pickle.loads(pickle.dumps(cfg))
+    assert again.randomizers.occlusion.shapes == cfg.randomizers.occlusion.shapes

@@ -65,6 +65,7 @@ SIZE_MODELS = {kind: create_model(f"{kind.capitalize()}Size", __base__=_Size,
                                   **{dim: (Range, bounds) for dim, bounds in dims.items()})
                for kind, dims in SIZES.items()}
 ShapeSizes = create_model("ShapeSizes", __base__=StrictModel, **{k: (m, m()) for k, m in SIZE_MODELS.items()})
+globals().update({m.__name__: m for m in SIZE_MODELS.values()})  # pickled by name into spawned workers
 
 
 class ShapesConfig(StrictModel):
