@@ -6,13 +6,14 @@ held-apart real photos. Prints a markdown table of mean ± std over seeds, then 
         --off texture background \\                              # a randomizer switched off
         --dataset shading=configs/lmo_shading.yaml \\            # another dataset config
         --train mosaic0=mosaic=0.0 \\                            # Ultralytics arguments
-        --train imgsz320=imgsz=320,images_seen=2304 \\           # equal CPU time at 320 px
+        --train imgsz320=imgsz=320,fraction=0.64 \\              # equal CPU time at 320 px
         --out ../out/bench_lmo/ablation --base-arms ../out/bench_lmo/cpu
 
-Budget: every variant trains the profile's `images_seen` image presentations (epochs =
-ceil(images_seen / its training images)) unless the variant sets `images_seen` (e.g. fewer at a
-larger image size, for equal CPU time: the table has the images seen and the training seconds of
-each, so no variant hides a bigger budget). `synthetic_images=N` renders N images instead (more
+Budget: every variant trains the profile's `images_seen` image presentations (the whole epochs
+nearest it, as benchmark arms) unless the variant sets `images_seen`; for equal CPU time at a
+larger image size pass Ultralytics' `fraction` (e.g. `imgsz=320,fraction=0.64`: (256/320)² of each
+epoch). The table has the images seen, the arguments and the training seconds of each, so no
+variant hides a bigger budget. `synthetic_images=N` renders N images instead (more
 images at fewer epochs). Each dataset variant renders its own images (same seed, so the other
 randomizers draw the same: each draws from its own stream). Variants already trained are cached,
 like benchmark arms; `--base-arms` points the unchanged variant at a benchmark run's arms folder's
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import time
 from pathlib import Path
@@ -86,7 +86,7 @@ def main() -> None:
 
     from synthscene import load_config, prepare
     from synthscene.train.bench_config import load_bench_config
-    from synthscene.train.benchmark import Arm, Runner, ensure_synthetic, split_gold
+    from synthscene.train.benchmark import Arm, Runner, ensure_synthetic, epochs_for, split_gold
     from synthscene.train.data import load_gold
 
     cfg = load_bench_config(args.bench)
@@ -119,9 +119,8 @@ def main() -> None:
         arms_dir = Path(args.base_arms).resolve() if name == "all" and args.base_arms else out / name
         runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print)
         n = len([p for p in (synthetic / "images" / "train").iterdir()])
-        want = vb.images_seen or n * vb.epochs.synthetic
-        epochs = math.ceil(want / n)
-        runs = [runner.run(Arm("synthetic", None, "0", epochs, s, n, want)) for s in seeds]
+        epochs, want, note = epochs_for(vb, n, vb.epochs.synthetic)  # as the benchmark's arms (cached ones match)
+        runs = [runner.run(Arm("synthetic", None, "0", epochs, s, n, want, note)) for s in seeds]
         rows[name] = {
             "mAP50": summary([r["eval"]["mAP50"] for r in runs]),
             "mAP50-95": summary([r["eval"]["mAP50-95"] for r in runs]),
