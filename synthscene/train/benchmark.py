@@ -480,7 +480,8 @@ class Runner:
                   "budget_images_seen": arm.budget,
                   "equal_budget": arm.equal and record["epochs_run"] == arm.epochs,
                   "budget_note": arm.note or ("" if record["epochs_run"] == arm.epochs else "stopped early"),
-                  "train_seconds": record["seconds"], "lr_schedule": lr_schedule(self.args_of(arm)),
+                  "train_seconds": record["seconds"], "threads": record.get("threads"),
+                  "lr_schedule": lr_schedule(self.args_of(arm)),
                   "start": record["spec"]["start"], "eval_file": str(eval_file), "eval": metrics,
                   "bootstrap_mAP50": boot, "hash": h}
         if arm.kind in EXTRA_KINDS:
@@ -587,7 +588,8 @@ class Runner:
                     **self.args_of(arm), **extra_args)
         epochs_run = res.epochs_run or arm.epochs
         record = {"hash": h, "spec": self.spec(arm), "weights": str(res.best if conv else res.last),
-                  "seconds": res.seconds, "train_images": n, "epochs_run": epochs_run, "images_seen": epochs_run * n}
+                  "seconds": res.seconds, "train_images": n, "epochs_run": epochs_run, "images_seen": epochs_run * n,
+                  "threads": res.threads}
         if info is not None:
             record["extra"] = info
         return record

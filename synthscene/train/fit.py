@@ -28,6 +28,7 @@ class TrainResult:
     epochs: int
     seconds: float
     epochs_run: int | None = None  # epochs actually trained (fewer than `epochs` when `patience` stopped it)
+    threads: int | None = None  # torch threads it trained with (choose_threads): results differ across thread counts
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -111,7 +112,8 @@ def train(
     if isinstance(args.get("pretrained"), (str, Path)):  # weights to start from: the same check as --model
         args["pretrained"] = str(check_weights(args["pretrained"], "pretrained"))
     ul = ultralytics()
-    set_threads(choose_threads(threads))  # what was asked for, fewer when other processes keep cores busy
+    threads = choose_threads(threads)  # what was asked for, fewer when other processes keep cores busy
+    set_threads(threads)
     weights = resolve_model(model)
     out = Path(out).resolve()
     data_yaml, _ = resolve_data_yaml(data, out)  # checked before anything is written
@@ -127,6 +129,6 @@ def train(
     trainer = yolo.trainer
     metrics = {k: float(v) for k, v in (trainer.metrics or {}).items()}
     result = TrainResult(Path(trainer.save_dir), Path(trainer.best), Path(trainer.last), metrics, epochs, seconds,
-                         int(getattr(trainer, "epoch", epochs - 1)) + 1)
+                         int(getattr(trainer, "epoch", epochs - 1)) + 1, threads)
     atomic_write(result.out_dir / "metrics.json", json.dumps(result.to_dict(), indent=2))
     return result
