@@ -49,6 +49,11 @@ class Context:
     roles: tuple[str, ...] = ()  # every body of the image in order: target, distractor, occluder, hand
 
     @property
+    def rooms(self) -> tuple[float, ...]:
+        """Each target's room on the desk: its footprint when known, else its bounding radius."""
+        return self.footprints or self.radii
+
+    @property
     def mean_radius(self) -> float | None:
         r = [self.radii[i] for i in self.in_scene] or list(self.radii)
         return float(np.mean(r)) if r else None

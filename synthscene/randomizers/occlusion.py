@@ -249,7 +249,7 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     pool_size = sum(1 for name in ctx.asset_radius if name.startswith(POOL_PREFIX))
     drawn = draw_members(cfg, rng, pool_size, len(ctx.radii))
     names = [pool_name(m) for m in drawn.distractors]
-    taken = [(ctx.positions[i], (ctx.footprints or ctx.radii)[i]) for i in ctx.in_scene]
+    taken = [(ctx.positions[i], ctx.rooms[i]) for i in ctx.in_scene]
     where = place_distractors(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
     if cfg.shape_count:  # some shapes stand on their base, as on a real desk: own stream, the others' draws unchanged

@@ -161,12 +161,13 @@ def place_clear(rng: np.random.Generator, volume: Volume, r: float, spheres: lis
 
 def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: float = 0.0) -> PoseDraw:
     """Positions and xyzw quaternions, one per target (`ctx.radii`, `ctx.constraints`), with no two
-    bounding spheres overlapping.
+    objects' rooms (`ctx.rooms`: an upright one's footprint, else its bounding sphere) overlapping
+    while the desk has space (`place_clear`).
 
     Objects in mode `held` get a placeholder here (see `held`: they are placed once the camera is
     known) and take no room in the volume."""
     radii = list(ctx.radii)
-    rooms = list(ctx.footprints) or radii
+    rooms = list(ctx.rooms)
     constraints = list(ctx.constraints) if ctx.constraints else None
     placed: list[tuple[np.ndarray, float, float]] = []  # (position, room, radius) of each object so far
     poses = []
