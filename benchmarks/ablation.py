@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", help="training seeds (default: the profile's)")
     ap.add_argument("--images", type=int, help="synthetic images per variant (default: the profile's)")
     ap.add_argument("--threads", type=int, help="torch threads (default: the profile's)")
+    ap.add_argument("--fixed-threads", action="store_true",
+                    help="train with exactly --threads however busy the machine (reproducible weights)")
     ap.add_argument("--base-arms", help="OUT/PROFILE of a benchmark run: the unchanged variant's arms live there")
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
@@ -91,7 +93,8 @@ def main() -> None:
 
     cfg = load_bench_config(args.bench)
     b = cfg.budget(args.profile)
-    b = b.model_copy(update={"synthetic_images": args.images or b.synthetic_images, "threads": args.threads or b.threads})
+    b = b.model_copy(update={"synthetic_images": args.images or b.synthetic_images, "threads": args.threads or b.threads,
+                            "fixed_threads": args.fixed_threads or b.fixed_threads})
     seeds = args.seeds or b.seeds or [cfg.seed]
     gold = load_gold(cfg.gold)
     split = split_gold(gold, cfg.seed, cfg.eval_fraction, None, cfg.diagnosis_fraction)

@@ -435,6 +435,8 @@ class Runner:
             "mixed_real_repeat": b.mixed_real_repeat if arm.kind == "mixed" else None,
             "args": self.args_of(arm), "names": self.names, "ultralytics": versions()["ultralytics"],
         }
+        if b.fixed_threads:  # the weights depend on the thread count; unfixed runs keep their old hashes
+            spec["threads"] = b.threads
         if arm.kind in EXTRA_KINDS:  # round 2 also trains on round 1's images, the start arm's (hashed in `start`)
             spec["extra"] = {"images": b.targeted_images, "seed": self.gen_seed(arm),
                              "diagnosis": sorted(file_digest(p) for p in self.split.diagnosis)}
@@ -584,7 +586,7 @@ class Runner:
         conv = arm.kind == "converged"
         extra_args = {"patience": b.converged.patience} if conv else {}
         res = train(data, model=model, epochs=arm.epochs, imgsz=b.imgsz, batch=b.batch, device=b.device,
-                    out=run_dir, workers=b.workers, threads=b.threads, seed=arm.seed, val=conv, plots=False,
+                    out=run_dir, workers=b.workers, threads=b.threads, fixed_threads=b.fixed_threads, seed=arm.seed, val=conv, plots=False,
                     **self.args_of(arm), **extra_args)
         epochs_run = res.epochs_run or arm.epochs
         record = {"hash": h, "spec": self.spec(arm), "weights": str(res.best if conv else res.last),

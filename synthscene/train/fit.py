@@ -87,6 +87,7 @@ def train(
     imgsz: int | None = None,
     batch: int | None = None,
     threads: int | None = None,
+    fixed_threads: bool = False,
     val: bool = True,
     **args: Any,
 ) -> TrainResult:
@@ -96,7 +97,8 @@ def train(
     against its config and passed on. `profile` (cpu, gpu: profiles.TRAIN_PROFILES) fills in what
     is not given; defaults: DEFAULTS. AMP stays off unless asked for: its check downloads weights.
     `threads`: at most this many torch CPU threads; fewer when other processes keep cores busy
-    (choose_threads; default: as many as are free).
+    (choose_threads; default: as many as are free). `fixed_threads`: exactly `threads` (default: all
+    cores), however busy the machine: the same seed trains different weights at another thread count.
     """
     given = {k: v for k, v in dict(model=model, epochs=epochs, imgsz=imgsz, batch=batch, threads=threads).items()
              if v is not None}
@@ -112,7 +114,10 @@ def train(
     if isinstance(args.get("pretrained"), (str, Path)):  # weights to start from: the same check as --model
         args["pretrained"] = str(check_weights(args["pretrained"], "pretrained"))
     ul = ultralytics()
-    threads = choose_threads(threads)  # what was asked for, fewer when other processes keep cores busy
+    if fixed_threads:  # reproducible, slower on a busy machine
+        threads = threads or len(os.sched_getaffinity(0))
+    else:
+        threads = choose_threads(threads)  # what was asked for, fewer when other processes keep cores busy
     set_threads(threads)
     weights = resolve_model(model)
     out = Path(out).resolve()
