@@ -162,3 +162,20 @@ def test_boxes_too_large_and_too_few_name_camera_distance_and_counts(tmp_path):
     assert tips == {"box_size_px": ("randomizers.camera.distance", "raise"),
                     "objects_per_image": ("assets[*].count", "raise the maxima"),
                     "box_center_spread": ("randomizers.camera.look_at_jitter", "raise")}
+
+
+def test_image_statistics_do_not_depend_on_the_file_format(tmp_path):
+    """The photos are PNG and the renders JPEG: the same picture must measure the same (OpenCV's
+    reduced read subsampled PNGs, nearly doubling their Laplacian variance)."""
+    import cv2
+
+    from synthscene.diagnosis.stats import image_stats
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), (0, 0), 1.5)
+    cv2.imwrite(str(tmp_path / "a.png"), img)
+    cv2.imwrite(str(tmp_path / "a.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    png, jpg = image_stats(tmp_path / "a.png"), image_stats(tmp_path / "a.jpg")
+    assert png["blur"] > 0
+    for key in ("brightness", "contrast", "blur"):
+        assert abs(png[key] - jpg[key]) <= 0.1 * png[key], (key, png[key], jpg[key])

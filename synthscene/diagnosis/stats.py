@@ -25,12 +25,15 @@ AZIMUTH_EDGES = tuple(float(a) for a in range(0, 361, 90))
 def image_stats(path: str | Path) -> dict[str, float] | None:
     """Brightness (mean grey), contrast (grey std), mean R/G/B, saturation (HSV S) and blur.
 
-    Read at quarter resolution (fast, and the same for every set). `blur` is the variance of the
-    Laplacian of that grey image: low = blurry. None for an unreadable image.
+    Measured at quarter resolution, area-averaged. Not OpenCV's reduced read: it scales JPEGs in
+    the decoder but subsamples PNGs, which nearly doubled the photos' (PNG) Laplacian variance
+    against the renders' (JPEG). `blur` is the variance of the Laplacian of that grey image:
+    low = blurry. None for an unreadable image.
     """
-    bgr = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
+    bgr = cv2.resize(bgr, (max(bgr.shape[1] // 4, 1), max(bgr.shape[0] // 4, 1)), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
     b, g, r = (float(bgr[:, :, c].mean()) for c in range(3))
