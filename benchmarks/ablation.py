@@ -76,6 +76,9 @@ def main() -> None:
                     help="a variant trained with other arguments (imgsz, images_seen, synthetic_images, batch, "
                          "or any Ultralytics train argument)")
     ap.add_argument("--no-all", action="store_true", help="skip the unchanged variant")
+    ap.add_argument("--base", metavar="NAME=CONFIG",
+                    help="the dataset config the unchanged, --off and --train variants use, and the unchanged "
+                         "variant's name (default: all=the bench config's dataset)")
     ap.add_argument("--profile")
     ap.add_argument("--seeds", type=int, nargs="*", help="training seeds (default: the profile's)")
     ap.add_argument("--images", type=int, help="synthetic images per variant (default: the profile's)")
@@ -98,9 +101,12 @@ def main() -> None:
     seeds = args.seeds or b.seeds or [cfg.seed]
     gold = load_gold(cfg.gold)
     split = split_gold(gold, cfg.seed, cfg.eval_fraction, None, cfg.diagnosis_fraction)
-    base = prepare(load_config(cfg.dataset))
+    base_name, _, base_path = (args.base or "all=").partition("=")
+    if not base_name:
+        raise SystemExit(f"--base {args.base!r}: expected NAME=CONFIG")
+    base = prepare(load_config(base_path or cfg.dataset))
     # (name, dataset config, budget overrides, Ultralytics arguments)
-    variants = [] if args.no_all else [("all", base, {}, {})]
+    variants = [] if args.no_all else [(base_name, base, {}, {})]
     variants += [(f"no-{n}", without(base, n), {}, {}) for n in args.off]
     if args.none:
         variants.append(("none", without(base, *args.off), {}, {}))
@@ -119,7 +125,7 @@ def main() -> None:
         vb = b.model_copy(update={**budget_over, "args": {**b.args, **train_over}})
         start = time.perf_counter()
         synthetic, h, names, _ = ensure_synthetic(cfg, vb, out, dataset=dcfg)
-        arms_dir = Path(args.base_arms).resolve() if name == "all" and args.base_arms else out / name
+        arms_dir = Path(args.base_arms).resolve() if name == base_name and args.base_arms else out / name
         runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print)
         n = len([p for p in (synthetic / "images" / "train").iterdir()])
         epochs, want, note = epochs_for(vb, n, vb.epochs.synthetic)  # as the benchmark's arms (cached ones match)
@@ -132,8 +138,8 @@ def main() -> None:
             "train_seconds": round(statistics.fmean(r["train_seconds"] for r in runs), 1),
             "args": {**budget_over, **train_over}, "dataset_hash": h[:10],
             "minutes": round((time.perf_counter() - start) / 60, 1)}
-    base_row = rows.get("all")
-    print("\n| variant | mAP50 (mean ± std) | mAP50-95 | Δ mAP50 vs all | images seen | train s | seeds |\n"
+    base_row = rows.get(base_name)
+    print(f"\n| variant | mAP50 (mean ± std) | mAP50-95 | Δ mAP50 vs {base_name} | images seen | train s | seeds |\n"
           "|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         d = f"{row['mAP50']['mean'] - base_row['mAP50']['mean']:+.3f}" if base_row else ""

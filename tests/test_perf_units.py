@@ -9,7 +9,7 @@ import sys
 from conftest import ROOT, small_config
 
 from synthscene.scenes.world import StageTimes
-from synthscene.train.fit import choose_threads
+from synthscene.train.fit import choose_threads, training_threads
 
 POST = {"transform": {"transform": {"__class_fullname__": "Compose", "p": 1.0, "transforms": [
     {"__class_fullname__": "GaussNoise", "p": 0.5, "std_range": [0.01, 0.05]}]}}}
@@ -81,3 +81,10 @@ def test_indices_are_streamed_not_listed(tmp_path, monkeypatch):
     assert isinstance(seen["todo"], range) and len(seen["todo"]) == 1_000_000
     pending = Pending(range(3))
     assert [pending.popleft() for _ in range(3)] == [0, 1, 2] and not pending
+
+
+def test_fixed_threads_are_kept_however_busy_the_machine():
+    """The benchmark fixes them: the same seed trains other weights at another thread count."""
+    assert training_threads(2, fixed=True, busy=5.0) == 2
+    assert training_threads(1, fixed=True, busy=0.0) == 1
+    assert training_threads(2, fixed=False, busy=1.0 * len(os.sched_getaffinity(0))) == 1

@@ -147,7 +147,7 @@ def test_train_profiles_match_the_benchmark_config():
     bench = yaml.safe_load((ROOT / "configs" / "bench_lmo.yaml").read_text())["profiles"]
     for name, settings in TRAIN_PROFILES.items():
         b = bench[name]
-        expected = {k: b[k] for k in ("model", "imgsz", "batch", "device", "workers", "threads") if k in b}
+        expected = {k: b[k] for k in ("model", "imgsz", "batch", "device", "workers", "threads", "fixed_threads") if k in b}
         expected.update(b.get("args", {}), epochs=b["epochs"]["synthetic"])
         assert settings == expected, name
 

@@ -574,3 +574,26 @@ def test_bench_config_errors(tmp_path):
     with pytest.raises(BadInput, match="targeted2 continues from the targeted arm"):
         load_bench_config(bench_file(tmp_path, arms=["synthetic", "untargeted", "targeted2"], diagnosis_fraction=0.2,
                                      profiles={"toy": {**TOY, "targeted_images": 2}}))
+
+
+@needs_gold
+def test_fixed_threads_enter_the_arm_spec_and_unfixed_specs_stay_as_they_were(tmp_path):
+    """Weights depend on the thread count, so a fixed count is part of an arm's cache key; a profile
+    without it keeps the hashes of runs made before the option existed."""
+    from synthscene.train.bench_config import load_bench_config
+    from synthscene.train.benchmark import Runner, plan_arms, split_gold
+    from synthscene.train.data import load_gold
+
+    cfg = load_bench_config(bench_file(tmp_path, arms=["synthetic", "real"], profiles={"toy": ROUND2_TOY}))
+    gold = load_gold(tmp_path / "gold")
+    split = split_gold(gold, 1, 0.34, None, None)
+
+    def spec(budget):
+        planned = plan_arms(cfg, budget, len(split.train), 5)
+        r = Runner(cfg, budget, tmp_path / "o", split, gold, tmp_path, "h", gold.names, print, planned)
+        return r.spec(planned[0])
+
+    b = cfg.budget()
+    assert "threads" not in spec(b)
+    assert spec(b.model_copy(update={"threads": 1, "fixed_threads": True}))["threads"] == 1
+    assert spec(b.model_copy(update={"threads": 2, "fixed_threads": True}))["threads"] == 2

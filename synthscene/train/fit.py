@@ -74,6 +74,14 @@ def choose_threads(most: int | None = None, cores: int | None = None, busy: floa
     return max(1, min(cores, most or cores, int(cores - busy + 0.25)))
 
 
+def training_threads(threads: int | None, fixed: bool = False, busy: float | None = None) -> int:
+    """Exactly `threads` (default: every core) when `fixed`, reproducible but slower on a busy
+    machine; otherwise what was asked for, fewer when other processes keep cores busy."""
+    if fixed:
+        return threads or len(os.sched_getaffinity(0))
+    return choose_threads(threads, busy=busy)
+
+
 DEFAULTS = {"model": DEFAULT_MODEL, "epochs": 50, "imgsz": 640, "batch": 16, "device": "cpu", "workers": 2, "seed": 0}
 
 
@@ -104,6 +112,7 @@ def train(
              if v is not None}
     settings = {**DEFAULTS, **train_profile(profile), **args, **given}
     threads = settings.pop("threads", None)
+    fixed_threads = bool(settings.pop("fixed_threads", False) or fixed_threads)
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise BadInput(f"expected a number of threads ≥ 1, got {threads!r}", None, "threads")
     args = check_args(settings, TRAIN_OWNED)
@@ -114,10 +123,7 @@ def train(
     if isinstance(args.get("pretrained"), (str, Path)):  # weights to start from: the same check as --model
         args["pretrained"] = str(check_weights(args["pretrained"], "pretrained"))
     ul = ultralytics()
-    if fixed_threads:  # reproducible, slower on a busy machine
-        threads = threads or len(os.sched_getaffinity(0))
-    else:
-        threads = choose_threads(threads)  # what was asked for, fewer when other processes keep cores busy
+    threads = training_threads(threads, fixed_threads)
     set_threads(threads)
     weights = resolve_model(model)
     out = Path(out).resolve()
