@@ -140,3 +140,23 @@ def test_a_parked_body_is_drawn_back_exactly_as_it_was(world):
         assert world._base_pose(uid) == ((0.0, 0.0, 1.0), q)  # a later read gets what was read before parking
     world.read_back.clear()
 
+
+def test_silhouette_aim_predicts_as_with_the_occluder_mask_shifted_too():
+    """With depths, `predicted` shifts only the occluder's depth map: finite exactly where the
+    shifted mask is, so the mask's own shift (which it used to make too) changes nothing."""
+    from scipy import ndimage
+
+    from synthscene.scenes.occluders import SilhouetteAim
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:60, :80]
+    for _ in range(5):
+        target = (yy - rng.uniform(20, 40)) ** 2 + (xx - rng.uniform(30, 50)) ** 2 < rng.uniform(80, 300)
+        occ = (yy - rng.uniform(15, 45)) ** 2 / 2 + (xx - rng.uniform(20, 60)) ** 2 < rng.uniform(40, 200)
+        t_depth = rng.uniform(0.8, 1.2, size=target.shape).astype(np.float32)
+        o_depth = rng.uniform(0.5, 1.1, size=target.shape).astype(np.float32)
+        aim = SilhouetteAim(target, occ, rng.uniform(0, 2 * np.pi), t_depth, o_depth)
+        for k in np.linspace(-aim.reach, aim.reach, 37):
+            moved = ndimage.shift(aim.occ, aim.shift(k), order=0, mode="constant") > 0
+            moved &= ndimage.shift(aim.far, aim.shift(k), order=0, mode="constant", cval=np.inf) < t_depth
+            assert aim.predicted(k) == float((target & ~moved).sum()) / aim.n_t
