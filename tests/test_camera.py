@@ -6,7 +6,7 @@ import pybullet as p
 import pybullet_data
 import pytest
 
-from synthscene.renderers.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, view_matrix
+from synthscene.renderers.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
 from synthscene.renderers.pybullet import Renderer, quiet, resolve_backend
 from synthscene.scenes.sample import CameraSample
 from synthscene.randomizers.lighting import LightingDraw
@@ -50,6 +50,30 @@ def test_projection_matrix_maps_principal_point_and_focal_length():
         v = (1 - ndc[1]) * 480 / 2 - 0.5
         assert u == pytest.approx(300 + 500 * x / -z)
         assert v == pytest.approx(200 - 520 * y / -z)  # GL y is up, image v is down
+
+
+def test_sphere_box_bounds_the_image_of_a_sphere_tightly():
+    K = np.array([[500.0, 0, 320.0], [0, 510.0, 240.0], [0, 0, 1]])
+    rng = np.random.default_rng(1)
+    dirs = rng.normal(size=(20000, 3))
+    dirs /= np.linalg.norm(dirs, axis=1)[:, None]
+    boxed = 0
+    for _ in range(200):
+        pos, quat = rng.normal(size=3), rng.normal(size=4)
+        quat /= np.linalg.norm(quat)
+        centre = pos + rotation_matrix(quat) @ [rng.normal() * 0.5, rng.normal() * 0.5, rng.uniform(0.2, 3)]
+        radius = rng.uniform(0.01, 0.4)
+        box = sphere_box(K, pos, quat, centre, radius)
+        z = (centre - pos) @ rotation_matrix(quat)[:, 2]
+        if box is None:
+            assert z <= radius  # the sphere reaches the camera's plane: its image has no bounds
+            continue
+        uv, _ = project(K, pos, quat, centre + radius * dirs)
+        assert (uv.min(axis=0) >= np.array(box[:2]) - 1e-6).all() and (uv.max(axis=0) <= np.array(box[2:]) + 1e-6).all()
+        size = max(box[2] - box[0], box[3] - box[1])
+        assert np.abs(np.r_[uv.min(axis=0) - box[:2], uv.max(axis=0) - box[2:]]).max() < 0.01 * size + 0.5  # and tight
+        boxed += 1
+    assert boxed > 150
 
 
 @pytest.mark.parametrize("backend", ["tiny", "egl"])

@@ -78,6 +78,25 @@ def project(K, position, quaternion, points) -> tuple[np.ndarray, np.ndarray]:
     return uv[:, :2] / z[:, None], z
 
 
+def sphere_box(K, position, quaternion, centre, radius: float) -> tuple[float, float, float, float] | None:
+    """Pixel bounds (u0, v0, u1, v1) of a sphere's image, exactly (its outline is a conic whose
+    extremes lie on the planes through the camera tangent to the sphere); None when the sphere
+    reaches the camera's plane, where its image has no bounds."""
+    R = rotation_matrix(quaternion)
+    x, y, z = (np.asarray(centre, dtype=float) - np.asarray(position, dtype=float)) @ R
+    d = z * z - radius * radius
+    if z <= radius or d <= 0:
+        return None
+
+    def slopes(a: float) -> tuple[float, float]:  # a/z of the two tangent planes containing the other image axis
+        h = radius * math.sqrt(a * a + d)
+        return (a * z - h) / d, (a * z + h) / d
+
+    (x0, x1), (y0, y1) = slopes(x), slopes(y)
+    fx, fy, cx, cy = K[0][0], K[1][1], K[0][2], K[1][2]
+    return fx * x0 + cx, fy * y0 + cy, fx * x1 + cx, fy * y1 + cy
+
+
 def linear_depth(buffer: np.ndarray, near: float, far: float) -> np.ndarray:
     """Metric depth (metres along the optical axis) from an OpenGL depth buffer in [0, 1]."""
     return far * near / (far - (far - near) * buffer)

@@ -102,17 +102,20 @@ class SilhouetteAim:
     def predicted(self, k: float) -> float:
         from scipy import ndimage
 
-        moved = ndimage.shift(self.occ, self.shift(k), order=0, mode="constant") > 0
-        if self.far is not None:
-            moved &= ndimage.shift(self.far, self.shift(k), order=0, mode="constant", cval=np.inf) < self.target_depth
+        if self.far is None:
+            moved = ndimage.shift(self.occ, self.shift(k), order=0, mode="constant") > 0
+        else:  # finite exactly where the shifted occluder is (same nearest-pixel mapping), and depths are finite
+            moved = ndimage.shift(self.far, self.shift(k), order=0, mode="constant", cval=np.inf) < self.target_depth
         return float((self.target & ~moved).sum()) / self.n_t
 
     def best(self, visibility: float) -> float:
         ks = np.linspace(-self.reach, self.reach, 49)
         errs = np.array([abs(self.predicted(k) - visibility) for k in ks])
-        best = float(ks[np.argmin(errs + 1e-3 * np.abs(ks) / self.reach)])
+        i = int(np.argmin(errs + 1e-3 * np.abs(ks) / self.reach))
+        best, best_err = float(ks[i]), float(errs[i])
         step = ks[1] - ks[0]
         for k in np.linspace(best - step, best + step, 9):  # refine around the coarse best
-            if abs(self.predicted(k) - visibility) < abs(self.predicted(best) - visibility):
-                best = float(k)
+            err = abs(self.predicted(k) - visibility)
+            if err < best_err:
+                best, best_err = float(k), err
         return best
