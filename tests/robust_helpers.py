@@ -25,9 +25,8 @@ output: {{formats: [yolo, coco]}}
 
 
 def small_config_file(folder: Path, count: int = 10, mode: str = "free", name: str = "c.yaml") -> Path:
-    """Poses without physics settling by default: settling still depends, at the 1e-9 level, on which
-    images a worker settled before (seen in 1 of 24 records with 2 workers), a world.py matter apart
-    from what these tests check (backends, resume, faults)."""
+    """Poses without physics settling by default, which keeps these tests (backends, resume, faults)
+    fast; a settle's own independence of history is tested in tests/test_generate.py."""
     path = folder / name
     path.write_text(SMALL_CONFIG.format(count=count, mode=mode))
     return path

@@ -13,6 +13,7 @@ from scipy.spatial.transform import Rotation
 from synthscene.config import config_from_dict
 from synthscene.errors import BadInput
 from synthscene.randomizers import REGISTRY, Context, background, camera, lighting, occlusion, pose, post, texture
+from synthscene.renderers.pybullet import resolve_backend
 from synthscene.rng import stream
 from synthscene.scenes import occluders
 from synthscene.scenes.sampler import AssetInfo, sample_scene
@@ -60,6 +61,39 @@ def test_lighting_ranges_and_variety():
     shadows = np.mean([o["shadow"] for o in out])
     assert 0.2 < shadows < 0.4
     assert np.allclose([np.linalg.norm(o["direction"]) for o in out], 1)
+
+
+def test_lighting_records_the_shadows_the_backend_draws():
+    """EGL draws shadows in every image (next test), so its records say so; TinyRenderer follows
+    the coin, which is thrown on both, so that no later draw moves."""
+    cfg = lighting.LightingConfig(shadow_probability=0.3)
+    egl, tiny = ([lighting.sample(cfg, stream(5, i, "lighting"), Context(5, i, backend=b)) for i in range(N)] for b in ("egl", "tiny"))
+    assert all(d.shadow and d.applied["shadow"] == "always" for d in egl)
+    assert 0.2 < np.mean([d.shadow for d in tiny]) < 0.4 and tiny[0].applied["shadow"] == "renderer"
+    assert [dataclasses.replace(d, shadow=None, applied=None) for d in egl] == [dataclasses.replace(d, shadow=None, applied=None) for d in tiny]
+
+
+@pytest.mark.parametrize("backend", ["egl", "tiny"])
+def test_only_tinyrenderer_follows_the_shadow_flag(backend):
+    """PyBullet's EGL plugin stores getCameraImage's `shadow` and never reads it: the same frame
+    with and without is the same, shadows included. Should a PyBullet start honouring it, the
+    records above would be wrong."""
+    from conftest import small_config
+    from synthscene.scenes.world import World
+
+    if backend == "egl" and resolve_backend("auto", announce=False) != "egl":
+        pytest.skip("no EGL here")
+    data = small_config(count=2)
+    data["camera"] = {"width": 96, "height": 72, "fov_deg": 50}
+    data["randomizers"]["lighting"] = {"elevation_deg": [30, 30]}  # long shadows
+    w = World(config_from_dict(data, ROOT), backend)
+    try:
+        s = sample_scene(w.config, 0, w.asset_info, backend)
+        w.pose(s)
+        on, off = (w.renderer.render(s.camera, dataclasses.replace(s.lighting, shadow=f)).rgb for f in (True, False))
+    finally:
+        w.close()
+    assert np.array_equal(on, off) == (backend == "egl")
 
 
 def test_lighting_tint_is_image_space_under_egl_only_on_the_scene():

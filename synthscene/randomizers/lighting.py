@@ -1,9 +1,11 @@
 """Lighting: direction, colour, intensity, distance, ambient/diffuse/specular coefficients, shadows.
 
-PyBullet's EGL renderer honours only the light direction and shadows (lightColor, the
-ambient/diffuse/specular coefficients and lightDistance are ignored), so under EGL the drawn
-colour and intensity are applied in image space to the rendered scene, before any background is
-composited behind it. TinyRenderer honours the colour itself; intensity is always image space.
+PyBullet's EGL renderer honours only the light direction (lightColor, the ambient/diffuse/specular
+coefficients and lightDistance are ignored), so under EGL the drawn colour and intensity are
+applied in image space to the rendered scene, before any background is composited behind it.
+TinyRenderer honours the colour itself; intensity is always image space. EGL draws shadows in
+every image whatever getCameraImage's `shadow` says (its plugin stores the flag and never reads
+it), so there the record says `shadow: true`; only TinyRenderer follows `shadow_probability`.
 """
 from __future__ import annotations
 
@@ -70,14 +72,17 @@ def sample(cfg: LightingConfig, rng: np.random.Generator, ctx: Context | None = 
     a, e = math.radians(az), math.radians(el)
     direction = [math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]
     backend = ctx.backend if ctx is not None else None
+    if backend == "egl":  # what it draws whatever the flag says; the coin above still keeps later draws in place
+        shadow = True
     return LightingDraw(az, el, direction, color, intensity, dist, amb, dif, spec, shadow,
                         applied(backend) if backend else None)
 
 
 def applied(backend: str) -> dict:
-    """How each drawn parameter reached the image with this backend (recorded in the manifest)."""
+    """How each drawn parameter reached the image with this backend (recorded in the manifest).
+    "always": the renderer does it in every image, whatever was drawn (EGL's shadows)."""
     if backend == "egl":
-        return {"direction": "renderer", "shadow": "renderer", "color": "image", "intensity": "image",
+        return {"direction": "renderer", "shadow": "always", "color": "image", "intensity": "image",
                 "ambient": "ignored", "diffuse": "ignored", "specular": "ignored", "distance": "ignored"}
     return {"direction": "renderer", "shadow": "renderer", "color": "renderer", "intensity": "image",
             "ambient": "renderer", "diffuse": "renderer", "specular": "renderer", "distance": "renderer"}

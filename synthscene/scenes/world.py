@@ -58,13 +58,20 @@ class World:
         self.times = StageTimes()  # settle and occluder aiming of the last pose; the producer adds its stages
         with quiet():
             self.client = p.connect(p.DIRECT)
+        # An empty world again, with Bullet's simple broadphase: it tests every pair of boxes in load
+        # order and drops a pair as soon as its boxes part. The default one (a dynamic AABB tree)
+        # carries state from image to image (tree shape, a clean-up cursor that drops stale pairs
+        # a few per step), and the pairs it holds, stale ones included, decide the simulation
+        # islands and their order: a settle then depended on the images settled before (measured:
+        # poses differing in the 7th digit; tests/test_generate.py, the crowded test).
+        p.resetSimulation(p.RESET_USE_SIMPLE_BROADPHASE, physicsClientId=self.client)
         # The EGL plugin must be in place before bodies exist so that it sees them all.
         self.renderer = Renderer(self.client, backend)
         c = self.client
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
-        # Islands solved one by one: Bullet otherwise batches small islands, stops iterating on the
-        # batch's joint residual, and batch membership follows body order, which depends on the
-        # images a worker settled before (measured: poses differing in the 9th digit).
+        # Islands solved one by one: Bullet otherwise batches small islands and stops iterating on the
+        # batch's joint residual (with the tree broadphase, batch membership followed the images a
+        # worker settled before: poses differing in the 9th digit).
         p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, minimumSolverIslandSize=1, physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         self.loads: Counter[str] = Counter()  # URDF path → times loaded; only ever at start-up
@@ -168,7 +175,9 @@ class World:
         c = self.client
         for uid in self.bodies.values():
             # Hidden bodies collide with nothing (mass is never touched: toggling it changed later
-            # settles). History independence itself comes from minimumSolverIslandSize=1 above.
+            # settles). Setting the filter takes the body out of the broadphase and puts it back:
+            # every pair, and so every contact manifold, of the previous image goes; the simple
+            # broadphase keeps nothing else of it that a later settle reads (see __init__).
             p.setCollisionFilterGroupMask(uid, -1, 0, 0, physicsClientId=c)
             p.resetBasePositionAndOrientation(uid, self.park_spot[uid], [0, 0, 0, 1], physicsClientId=c)
             p.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0], physicsClientId=c)
