@@ -36,7 +36,7 @@ from ..rng import config_stream
 from .bench_config import ROUND2, BenchConfig, Budget, load_bench_config
 from .data import GoldSet, file_digest, load_gold, write_view
 from .evaluate import evaluate
-from .fit import resolve_model, train
+from .fit import resolve_model, train, training_threads
 
 
 EXTRA_KINDS = ("targeted", "untargeted", *ROUND2)  # the arms adding M rendered images (per round) to the synthetic
@@ -435,8 +435,10 @@ class Runner:
             "mixed_real_repeat": b.mixed_real_repeat if arm.kind == "mixed" else None,
             "args": self.args_of(arm), "names": self.names, "ultralytics": versions()["ultralytics"],
         }
-        if b.fixed_threads:  # the weights depend on the thread count; unfixed runs keep their old hashes
-            spec["threads"] = b.threads
+        # The weights depend on the thread count: a fixed one is part of the key, as trained (None:
+        # every core of this machine). Unfixed runs keep their old hashes.
+        if b.fixed_threads:
+            spec["threads"] = training_threads(b.threads, fixed=True)
         if arm.kind in EXTRA_KINDS:  # round 2 also trains on round 1's images, the start arm's (hashed in `start`)
             spec["extra"] = {"images": b.targeted_images, "seed": self.gen_seed(arm),
                              "diagnosis": sorted(file_digest(p) for p in self.split.diagnosis)}
@@ -586,7 +588,8 @@ class Runner:
         conv = arm.kind == "converged"
         extra_args = {"patience": b.converged.patience} if conv else {}
         res = train(data, model=model, epochs=arm.epochs, imgsz=b.imgsz, batch=b.batch, device=b.device,
-                    out=run_dir, workers=b.workers, threads=b.threads, fixed_threads=b.fixed_threads, seed=arm.seed, val=conv, plots=False,
+                    out=run_dir, workers=b.workers, threads=b.threads, fixed_threads=b.fixed_threads, seed=arm.seed,
+                    val=conv, plots=False,
                     **self.args_of(arm), **extra_args)
         epochs_run = res.epochs_run or arm.epochs
         record = {"hash": h, "spec": self.spec(arm), "weights": str(res.best if conv else res.last),

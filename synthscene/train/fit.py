@@ -112,7 +112,6 @@ def train(
              if v is not None}
     settings = {**DEFAULTS, **train_profile(profile), **args, **given}
     threads = settings.pop("threads", None)
-    fixed_threads = bool(settings.pop("fixed_threads", False) or fixed_threads)
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise BadInput(f"expected a number of threads ≥ 1, got {threads!r}", None, "threads")
     args = check_args(settings, TRAIN_OWNED)
