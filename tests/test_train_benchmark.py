@@ -6,6 +6,7 @@ through `synthscene benchmark` end to end.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -597,5 +598,5 @@ def test_fixed_threads_enter_the_arm_spec_and_unfixed_specs_stay_as_they_were(tm
     assert "threads" not in spec(b)
     assert spec(b.model_copy(update={"threads": 1, "fixed_threads": True}))["threads"] == 1
     assert spec(b.model_copy(update={"threads": 2, "fixed_threads": True}))["threads"] == 2
-    cores = len(__import__("os").sched_getaffinity(0))  # fixed without a count: every core, as trained
+    cores = len(os.sched_getaffinity(0))  # fixed without a count: every core, as trained
     assert spec(b.model_copy(update={"threads": None, "fixed_threads": True}))["threads"] == cores
