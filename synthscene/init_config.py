@@ -24,7 +24,6 @@ from .errors import BadInput
 from .schema import name_from_file
 
 LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
-IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 POST = """\
   # A consumer camera: soft, noisy, compressed, with an automatic exposure (as configs/lmo.yaml).
   post:
@@ -93,34 +92,14 @@ def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
     return out
 
 
-def _gold_names(root: Path) -> list[str]:
-    from .train.data import _names, read_yaml
-
-    for f in (root / "data.yaml", root / "dataset.yaml"):
-        if f.is_file():
-            return _names(read_yaml(f), f)
-    f = root / "classes.txt"
-    if f.is_file():
-        names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
-        if names:
-            return names
-    raise BadInput("no class names: expected a data.yaml (names) or a classes.txt in the gold folder", root, "--gold")
-
-
 def read_gold(root: str | os.PathLike) -> Gold:
     """Photo sizes, box sizes per class, and BOP intrinsics / viewpoints when the folder has them."""
     from PIL import Image
 
-    from .train.data import bop_dir, bop_key, yolo_rows
+    from .train.data import bop_dir, bop_key, load_gold, yolo_rows
 
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise BadInput("gold folder not found", root, "--gold")
-    names = _gold_names(root)
-    images = sorted(p for p in (root / "images").glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) \
-        if (root / "images").is_dir() else []
-    if not images:
-        raise BadInput("no images in images/ (expected a YOLO folder: images/*, labels/*.txt)", root, "--gold")
+    gs = load_gold(root)  # the gold-folder rules every command shares
+    root, names, images = gs.root, gs.names, gs.images
     sizes: Counter = Counter()
     per_image = {}
     for img in images:
@@ -132,11 +111,8 @@ def read_gold(root: str | os.PathLike) -> Gold:
         sizes[per_image[img.stem]] += 1
     gold = Gold(root, names, sizes.most_common(1)[0][0], sizes)
     for img in images:
-        lab = root / "labels" / f"{img.stem}.txt"
-        if not lab.is_file():
-            continue
         w, h = per_image[img.stem]
-        gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in yolo_rows(lab, len(names))]
+        gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in yolo_rows(gs.label_of(img), len(names))]
     if not gold.boxes:
         raise BadInput("no labelled boxes in labels/*.txt: the photos' object sizes cannot be measured", root, "--gold")
 

@@ -62,14 +62,26 @@ class GoldSet:
             return self.root / "labels" / f"{image.stem}.txt"
 
 
+def gold_names(root: Path) -> list[str]:
+    """A gold folder's class names: data.yaml (or dataset.yaml) `names`, else classes.txt, one a line."""
+    for f in (root / "data.yaml", root / "dataset.yaml"):
+        if f.is_file():
+            return _names(read_yaml(f), f)
+    f = root / "classes.txt"
+    names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()] if f.is_file() else []
+    if not names:
+        raise BadInput("no data.yaml (with the class names) or classes.txt in the gold set folder", root, "--gold")
+    return names
+
+
 def load_gold(root: str | os.PathLike) -> GoldSet:
-    root = Path(root).resolve()
+    """The one reader of a gold folder (evaluate, diagnose, benchmark, init): names, images and a labels/
+    folder. Without labels/ every photo would count as empty and a model would score on nothing; an
+    image without a label file inside labels/ has no objects, as in Ultralytics."""
+    root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise BadInput("gold set folder not found", root, "--gold")
-    data = root / "data.yaml"
-    if not data.is_file():
-        raise BadInput("no data.yaml (with the class names) in the gold set folder", root, "--gold")
-    names = _names(read_yaml(data), data)
+    names = gold_names(root)
     img_dir = root / "images"
     images = sorted((p for p in img_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
                     key=lambda p: p.relative_to(img_dir).as_posix()) if img_dir.is_dir() else []
@@ -79,6 +91,9 @@ def load_gold(root: str | os.PathLike) -> GoldSet:
     if len({p.name for p in images}) < len(images):
         raise BadInput("two images in different folders under images/ share a file name; give each a name of its own",
                        root, "--gold")
+    if not (root / "labels").is_dir():
+        raise BadInput("no labels/ folder beside images/: a gold set needs its boxes (labels/*.txt, "
+                       "an empty file for a photo without objects)", root, "--gold")
     return GoldSet(root, names, images)
 
 

@@ -5,6 +5,10 @@ would run. `check_weights` first loads the file the restricted way, with Ultraly
 safe loader (`torch_safe_load(safe_only=True)`: `weights_only=True` plus an allow-list of
 Ultralytics and torch.nn model classes), which never calls anything outside that list. Only a file
 that passes is handed on; any other is refused as bad input naming the globals it references.
+
+Before torch reads anything, the archive's declared sizes are checked (`MAX_UNCOMPRESSED`,
+`MAX_RATIO`): torch inflates a member in memory, so a small file declaring gigabytes of zeros would
+exhaust memory before the pickle is refused. torch.save() stores members uncompressed (ratio 1).
 """
 from __future__ import annotations
 
@@ -17,6 +21,12 @@ from pathlib import Path
 from ..errors import BadInput
 from .offline import ultralytics
 
+#: largest total uncompressed size of a checkpoint archive's members (YOLO11x's best.pt is ~110 MB)
+MAX_UNCOMPRESSED = 2 << 30
+#: largest compression ratio of a member above RATIO_FLOOR bytes (torch.save stores members: ratio 1)
+MAX_RATIO = 200
+RATIO_FLOOR = 1 << 20
+
 
 def check_weights(path: str | Path, field: str = "WEIGHTS") -> Path:
     """The resolved path of a local Ultralytics checkpoint that loads without running code; BadInput otherwise."""
@@ -28,6 +38,7 @@ def check_weights(path: str | Path, field: str = "WEIGHTS") -> Path:
         found = _pickle_globals(p.read_bytes())
         refs = f"; its pickle references {', '.join(found)}" if found else ""
         raise BadInput(f"refused: not a torch.save() checkpoint archive as Ultralytics writes them{refs}", p, field)
+    _check_sizes(p, field)
     ultralytics()
     import torch
     from ultralytics.nn.tasks import torch_safe_load
@@ -47,6 +58,24 @@ def check_weights(path: str | Path, field: str = "WEIGHTS") -> Path:
     if not isinstance(ckpt, dict) or (ckpt.get("ema") or ckpt.get("model")) is None:
         raise BadInput("not an Ultralytics checkpoint (no model in it)", p, field)
     return p
+
+
+def _check_sizes(p: Path, field: str) -> None:
+    """Refuse an archive whose members would inflate past the caps, from the sizes its directory declares."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise BadInput(f"cannot read it as a checkpoint archive ({err})", p, field) from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNCOMPRESSED:
+        raise BadInput(f"refused: its members would inflate to {total / 2**30:.1f} GiB, over the "
+                       f"{MAX_UNCOMPRESSED / 2**30:.0f} GiB a YOLO checkpoint is allowed", p, field)
+    for m in members:
+        if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise BadInput(f"refused: member {m.filename!r} inflates {m.file_size // max(m.compress_size, 1)}-fold "
+                           f"({m.compress_size} → {m.file_size} bytes), over the {MAX_RATIO}-fold a checkpoint is "
+                           "allowed (torch.save stores members uncompressed)", p, field)
 
 
 def _unsafe_globals(torch, path: Path) -> list[str]:
