@@ -106,12 +106,25 @@ def test_values_are_parsed_as_ultralytics_parses_them():
     ("project=elsewhere", "project", "--out"),
     ("cfg=other.yaml", "cfg", "KEY=VALUE"),
     ("lr0", "lr0", "KEY=VALUE"),
+    ("optimizer=AdamW;x", "optimizer", "expected one of"),
+    ("cache=ramm", "cache", "expected one of"),
+    ("device=cpu;x", "device", "expected cpu"),
+    ("device=gpu", "device", "expected cpu"),
+    ("device=7", "device", "CUDA device 7"),
 ])
 def test_bad_train_arguments_exit_2_naming_the_key(tmp_path, monkeypatch, capsys, recorded, pair, key, message):
     ds = _dataset(tmp_path / "ds")
     code, _, err = run_main(monkeypatch, capsys, "train", ds, pair, "--out", tmp_path / "run")
     assert code == 2 and key in err and message in err, err
     assert not recorded and not (tmp_path / "run").exists()
+
+
+def test_device_and_choice_values_ultralytics_accepts_pass():
+    from synthscene.train.args import check_args
+
+    ok = {"device": "cpu", "optimizer": "adamw", "cache": "disk", "copy_paste_mode": "mixup"}
+    for key, value in [*ok.items(), ("device", -1), ("device", None), ("cache", True)]:
+        assert check_args({key: value}, ()) == {key: value}
 
 
 def test_bad_evaluate_arguments_exit_2_naming_the_key(tmp_path, monkeypatch, capsys):

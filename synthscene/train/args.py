@@ -2,11 +2,14 @@
 
 Parsing is Ultralytics' (`parse_key_value_pair`: numbers, booleans, None, literals); the keys are
 those of its default config and the values go through its own `check_cfg`, so a typo or a wrong
-type is refused before a run starts, naming the key, instead of failing epochs later.
+type is refused before a run starts, naming the key, instead of failing epochs later. `check_cfg`
+checks types only: the keys with a fixed set of values (`CHOICES`) and `device` are checked here,
+so `optimizer=AdamW;x` or `device=cpu;x` fail now, not at the first epoch.
 """
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Iterable
 
 from ..errors import BadInput
@@ -22,6 +25,14 @@ OWNED = {
     "task": "synthscene trains and measures detectors",
     "cfg": "a config file would override these checks; give KEY=VALUE arguments",
     "resume": "start a new run (resuming reads paths and weights from an old run's checkpoint)",
+}
+# Keys whose value is one of a few names (case-insensitive where Ultralytics lowers it). optimizer:
+# the set in ultralytics/engine/trainer.py BaseTrainer.build_optimizer, which raises only at train start.
+CHOICES = {
+    "optimizer": {"Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop", "SGD", "MuSGD", "auto"},
+    "copy_paste_mode": {"flip", "mixup"},
+    "auto_augment": {"randaugment", "autoaugment", "augmix"},
+    "cache": {"ram", "disk"},  # or true/false
 }
 TRAIN_OWNED = set(OWNED)
 EVAL_OWNED = TRAIN_OWNED | {"model", "split"}
@@ -65,5 +76,36 @@ def check_args(args: dict[str, Any], owned: Iterable[str]) -> dict[str, Any]:
             check_cfg(one, hard=True)  # also normalises, e.g. epochs=1e2 → 100
         except (TypeError, ValueError) as err:
             raise BadInput(str(err), None, key) from None
+        _check_value(key, one[key])
         checked[key] = one[key]
     return checked
+
+
+def _check_value(key: str, value: Any) -> None:
+    if key in CHOICES and isinstance(value, str):
+        if value.lower() not in {c.lower() for c in CHOICES[key]}:
+            raise BadInput(f"expected one of {', '.join(sorted(CHOICES[key]))}, got {value!r}", None, key)
+    elif key == "device" and value is not None:
+        _check_device(value)
+
+
+def _check_device(value: Any) -> None:
+    """Ultralytics' device forms: cpu, mps, CUDA indices (0 or 0,1; -1 picks an idle GPU), npu/xpu[:i]."""
+    import torch
+    from ultralytics.utils.torch_utils import parse_device
+
+    try:
+        d = parse_device(value)  # its canonical string: '', 'cpu', 'mps', '0,1', 'npu:0', ...
+    except (TypeError, ValueError):
+        d = None
+    if d in ("", "cpu", "mps") or (d or "").startswith(("npu", "xpu", "tpu", "intel", "vulkan")):
+        return
+    tokens = d.split(",") if d else []
+    if not tokens or not all(re.fullmatch(r"-1|\d+", t) for t in tokens):
+        raise BadInput(f"expected cpu, mps, a CUDA device index (0), several (0,1) or -1 (an idle GPU), got {value!r}",
+                       None, "device")
+    have = torch.cuda.device_count()
+    wanted = [int(t) for t in tokens if t != "-1"]
+    if wanted and max(wanted) >= have:
+        raise BadInput(f"CUDA device {max(wanted)} asked for, but this machine has {have} CUDA device(s); "
+                       "use device=cpu", None, "device")
