@@ -6,9 +6,15 @@ OUT    ?= out/quickstart
 
 .PHONY: demo test venv clean bench
 
+# Opt-in CPU-only PyTorch: `make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu` installs torch and
+# torchvision from that index first, instead of the CUDA build plain pip picks on Linux x86_64 (7.2 GB of
+# venv). Empty (the default): pip resolves torch as Ultralytics asks for it.
+TORCH_INDEX ?=
+
 $(BIN)/synthscene: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/pip install -q torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
@@ -20,8 +26,12 @@ demo: venv
 	@echo "dataset: $(OUT)/  (data.yaml, manifest.jsonl)"
 	@echo "preview: $(OUT)/preview.png"
 
+# The suite runs as on a new machine: empty HOME and XDG folders, made for the run and removed after,
+# so first-run behaviour (Ultralytics' settings file, font copies, caches) is exercised every time.
 test: venv
-	$(BIN)/python -m pytest -q -x
+	@fresh=$$(mktemp -d) && mkdir $$fresh/home $$fresh/cache $$fresh/config && \
+	HOME=$$fresh/home XDG_CACHE_HOME=$$fresh/cache XDG_CONFIG_HOME=$$fresh/config \
+	$(BIN)/python -m pytest -q -x $(PYTEST_ARGS); rc=$$?; rm -rf $$fresh; exit $$rc
 
 bench: venv
 	$(BIN)/python benchmarks/throughput.py

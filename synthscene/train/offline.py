@@ -4,16 +4,24 @@ Ultralytics reads YOLO_CONFIG_DIR and YOLO_OFFLINE once, at import, so `ultralyt
 before the first import. `check_font` issues a HEAD request even offline unless Arial.ttf is
 already in its config dir, so matplotlib's bundled DejaVu Sans is put there under that name.
 
+Ultralytics prints to stdout as it is imported (its first import on a machine announces the new
+settings file there) and its logger keeps the stdout it saw then; synthscene's stdout is data for
+some commands (evaluate's JSON), so the import runs with stdout pointed at stderr, and every
+Ultralytics message after it goes there too.
+
 Triton (which torch imports when Ultralytics seeds deterministically) segfaults while loading its
 LLVM if PyBullet's EGL plugin has already brought Mesa's LLVM into the process; Triton is only
 needed for torch.compile, so a process that imported pybullet first trains without it.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import shutil
 import sys
 from pathlib import Path
+
+from ..files import atomic_write
 
 CONFIG_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "synthscene" / "ultralytics"
 _NO_NETWORK = {"sync": False, "hub": False, "wandb": False, "mlflow": False, "comet": False, "clearml": False,
@@ -30,8 +38,9 @@ def ultralytics():
             sys.modules["triton"] = None  # `import triton` now raises ImportError: torch runs without it
         if "ultralytics" not in sys.modules:
             os.environ.setdefault("YOLO_CONFIG_DIR", str(CONFIG_DIR))
-        import ultralytics as ul
-        from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
+        with contextlib.redirect_stdout(sys.stderr):
+            import ultralytics  # noqa: F401
+            from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
 
         changes = {k: v for k, v in _NO_NETWORK.items() if k in SETTINGS and SETTINGS[k] != v}
         if changes:
@@ -41,6 +50,24 @@ def ultralytics():
     return sys.modules["ultralytics"]
 
 
+@contextlib.contextmanager
+def chatter_to_stderr():
+    """Ultralytics' logs and progress bars (which write to the stdout of the moment) go to stderr, so
+    synthscene's stdout holds only what a command promises there (evaluate's JSON, a benchmark's line)."""
+    ultralytics()
+    from ultralytics.utils import LOGGER
+
+    handlers = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler) and h.stream is sys.stdout]
+    for h in handlers:  # a logger set up before ultralytics() was first called
+        h.setStream(sys.stderr)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for h in handlers:
+            h.setStream(sys.stdout)
+
+
 def _provide_fonts(config_dir: Path) -> None:
     import matplotlib
 
@@ -48,10 +75,7 @@ def _provide_fonts(config_dir: Path) -> None:
     for name in ("Arial.ttf", "Arial.Unicode.ttf"):
         target = config_dir / name
         if not target.exists() and dejavu.exists():
-            config_dir.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{name}.tmp-{os.getpid()}")
-            shutil.copyfile(dejavu, tmp)
-            os.replace(tmp, target)
+            atomic_write(target, dejavu.read_bytes())
 
 
 def offline_amp_check(model) -> bool:
