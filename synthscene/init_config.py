@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BadInput
-from .schema import name_from_file
+from .schema import ASSET_NAME, MAX_IMAGES, name_from_file
 
 LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
 POST = """\
@@ -82,8 +82,12 @@ def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
             name, path = "", str(arg)
         p = Path(path).expanduser()
         name = name or name_from_file(p.stem) or "object"
-        if not p.is_file():
+        if not p.exists():
             raise BadInput("mesh file not found", p, "MESH")
+        if not p.is_file():
+            raise BadInput("not a regular file: give a mesh file (.obj, .stl, .ply, ...)", p, "MESH")
+        if not ASSET_NAME.fullmatch(name):
+            raise BadInput(f"the class name {name!r} may hold only letters, digits, _ . - (NAME=MESH)", arg, "MESH")
         verts = np.concatenate([m.vertices for m in load_meshes(p)])  # the checks and budgets every mesh gets
         ext = (verts.max(axis=0) - verts.min(axis=0)) * UNITS[units]
         if name in {m.name for m in out}:
@@ -122,6 +126,8 @@ def read_gold(root: str | os.PathLike) -> Gold:
         try:
             doc = json.loads(cam.read_text())
             gold.intrinsics = {k: float(doc[k]) for k in ("fx", "fy", "cx", "cy")}
+            if not all(map(math.isfinite, gold.intrinsics.values())):
+                raise ValueError(f"not finite: {gold.intrinsics}")
             gold.intrinsics_file = cam
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise BadInput(f"cannot read the camera intrinsics ({err})", cam, "--gold") from None
@@ -200,6 +206,8 @@ def init_config(
         raise BadInput("is a folder: give the config file's name", out, "--out")
     if out.exists() and not overwrite:
         raise BadInput("already exists: give another name, or --overwrite to replace it", out, "--out")
+    if not 1 <= count <= MAX_IMAGES:
+        raise BadInput(f"expected 1 to {MAX_IMAGES:,} images, got {count}", None, "--count")
     parsed = parse_mesh_args(list(meshes), units)
     tex = _check_folder(textures, "--textures")
     bg = _check_folder(backgrounds, "--backgrounds")
@@ -219,15 +227,29 @@ def init_config(
     return out
 
 
+def _y(value) -> str:
+    """`value` as one line of YAML, quoted where YAML needs it (a name such as `x]` or `a, b`)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"), allow_unicode=True)
+    return text.removesuffix("\n...\n").rstrip("\n")
+
+
+def _c(text) -> str:
+    """User text (a folder, a class name) fit for a comment line: no line breaks or control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
 def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path | None, bg: Path | None,
                   upright: bool, count: int, cfg_dir: Path, stem: str) -> str:
-    """The config's text, commented."""
+    """The config's text, commented. Every value that comes from the user (names, paths) is written by
+    the YAML library (`_y`), every comment that quotes one is cleaned (`_c`)."""
     names = [m.name for m in meshes]
     extent = float(np.median([m.extents.max() for m in meshes]))
     k = extent / LMO_MEDIAN_EXTENT  # lmo.yaml's lengths are for LM-O-sized objects
     L: list[str] = []
     add = L.append
-    add(f"# Made by `synthscene init` from {len(meshes)} mesh(es)" + (f" and the photos in {gold.root}" if gold else "") + ".")
+    add(f"# Made by `synthscene init` from {len(meshes)} mesh(es)" + (f" and the photos in {_c(gold.root)}" if gold else "") + ".")
     add("# The recipe is configs/lmo.yaml's (every randomizer on), its lengths scaled by the meshes' median")
     add(f"# largest side, {extent:.3g} m (LM-O's is {LMO_MEDIAN_EXTENT} m: scale ×{k:.3g}). Values marked `estimated`")
     add("# come from the photos; the others are the recipe's. Edit freely: `synthscene preview` shows the result.")
@@ -238,15 +260,15 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         extra = [n for n in names if n not in gold.names]
         classes = list(gold.names) + extra
         missing = [n for n in gold.names if n not in names]
-        add(f"# Class ids as the photos' names ({gold.root}), so `evaluate --gold` matches them"
-            + (f"; {missing} have no mesh here (add one or they are never drawn)" if missing else "")
-            + (f"; {extra} are not in the photos" if extra else "") + ".")
-    add(f"classes: [{', '.join(classes)}]")
+        add(_c(f"# Class ids as the photos' names ({gold.root}), so `evaluate --gold` matches them"
+               + (f"; {missing} have no mesh here (add one or they are never drawn)" if missing else "")
+               + (f"; {extra} are not in the photos" if extra else "") + "."))
+    add(f"classes: {_y(classes)}")
     add("assets:")
-    width = max(len(n) for n in names) + 1
+    width = max(len(_y(n)) for n in names) + 1
     for m in meshes:
         up = ", upright: true" if upright else ""
-        add(f"  - {{name: {(m.name + ',').ljust(width)} mesh: {json.dumps(_relative(m.path, cfg_dir))}, "
+        add(f"  - {{name: {(_y(m.name) + ',').ljust(width)} mesh: {_y(_relative(m.path, cfg_dir))}, "
             f"units: {units}{up}, count: [1, 1]}}   # {' × '.join(_fmt(e) for e in m.extents)} m")
     if not upright:
         add("  # Objects that stand on a table in your photos, with the mesh's z axis up: add `upright: true`")
@@ -266,7 +288,7 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add(f"  height: {h}")
     if gold and gold.intrinsics:
         i = gold.intrinsics
-        add(f"  # estimated: the photos' camera, {gold.intrinsics_file}")
+        add(f"  # estimated: the photos' camera, {_c(gold.intrinsics_file)}")
         add(f"  intrinsics: {{fx: {i['fx']}, fy: {i['fy']}, cx: {i['cx']}, cy: {i['cy']}}}")
         f = (i["fx"] + i["fy"]) / 2
     else:
@@ -298,7 +320,7 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     if gold and gold.elevations:
         e = np.asarray(gold.elevations)
         elo, ehi = (int(math.floor(max(-10.0, np.percentile(e, 5)))), int(math.ceil(min(89.0, np.percentile(e, 95)))))
-        add(f"  # estimated elevation: {len(e)} object poses in {gold.poses_file}, 5th–95th percentile"
+        add(f"  # estimated elevation: {len(e)} object poses in {_c(gold.poses_file)}, 5th–95th percentile"
             f" (all {e.min():.0f}..{e.max():.0f}°, median {np.median(e):.0f}°).")
     else:
         elo, ehi = 20, 80
@@ -325,14 +347,14 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add("    distractors: 0.9")
     add("    targets: 0.0          # the objects keep their own colours ...")
     if tex:
-        add(f"    folder: {json.dumps(_relative(tex, cfg_dir))}")
+        add(f"    folder: {_y(_relative(tex, cfg_dir))}")
         add("    image_probability: 0.6")
     else:
         add("    # procedural textures only; `folder: DIR` adds photos of surfaces (synthscene init --textures DIR)")
     add("    color_jitter: {probability: 0.5, hue_deg: 6}   # ... give or take a little")
     add("  background:")
     if bg:
-        add(f"    folder: {json.dumps(_relative(bg, cfg_dir))}")
+        add(f"    folder: {_y(_relative(bg, cfg_dir))}")
         add("    weights: {images: 4, procedural: 1, scene: 0}")
     else:
         add("    # procedural backgrounds only; `folder: DIR` of interior photos (synthscene init --backgrounds DIR)")

@@ -123,3 +123,37 @@ def test_init_reads_the_viewpoints_of_its_own_photos_only(tmp_path):
     expected = sum(len(scene_gt[str(int(p.stem))]) for p in photos)
     read_gold = importlib.import_module("synthscene.init_config").read_gold  # the package exports the function init_config
     assert len(read_gold(view).elevations) == expected < sum(map(len, scene_gt.values()))
+
+
+def test_init_writes_yaml_that_loads_whatever_the_names_and_paths(tmp_path):
+    """Gold class names and folders with YAML syntax in them are quoted; comments quoting them stay comments."""
+    import cv2
+    import yaml
+
+    odd = tmp_path / "a: b #c [x]\nnext"
+    (odd / "images").mkdir(parents=True)
+    (odd / "labels").mkdir()
+    cv2.imwrite(str(odd / "images" / "a.png"), np.zeros((48, 64, 3), np.uint8))
+    (odd / "labels" / "a.txt").write_text("1 0.5 0.5 0.3 0.3\n")
+    names = ["duck", "a, b", "x]", "#c", 'q"z', "{y}"]
+    (odd / "data.yaml").write_text(yaml.safe_dump({"names": names}))
+    cube = "".join(f"v {x} {y} {z}\n" for x in (0, .05) for y in (0, .05) for z in (0, .05))
+    (odd / "duck.obj").write_text(cube + "f 1 2 4\nf 1 4 3\nf 5 7 8\nf 5 8 6\nf 1 5 6\nf 1 6 2\n"
+                                  "f 3 4 8\nf 3 8 7\nf 1 3 7\nf 1 7 5\nf 2 6 8\nf 2 8 4\n")
+    out = init_config([f"duck={odd / 'duck.obj'}"], tmp_path / "odd.yaml", gold=odd, textures=odd, count=7)
+    cfg = load_config(out)
+    assert cfg.class_names == names and cfg.count == 7
+    assert Path(cfg.assets[0].mesh) == odd / "duck.obj" and Path(cfg.randomizers.texture.folder) == odd
+
+
+@pytest.mark.parametrize("args, named, message", [
+    (["x]=DUCK"], "x]=", "letters, digits"),
+    (["a, b=DUCK"], "a, b=", "letters, digits"),
+    (["/dev/zero"], "/dev/zero", "not a regular file"),
+    (["DUCK", "--count", "0"], "--count", "expected 1 to"),
+    (["DUCK", "--count", "-5"], "--count", "expected 1 to"),
+])
+def test_init_refuses_what_would_not_load_exit_2(tmp_path, args, named, message):
+    r = run_cli("init", *[a.replace("DUCK", str(DUCK)) for a in args], "--out", "x.yaml", cwd=tmp_path, check=False)
+    assert r.returncode == 2 and named in r.stderr and message in r.stderr and "bug" not in r.stderr, r.stderr
+    assert not (tmp_path / "x.yaml").exists()
