@@ -20,7 +20,8 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks."))
 
 
 def _indices(text: Optional[str]) -> Optional[list[int]]:
-    if not text:
+    """--only's indices; an empty list (`--only ","`) is refused by generate, never read as "all"."""
+    if text is None:
         return None
     try:
         return [int(x) for x in text.split(",") if x.strip()]

@@ -171,6 +171,8 @@ def generate(
         if isinstance(only, (str, bytes)) or not isinstance(only, Iterable):
             raise BadInput(f"only must be a list of image indices, got {only!r}", None, "--only")
         only = [_checked_int("only", i) for i in only]
+        if not only:  # an empty selection is a mistake, never "every image"
+            raise BadInput("no image indices given (expected e.g. [3] or [3, 7])", None, "--only")
     config = _with_overrides(config, count, seed, out)
     if config.output.dir is None:
         raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")

@@ -117,13 +117,21 @@ DATA_DIR = Path(__file__).resolve().parent / "data"  # the package's own scene a
 
 def resolve_path(value: str, base_dir: Path | None) -> Path:
     """`pybullet:x` → PyBullet's bundled data; `synthscene:x` → synthscene/data/x;
-    `$VARS` and `~` expanded; relative → the config's folder."""
-    if value.startswith(PYBULLET_PREFIX):
-        import pybullet_data
+    `$VARS` and `~` expanded; relative → the config's folder. A packaged name that leads out of its
+    data folder (`synthscene:../../etc/passwd`) is a ValueError, which the schema reports under its field."""
+    for prefix in (PYBULLET_PREFIX, SYNTHSCENE_PREFIX):
+        if value.startswith(prefix):
+            if prefix == PYBULLET_PREFIX:
+                import pybullet_data
 
-        return Path(pybullet_data.getDataPath()) / value[len(PYBULLET_PREFIX):]
-    if value.startswith(SYNTHSCENE_PREFIX):
-        return DATA_DIR / value[len(SYNTHSCENE_PREFIX):]
+                root = Path(pybullet_data.getDataPath())
+            else:
+                root = DATA_DIR
+            p = root / value[len(prefix):]  # as before, unresolved: the config hash holds it
+            if not p.resolve().is_relative_to(root.resolve()):
+                raise ValueError(f"{value!r} leads out of the packaged data folder ({root}): "
+                                 "name a file inside it, or give a plain path")
+            return p
     p = Path(os.path.expanduser(os.path.expandvars(value)))
     if not p.is_absolute():
         p = (base_dir or Path.cwd()) / p

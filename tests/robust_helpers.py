@@ -68,6 +68,18 @@ class SegfaultAt3(ImageProducer):
         return super().produce(index)
 
 
+class KilledOnceAt2(ImageProducer):
+    """A worker SIGKILLed from outside once, on image 2 (as the OOM killer or an operator would): the
+    marker beside the config says it happened, so the replacement renders image 2 normally."""
+
+    def produce(self, index):
+        marker = Path(self.config.source).parent / "killed-once"
+        if index == 2 and not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().produce(index)
+
+
 class RaiseAt4(ImageProducer):
     def produce(self, index):
         if index == 4:

@@ -3,6 +3,7 @@ folder without labels, KEY=VALUE values Ultralytics would refuse late, an empty 
 that escape the package, a mesh that is not a regular file."""
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -80,3 +81,53 @@ def test_init_reads_gold_class_names_from_classes_txt(tmp_path):
     (gold / "data.yaml").unlink()
     (gold / "classes.txt").write_text("cup\nbowl\n")
     assert load_gold(gold).names == ["cup", "bowl"]
+
+
+@pytest.mark.parametrize("only", [",", "", " , "])
+def test_an_empty_only_is_a_usage_error_not_the_whole_dataset(tmp_path, monkeypatch, capsys, only):
+    from robust_helpers import small_config_file
+
+    cfg = small_config_file(tmp_path, count=3)
+    code, err = run_main(monkeypatch, capsys, "generate", cfg, "--out", tmp_path / "o", "--only", only)
+    assert code == 2 and "--only" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_python_api_refuses_an_empty_selection(tmp_path):
+    from robust_helpers import small_config_file
+    from synthscene import generate, load_config
+
+    with pytest.raises(BadInput, match="--only"):
+        generate(load_config(small_config_file(tmp_path, count=3)), tmp_path / "o", only=[], progress=False)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("field, yaml_text", [
+    ("scene.ground.urdf", 'scene:\n  ground: {urdf: "synthscene:../../../../../../../etc/passwd"}\n'),
+    ("scene.ground.urdf", 'scene:\n  ground: {urdf: "synthscene:/etc/passwd"}\n'),
+    ("randomizers.texture.folder", "  texture: {folder: 'synthscene:../..'}\n"),
+    ("assets[0].urdf", None),
+])
+def test_packaged_names_stay_inside_the_package(tmp_path, field, yaml_text):
+    from robust_helpers import small_config_file
+    from synthscene import load_config
+
+    path = small_config_file(tmp_path, count=2)
+    text = path.read_text()
+    if yaml_text is None:
+        text = text.replace('"pybullet:duck_vhacd.urdf"', '"pybullet:../../../../../../../../etc/passwd"')
+    else:
+        text = text.replace("output:", yaml_text + "output:", 1) if yaml_text.startswith("scene") else text.replace(
+            "randomizers:\n", "randomizers:\n" + yaml_text, 1)
+    path.write_text(text)
+    with pytest.raises(BadInput, match=rf"c.yaml: {re.escape(field)}: .*leads out of the packaged data folder"):
+        load_config(path)
+
+
+def test_packaged_names_inside_the_package_resolve_as_before():
+    import pybullet_data
+
+    from synthscene.schema import DATA_DIR, resolve_path
+
+    assert resolve_path("synthscene:plain_ground.urdf", None) == DATA_DIR / "plain_ground.urdf"
+    assert resolve_path("pybullet:objects/mug.urdf", None) == Path(pybullet_data.getDataPath()) / "objects/mug.urdf"

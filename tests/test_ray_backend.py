@@ -6,7 +6,7 @@ import pytest
 from synthscene import load_config
 from synthscene.errors import SynthsceneError
 from synthscene.pipeline import generate
-from robust_helpers import FailsToStart, ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
+from robust_helpers import FailsToStart, KilledOnceAt2, ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")  # optional extra: pip install 'synthscene[ray]'
 
@@ -62,6 +62,16 @@ def test_ray_actor_death_names_the_image(cluster, tmp_path):
     cfg = load_config(small_config_file(tmp_path, count=6))
     with pytest.raises(SynthsceneError, match=r"image 3 \(seed 5\) failed: its Ray actor died"):
         generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False, producer=SegfaultAt3)
+
+
+def test_an_actor_killed_once_is_replaced_and_the_run_completes(cluster, tmp_path):
+    """docs/ROBUSTNESS.md, Faults: a killed actor's images are rendered again on a fresh one; only an
+    image that kills the fresh actor too stops the run (test_ray_actor_death_names_the_image)."""
+    cfg = load_config(small_config_file(tmp_path, count=6))
+    res = generate(cfg, tmp_path / "o", workers=2, backend="ray", progress=False, producer=KilledOnceAt2)
+    assert res.rendered == 6 and (tmp_path / "killed-once").exists()
+    generate(cfg, tmp_path / "local", progress=False)
+    assert dataset_files(tmp_path / "o") == dataset_files(tmp_path / "local")
 
 
 def test_ray_actor_that_cannot_start_is_not_blamed_on_an_image(cluster, tmp_path):
