@@ -132,11 +132,12 @@ def refine(
     diagnosis: Path = typer.Option(..., "--diagnosis", help="A `synthscene diagnose` report folder (report.json)."),
     out: Path = typer.Option(..., "--out", help="The supplement config to write (YAML)."),
     images: Optional[int] = typer.Option(None, "--images", help="Images in the supplement \\[default: the config's count]."),
+    force: bool = typer.Option(False, "--force", help="Refine even when CONFIG did not make the diagnosed dataset."),
 ) -> None:
     """Write a supplement config whose randomizers move toward the slices the diagnosis found failing."""
     from .diagnosis.refine import refine as _refine
 
-    res = _refine(config, diagnosis, out, images=images)
+    res = _refine(config, diagnosis, out, images=images, force=force)
     for c in res["changes"]:
         typer.echo(f"{c['key']}: {c['from'] if c['key'] != 'randomizers.post.transform' else '…'} → "
                    f"{c['to'] if c['key'] != 'randomizers.post.transform' else '(+ blur)'}"

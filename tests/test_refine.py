@@ -12,6 +12,7 @@ from conftest import run_cli
 from synthscene import load_config, refine
 from synthscene.config import config_from_dict
 from synthscene.diagnosis import diagnose_sets
+from synthscene.errors import BadInput
 
 BIG, SMALL = (100, 100, 300, 300), (100, 100, 120, 120)  # 200² px (large), 20² px (small)
 
@@ -233,3 +234,50 @@ def test_refining_a_refined_config_keeps_round_one_and_adds_round_two(tmp_path):
     res3 = refine(_write(tmp_path, old, "old.yaml"), diag2, tmp_path / "r3.yaml")
     assert {c["round"] for c in res3["changes"]} == {2}
     assert yaml.safe_load((tmp_path / "r3.yaml").read_text())["provenance"] == first + [{"round": 1, "why": "by hand"}] + res3["changes"]
+
+
+def _diagnosed_dataset(tmp_path: Path, cfg: dict) -> Path:
+    """A diagnosis (a class with low recall) of a dataset folder made from `cfg` with --count 7 and --seed 9."""
+    from synthscene import prepare
+    from synthscene.diagnosis.run import dataset_config
+    from synthscene.pipeline import resolved_config_text
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    made = prepare(load_config(_write(tmp_path, cfg, "made.yaml"))).with_overrides(count=7, seed=9)
+    (ds / "config.resolved.yaml").write_text(resolved_config_text(made))
+    images = [_image(f"d{i}", BIG, "duck", i < 3) for i in range(12)] + [_image(f"m{i}", BIG, "mug", True) for i in range(12)]
+    diag = _diagnosis(tmp_path, images, [{"cls": "duck", "box": BIG}] * 5 + [{"cls": "mug", "box": BIG}] * 5)
+    report = json.loads((diag / "report.json").read_text())
+    report.update(dataset=str(ds), dataset_config=dataset_config(ds))
+    (diag / "report.json").write_text(json.dumps(report))
+    return diag
+
+
+def test_refine_refuses_a_config_that_did_not_make_the_diagnosed_dataset(tmp_path):
+    diag = _diagnosed_dataset(tmp_path, tiny_config())
+    assert refine(_write(tmp_path, tiny_config()), diag, tmp_path / "same.yaml")["changes"]  # count/seed aside: the same
+    other = tiny_config(assets=[{"name": "duck", "urdf": "pybullet:duck_vhacd.urdf", "count": [1, 1]}])
+    proc = run_cli("refine", _write(tmp_path, other, "other.yaml"), "--diagnosis", diag, "--out", tmp_path / "s.yaml",
+                   check=False)
+    assert proc.returncode == 2 and "other.yaml" in proc.stderr and "did not make" in proc.stderr, proc.stderr
+    assert "assets ['duck'] are not the dataset's ['duck', 'mug']" in proc.stderr and not (tmp_path / "s.yaml").exists()
+    moved = tiny_config()
+    moved["randomizers"]["camera"]["distance"] = [0.4, 0.9]
+    with pytest.raises(BadInput, match="settings differ"):
+        refine(_write(tmp_path, moved, "moved.yaml"), diag, tmp_path / "s.yaml")
+    proc = run_cli("refine", tmp_path / "other.yaml", "--diagnosis", diag, "--out", tmp_path / "s.yaml", "--force")
+    assert "note: --force: this config did not make" in proc.stdout and (tmp_path / "s.yaml").is_file()
+
+
+def test_refine_reads_the_dataset_folder_when_the_report_predates_the_record(tmp_path):
+    diag = _diagnosed_dataset(tmp_path, tiny_config())
+    report = json.loads((diag / "report.json").read_text())
+    del report["dataset_config"]
+    (diag / "report.json").write_text(json.dumps(report))
+    other = tiny_config(assets=[{"name": "duck", "urdf": "pybullet:duck_vhacd.urdf", "count": [1, 1]}])
+    with pytest.raises(BadInput, match="did not make"):
+        refine(_write(tmp_path, other, "other.yaml"), diag, tmp_path / "s.yaml")
+    del report["dataset"]  # nothing to compare with: refined, with a note saying so
+    (diag / "report.json").write_text(json.dumps(report))
+    assert any("not checked" in n for n in refine(tmp_path / "other.yaml", diag, tmp_path / "s.yaml")["notes"])

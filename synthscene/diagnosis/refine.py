@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, load_config, read_yaml, validation_error
+from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, json_hash, load_config, read_yaml, validation_error
 from ..errors import BadInput, SynthsceneError
 from ..schema import MAX_ASSET_COUNT
 
@@ -450,8 +450,46 @@ def _new_seed(seed: int, report_path: Path) -> int:
     return new if new != seed else new ^ 1
 
 
+def _comparable(config: dict) -> str:
+    """The hash of a config's dict without what may differ between a config and the dataset it made:
+    `generate --count/--seed`, the output folder, provenance."""
+    d = copy.deepcopy(config)
+    for key in ("provenance", "seed", "count"):
+        d.pop(key, None)
+    if isinstance(d.get("output"), dict):
+        d["output"].pop("dir", None)
+    return json_hash(d)
+
+
+def check_inputs(cfg: DatasetConfig, report: dict, force: bool = False) -> list[str]:
+    """Refuse a config that did not make the diagnosed dataset (recorded in report.json, or the dataset's
+    config.resolved.yaml): the rules would move another config's ranges by this one's failures. A refined
+    config (one with `provenance:`) needs the same assets only: it is refined again from a diagnosis of
+    the dataset it supplements. With `force`, a mismatch is a note. Returns notes."""
+    from .run import dataset_config
+
+    made = report.get("dataset_config")
+    if made is None and report.get("dataset"):
+        try:
+            made = dataset_config(report["dataset"])
+        except BadInput:
+            made = None
+    if not isinstance(made, dict) or not isinstance(made.get("config"), dict):
+        return ["the diagnosis does not record the config of the dataset it diagnosed: not checked that this config made it"]
+    mine, theirs = cfg.to_dict(), made["config"]
+    names = [[a.get("name") for a in d.get("assets") or [] if isinstance(a, dict)] for d in (mine, theirs)]
+    if _comparable(mine) == _comparable(theirs) or (cfg.provenance is not None and names[0] == names[1]):
+        return []
+    why = (f"its assets {names[0]} are not the dataset's {names[1]}" if names[0] != names[1] else
+           f"its settings differ (hash {cfg.content_hash()}, the dataset's {made.get('config_hash')}, count and seed aside)")
+    what = f"this config did not make the diagnosed dataset {report.get('dataset')}: {why}"
+    if not force:
+        raise BadInput(f"{what}; give the config the dataset was generated from, or --force", cfg.source, "CONFIG")
+    return [f"--force: {what}"]
+
+
 def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out: str | os.PathLike,
-           images: int | None = None) -> dict:
+           images: int | None = None, force: bool = False) -> dict:
     """Write `out`: `config_path` with its randomizers moved toward DIR/report.json's failing slices.
 
     Returns {"config": path, "changes": provenance entries, "notes": findings not acted on}.
@@ -471,6 +509,7 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     # Refining a refined config: its entries stay as they were (unmarked, written before rounds were: round 1)
     earlier = [e if "round" in e else {"round": 1, **e} for e in raw.pop("provenance", None) or []]
     plan = _Plan(cfg, report, max((round_of(e) for e in earlier), default=0) + 1)
+    plan.notes += check_inputs(cfg, report, force)
     for rule in RULES:
         rule(plan)
     for dim, why in NOT_MAPPED.items():

@@ -157,6 +157,17 @@ def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | 
                        for xyxy, c, s in zip(b.xyxy.cpu().numpy().tolist(), b.cls.cpu().numpy(), b.conf.cpu().numpy())]
 
 
+def dataset_config(dataset) -> dict | None:
+    """What made the synthetic dataset (its config.resolved.yaml: hash and config), so that `refine` can
+    check it is given the same config; None for a YOLO folder synthscene did not write."""
+    from ..outdir import RESOLVED, read_resolved
+
+    if not (Path(dataset) / RESOLVED).is_file():
+        return None
+    doc = read_resolved(Path(dataset))
+    return {"config_hash": doc["synthscene"].get("config_hash"), "config": doc.get("config")}
+
+
 # ---- the command -----------------------------------------------------------------------------------
 
 
@@ -175,7 +186,8 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     predict(weights, images, names, imgsz=imgsz, device=device)
     report = diagnose_sets(images, synthetic, names, conf=conf)
     report.update({"weights": str(Path(weights).resolve()), "gold": str(Path(gold).resolve()),
-                   "dataset": str(Path(dataset).resolve()), "gold_has_bop": has_bop})
+                   "dataset": str(Path(dataset).resolve()), "dataset_config": dataset_config(dataset),
+                   "gold_has_bop": has_bop})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {im["image"]: im["file"] for im in images}
