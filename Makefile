@@ -22,7 +22,7 @@ venv: $(BIN)/synthscene
 
 demo: venv
 	$(BIN)/synthscene generate configs/quickstart.yaml --out $(OUT) --overwrite
-	$(BIN)/synthscene preview configs/quickstart.yaml --out $(OUT)/preview.png --count 16
+	$(BIN)/synthscene preview configs/quickstart.yaml --out $(OUT)/preview.png --count 16 --overwrite
 	@echo "dataset: $(OUT)/  (data.yaml, manifest.jsonl)"
 	@echo "preview: $(OUT)/preview.png"
 

@@ -136,6 +136,35 @@ def held_lock(d: Path) -> Path:
 _HOLDERS: list[subprocess.Popen] = []
 
 
+def victim(d: Path) -> Path:
+    """A user's file that a link synthscene did not make points to."""
+    (d / "victim.txt").write_text("precious\n")
+    return d / "victim.txt"
+
+
+def victim_kept(d: Path) -> bool:
+    return (d / "victim.txt").read_text() == "precious\n"
+
+
+def linked(d: Path, link: str) -> Path:
+    """A 3-image dataset in d/o whose `link` (a file or folder in it) is a link to the user's."""
+    c = generated(d)
+    target = victim(d) if link.endswith("lock") else d / "theirs"
+    if not link.endswith("lock"):
+        (d / "o" / link).rename(target)
+    (d / "o" / link).symlink_to(os.path.relpath(target, (d / "o" / link).parent))
+    return c
+
+
+def theirs_kept(d: Path) -> bool:
+    return len(list((d / "theirs").rglob("*.txt"))) == 3
+
+
+def precious(d: Path, name: str) -> Path:
+    (d / name).write_text("precious\n")
+    return d / name
+
+
 def many_faces(d: Path) -> Path:
     import trimesh
 
@@ -167,6 +196,24 @@ CASES = [
     Case("--out is an existing file", 2, "afile",
          lambda d: [(d / "afile").write_text("mine") and "generate", str(cfg(d)), "--out", str(d / "afile")],
          kept=lambda d: (d / "afile").read_text() == "mine"),
+    Case("init: a link planted at the old temporary name .j.yaml.tmp", 0, "j.yaml", lambda d: [
+        (d / "cube.obj").write_text(CUBE_OBJ) and (d / ".j.yaml.tmp").symlink_to(victim(d)) or "init", str(d / "cube.obj"),
+        "--out", str(d / "j.yaml")], kept=victim_kept, env={"SYNTHSCENE_CACHE": "{tmp}/cache"}),
+    Case("generate --resume: OUT/.synthscene/lock a link to a user's file", 2, "lock",
+         lambda d: ["generate", str(linked(d, ".synthscene/lock")), "--out", str(d / "o"), "--resume"], kept=victim_kept),
+    Case("generate --overwrite: OUT/labels a link to a user's folder", 2, "labels",
+         lambda d: ["generate", str(linked(d, "labels")), "--out", str(d / "o"), "--overwrite"], kept=theirs_kept),
+    Case("refine --out an existing file", 2, "precious.yaml", lambda d: [
+        "refine", str(cfg(d)), "--diagnosis", str(d / "diag"), "--out", str(precious(d, "precious.yaml"))],
+        kept=lambda d: (d / "precious.yaml").read_text() == "precious\n"),
+    Case("preview --out an existing file", 2, "sheet.png", lambda d: [
+        "preview", str(cfg(d)), "--out", str(precious(d, "sheet.png"))], kept=lambda d: (d / "sheet.png").read_text() == "precious\n"),
+    Case("evaluate --out a folder", 2, "--out", lambda d: [
+        "evaluate", str(evil_pt(d)), "--gold", str(d), "--out", str(d)], kept=lambda d: not (d / "PWNED").exists()),
+    Case("inspect --out an existing file", 2, "report.txt", lambda d: [
+        "inspect", str(d), "--out", str(precious(d, "report.txt"))], kept=lambda d: (d / "report.txt").read_text() == "precious\n"),
+    Case("train --out an existing file", 2, "run.txt", lambda d: [
+        "train", str(d), "--out", str(precious(d, "run.txt"))], kept=lambda d: (d / "run.txt").read_text() == "precious\n"),
     Case("a second run into a folder another run holds", 2, "pid", lambda d: [
         "generate", str(held_lock(d)), "--out", str(d / "o"), "--overwrite"],
         kept=lambda d: len(list((d / "o" / "images").rglob("*.jpg"))) == 3),

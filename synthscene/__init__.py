@@ -29,11 +29,11 @@ def prepare(config):
     return _prepare(config)
 
 
-def refine(config_path, diagnosis_dir, out, images=None):
+def refine(config_path, diagnosis_dir, out, images=None, overwrite=False):
     """A supplement config moved toward a diagnosis' failing slices (see synthscene.diagnosis.refine)."""
     from .diagnosis.refine import refine as _refine
 
-    return _refine(config_path, diagnosis_dir, out, images=images)
+    return _refine(config_path, diagnosis_dir, out, images=images, overwrite=overwrite)
 
 
 

@@ -71,12 +71,13 @@ def preview(
     config: Path = typer.Argument(..., help="Dataset config (YAML)."),
     out: Path = typer.Option(..., "--out", help="Contact sheet PNG."),
     count: int = typer.Option(16, "--count"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out."),
 ) -> None:
     """Render a contact sheet with boxes and class names drawn."""
     from . import load_config
     from .preview import preview as _preview
 
-    typer.echo(f"preview → {_preview(load_config(config), out, count)}")
+    typer.echo(f"preview → {_preview(load_config(config), out, count, overwrite=overwrite)}")
 
 
 @app.command()
@@ -133,11 +134,12 @@ def refine(
     out: Path = typer.Option(..., "--out", help="The supplement config to write (YAML)."),
     images: Optional[int] = typer.Option(None, "--images", help="Images in the supplement \\[default: the config's count]."),
     force: bool = typer.Option(False, "--force", help="Refine even when CONFIG did not make the diagnosed dataset."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out."),
 ) -> None:
     """Write a supplement config whose randomizers move toward the slices the diagnosis found failing."""
     from .diagnosis.refine import refine as _refine
 
-    res = _refine(config, diagnosis, out, images=images, force=force)
+    res = _refine(config, diagnosis, out, images=images, overwrite=overwrite, force=force)
     for c in res["changes"]:
         typer.echo(f"{c['key']}: {c['from'] if c['key'] != 'randomizers.post.transform' else '…'} → "
                    f"{c['to'] if c['key'] != 'randomizers.post.transform' else '(+ blur)'}"

@@ -168,10 +168,13 @@ def preview(
     units: str = typer.Option("m", "--units", help="Units of a file given directly: m, cm or mm."),
     up_axis: Optional[str] = typer.Option(None, "--up-axis", help=_UP_HELP + " For a file given directly."),
     rotation_deg: Optional[str] = typer.Option(None, "--rotation-deg", help=_ROT_HELP + " For a file given directly."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out."),
 ) -> None:
     """A turntable contact sheet: eight azimuths at two elevations, on a ground plane, with the world
     axes (x red, y green, z blue) and a scale bar."""
+    from .files import check_out_file
     from .scenes.inspect_asset import turntable
 
+    out = check_out_file(out, overwrite)
     found, ready = _ready(name, library, units, up_axis, rotation_deg)
     typer.echo(f"preview → {turntable(ready.urdf, ready.scale, out, f'{found.spec.name} ({found.spec.cls})')}")

@@ -196,16 +196,12 @@ def init_config(
     The file is loaded (validated) before it replaces anything, so a written config always loads.
     """
     from .config import load_config
-    from .labels.io import atomic_write
+    from .files import check_out_file, staged_write
     from .scenes.assets import prepare
 
-    out = Path(out).expanduser()
+    out = check_out_file(out, overwrite)
     if out.suffix.lower() not in (".yaml", ".yml"):
         raise BadInput("the config file should end in .yaml", out, "--out")
-    if out.is_dir():
-        raise BadInput("is a folder: give the config file's name", out, "--out")
-    if out.exists() and not overwrite:
-        raise BadInput("already exists: give another name, or --overwrite to replace it", out, "--out")
     if not 1 <= count <= MAX_IMAGES:
         raise BadInput(f"expected 1 to {MAX_IMAGES:,} images, got {count}", None, "--count")
     parsed = parse_mesh_args(list(meshes), units)
@@ -215,15 +211,11 @@ def init_config(
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg_dir = out.parent.resolve()
     text = render_config(parsed, units, g, tex, bg, upright, count, cfg_dir, out.stem)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    try:
-        prepare(load_config(tmp))  # must load as written, meshes converted; paths resolve from the same folder
-    except BadInput as err:
-        tmp.unlink()
-        raise RuntimeError(f"init wrote a config that does not load (a synthscene bug): {err}") from None
-    tmp.unlink()
-    atomic_write(out, text)
+    with staged_write(out, text) as tmp:
+        try:
+            prepare(load_config(tmp))  # must load as written, meshes converted; paths resolve from the same folder
+        except BadInput as err:
+            raise RuntimeError(f"init wrote a config that does not load (a synthscene bug): {err}") from None
     return out
 
 

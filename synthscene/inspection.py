@@ -19,8 +19,8 @@ from PIL import Image
 
 from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
 from .diagnosis.stats import IMAGE_STATS, image_stats
-from .files import IMAGE_SUFFIXES
 from .errors import BadInput
+from .files import IMAGE_SUFFIXES, check_out_folder, save_figure
 from .labels.io import atomic_write
 from .labels.yolo import dataset_root
 
@@ -264,7 +264,7 @@ def _plots(out: Path, stats: dict, shares: dict, gold_stats: dict | None, gold_s
 
     def save(fig, name):
         fig.tight_layout()
-        fig.savefig(out / name, dpi=90)
+        save_figure(fig, out / name, dpi=90)
         plt.close(fig)
         files.append(name)
 
@@ -321,10 +321,10 @@ def _describe(a: np.ndarray) -> str:
 
 def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | None = None) -> dict:
     """Write report.md, stats.json and plots into `out`; returns the summary (with the problems)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_folder(out, report=("stats.json", "report.md"))
     ds = load_dataset(dataset)
     gs = load_dataset(gold) if gold is not None else None
+    out.mkdir(parents=True, exist_ok=True)
     stats, shares = statistics(ds), class_shares(ds)
     gold_stats, gold_shares = (statistics(gs), class_shares(gs)) if gs else (None, None)
     dist = distances(stats, gold_stats, shares, gold_shares) if gs else {}

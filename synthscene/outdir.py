@@ -24,7 +24,7 @@ from typing import Iterator
 import yaml
 
 from .errors import BadInput
-from .files import TEMP_GLOB, TEMP_RE
+from .files import TEMP_GLOB, TEMP_RE, TEMP_TAIL, check_out_folder
 from .labels import writers
 from .labels.manifest import label_file
 
@@ -34,7 +34,7 @@ FILES_DIR = f"{MARKER}/files"
 LOCK = f"{MARKER}/lock"
 RESOLVED = "config.resolved.yaml"
 TOP_FILES = ("manifest.jsonl", "data.yaml", RESOLVED)
-_TOP_TEMP = re.compile(rf"^\.(?:{'|'.join(map(re.escape, TOP_FILES))})\.tmp-\d+$")
+_TOP_TEMP = re.compile(rf"^\.(?:{'|'.join(map(re.escape, TOP_FILES))}){TEMP_TAIL}$")
 
 
 class OutputWarning(UserWarning):
@@ -65,13 +65,32 @@ def holds_anything(out_dir: Path) -> bool:
 
 def check_folder(out_dir: Path) -> None:
     """Refuse a path that is a file, or a non-empty folder that is not a synthscene dataset."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BadInput("the output path is an existing file, not a folder; choose another --out", out_dir, "--out")
+    check_out_folder(out_dir)
     if out_dir.is_dir() and not is_dataset(out_dir) and any(out_dir.iterdir()):
         raise BadInput(f"the folder is not empty and is not a synthscene dataset (it has no {MARKER}/), so "
                        "--resume and --overwrite do not apply: synthscene writes only into an empty folder or "
                        "its own dataset; choose another --out",
                        out_dir, "--out")
+    links = _linked_folders(out_dir) if out_dir.is_dir() else []
+    if links:
+        raise _link_refused(links[0])
+
+
+def _link_refused(path: Path) -> BadInput:
+    return BadInput("is a symbolic link inside the output folder: synthscene never writes or deletes through a "
+                    "link it did not make; remove the link, or choose another --out", path, "--out")
+
+
+def _linked_folders(out_dir: Path) -> list[Path]:
+    """Links where synthscene writes or deletes folders: its own folders, the folders in them, .synthscene/."""
+    found = []
+    for top in (MARKER, *owned_folders()):
+        if (out_dir / top).is_symlink():
+            found.append(out_dir / top)
+            continue
+        for folder, subs, _ in os.walk(out_dir / top):  # never into a link
+            found += [Path(folder, s) for s in subs if os.path.islink(os.path.join(folder, s))]
+    return found
 
 
 def read_resolved(out_dir: Path) -> dict:
@@ -185,9 +204,12 @@ def _pid_alive(pid) -> bool:
 def _open_locked(out_dir: Path, path: Path) -> int:
     """An fd of `path` holding its exclusive flock; BadInput naming the holder if another run has it."""
     while True:
+        for p in (path.parent, path):
+            if p.is_symlink():
+                raise _link_refused(p)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileNotFoundError:
             continue  # the holder removed .synthscene/ as it left
         try:

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .config import DatasetConfig
+from .files import check_out_file
 from .labels.io import atomic_write
 from .labels.records import ObjectLabel
 from .renderers.pybullet import resolve_backend
@@ -53,12 +54,13 @@ def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray:
     return sheet
 
 
-def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
+def preview(config: DatasetConfig, out: str | Path, count: int = 16, overwrite: bool = False) -> Path:
     """Render images 0..count-1 exactly as `generate` would and draw their labels on a sheet."""
     from .errors import BadInput
     from .pipeline import ImageProducer
     from .scenes.assets import prepare
 
+    out = check_out_file(out, overwrite)
     config = prepare(config)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise BadInput(f"the number of images to preview must be at least 1, got {count!r}", None, "--count")
@@ -70,7 +72,6 @@ def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
             tiles.append(draw_labels(produced.image, [ObjectLabel.from_record(o) for o in produced.record["objects"]]))
     finally:
         producer.close()
-    out = Path(out)
     ok, png = cv2.imencode(".png", contact_sheet(tiles))
     atomic_write(out, png.tobytes())
     return out

@@ -93,7 +93,7 @@ def test_unwritable_output(tmp_path, monkeypatch, capsys):
     cfg = small_config_file(tmp_path)
     (tmp_path / "afile").write_text("x")
     code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile" / "o"))
-    assert code == 2 and "cannot write the output folder" in err
+    assert code == 2 and f"{tmp_path / 'afile'} is a file, not a folder" in err
 
     import synthscene.pipeline as pipeline
 
@@ -154,3 +154,71 @@ def test_bad_backend_and_ray_address(tmp_path):
         generate(cfg, tmp_path / "o", backend="spark", progress=False)
     with pytest.raises(BadInput, match="no Ray cluster answers at 127.0.0.1:1"):
         generate(cfg, tmp_path / "o2", backend="ray", ray_address="127.0.0.1:1", progress=False)
+
+
+# ---- one rule for every --out: an existing file is kept unless --overwrite; a folder for a file (and back) is named
+
+def _out_file_cases(tmp_path):
+    """(command args before --out, whether it has --overwrite) of every command whose --out is a file."""
+    from test_refine import BIG, _diagnosis, _image, _write, tiny_config
+
+    cfg = small_config_file(tmp_path)
+    diag = _diagnosis(tmp_path, [_image(f"{i}.png", BIG, "duck", i % 2) for i in range(8)], [{"class": "duck", "area": 4e4}] * 8)
+    (tmp_path / "w.pt").write_bytes(b"never read: --out is checked first")
+    (tmp_path / "cube.obj").write_text(CUBE_OBJ)
+    return {"preview": ["preview", cfg],
+            "assets preview": ["assets", "preview", "pybullet:duck_vhacd.urdf"],
+            "refine": ["refine", _write(tmp_path, tiny_config(), "r.yaml"), "--diagnosis", diag],
+            "evaluate": ["evaluate", tmp_path / "w.pt", "--gold", tmp_path],
+            "init": ["init", tmp_path / "cube.obj"]}
+
+
+def test_an_out_file_is_never_replaced_without_overwrite(tmp_path, monkeypatch, capsys):
+    for name, args in _out_file_cases(tmp_path).items():
+        out = tmp_path / f"{name.replace(' ', '_')}.yaml"
+        out.write_text("precious\n")
+        code, err = run_main(monkeypatch, capsys, *args, "--out", out)
+        assert code == 2 and f"{out}: --out: already exists" in err and "--overwrite" in err, (name, err)
+        assert out.read_text() == "precious\n"
+        code, err = run_main(monkeypatch, capsys, *args, "--out", tmp_path, "--overwrite")
+        assert code == 2 and f"{tmp_path}: --out: is a folder" in err, (name, err)
+        code, err = run_main(monkeypatch, capsys, *args, "--out", out / "x.yaml")
+        assert code == 2 and f"{out} is a file, not a folder" in err, (name, err)
+
+
+def test_refine_and_preview_replace_with_overwrite(tmp_path, monkeypatch, capsys):
+    cases = _out_file_cases(tmp_path)
+    for name in ("refine", "preview"):
+        out = tmp_path / ("new.yaml" if name == "refine" else "sheet.png")
+        out.write_text("old")
+        args = [*cases[name], "--out", out, "--overwrite"] + (["--count", "1"] if name == "preview" else [])
+        code, err = run_main(monkeypatch, capsys, *args)
+        assert code == 0 and out.read_bytes() != b"old", (name, err)
+
+
+def test_an_out_folder_that_is_a_file_is_named(tmp_path, monkeypatch, capsys):
+    mine = tmp_path / "mine.txt"
+    mine.write_text("precious\n")
+    (tmp_path / "w.pt").write_bytes(b"x")
+    cfg = small_config_file(tmp_path)
+    for args in (["inspect", tmp_path], ["diagnose", tmp_path / "w.pt", "--gold", tmp_path, "--dataset", tmp_path],
+                 ["train", tmp_path], ["generate", cfg]):
+        for out in (mine, mine / "sub"):
+            code, err = run_main(monkeypatch, capsys, *args, "--out", out)
+            assert code == 2 and str(mine) in err and "not a folder" in err, (args, out, err)
+    assert mine.read_text() == "precious\n"
+
+
+def test_inspect_refreshes_its_report_but_not_someone_elses(tmp_path, monkeypatch, capsys):
+    ds = tmp_path / "ds"
+    generate(load_config(small_config_file(tmp_path, count=2)), ds, progress=False)
+    rep = tmp_path / "rep"
+    for _ in range(2):  # a second run refreshes the report
+        code, err = run_main(monkeypatch, capsys, "inspect", ds, "--out", rep)
+        assert code == 0 and (rep / "stats.json").is_file(), err
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "report.md").write_text("my notes\n")
+    code, err = run_main(monkeypatch, capsys, "inspect", ds, "--out", theirs)
+    assert code == 2 and f"{theirs}: --out" in err and "report.md" in err
+    assert (theirs / "report.md").read_text() == "my notes\n" and len(list(theirs.iterdir())) == 1

@@ -222,3 +222,33 @@ def test_debug_shows_the_worker_traceback(tmp_path, debug):
         assert "Traceback" in res.stderr and worker_frame in res.stderr and "robust_helpers.py" in res.stderr
     else:
         assert "Traceback" not in res.stderr and worker_frame not in res.stderr
+
+
+# ---- links inside the output folder ---------------------------------------------------------------
+
+def test_a_lock_that_is_a_link_is_refused_and_its_target_kept(made, tmp_path, monkeypatch, capsys):
+    """`ln -s ../../victim.txt OUT/.synthscene/lock` once made --resume truncate victim.txt."""
+    cfg, ds = made
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = _copy(ds, tmp_path / "d")
+    (out / outdir.LOCK).symlink_to(os.path.relpath(victim, out / outdir.MARKER))
+    for flags in (["--resume"], ["--overwrite"]):
+        code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), *flags)
+        assert code == 2 and str(out / outdir.LOCK) in err and "symbolic link" in err, err
+        assert victim.read_text() == "precious" and (out / outdir.LOCK).is_symlink()
+
+
+@pytest.mark.parametrize("link", ["labels", "images/train", outdir.MARKER, f"{outdir.RECORDS_DIR}", "annotations"])
+def test_a_linked_folder_in_a_dataset_is_refused(made, tmp_path, monkeypatch, capsys, link):
+    """`--overwrite` with OUT/labels a link to a user's folder once deleted same-named files there."""
+    cfg, ds = made
+    out = _copy(ds, tmp_path / "d")
+    theirs = tmp_path / "theirs"
+    subprocess.run(["mv", str(out / link), str(theirs)], check=True)
+    (out / link).symlink_to(theirs, target_is_directory=True)
+    before = _tree(theirs)
+    for flags in ([], ["--resume"], ["--overwrite"]):
+        code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), *flags)
+        assert code == 2 and f"{out / link}: --out" in err and "symbolic link" in err, (flags, err)
+        assert _tree(theirs) == before and (out / link).is_symlink()

@@ -113,3 +113,76 @@ def test_a_file_that_is_no_checkpoint_is_bad_input(tmp_path):
         check_weights(tmp_path / "plain.pt")
     with pytest.raises(BadInput, match="never downloaded"):
         check_weights(tmp_path / "yolov8n.pt")
+
+
+# ---- never write through a link synthscene did not make ---------------------------------------------
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    return victim
+
+
+def _plant(folder: Path, name: str, victim: Path) -> list[Path]:
+    """Links at every temporary name synthscene once used for `name` (fixed, or from this process' pid)."""
+    links = [folder / f".{name}.tmp", folder / f".{name}.tmp-{os.getpid()}", folder / f".{name}.{os.getpid()}.tmp"]
+    for link in links:
+        link.symlink_to(victim)
+    return links
+
+
+def test_atomic_write_never_writes_through_a_link(tmp_path):
+    from synthscene.files import TEMP_RE, atomic_write, staged_write
+
+    victim = _victim(tmp_path)
+    links = _plant(tmp_path, "x.json", victim)
+    atomic_write(tmp_path / "x.json", "mine")
+    assert (tmp_path / "x.json").read_text() == "mine" and victim.read_text() == "precious\n"
+    assert all(link.is_symlink() for link in links)
+    (tmp_path / "y.json").symlink_to(victim)  # a link at the name itself: replaced, not written through
+    atomic_write(tmp_path / "y.json", "mine")
+    assert not (tmp_path / "y.json").is_symlink() and victim.read_text() == "precious\n"
+    with staged_write(tmp_path / "z.json", "mine") as tmp:
+        assert TEMP_RE.match(tmp.name) and tmp.name not in {p.name for p in links}  # remove_stray_temps finds it
+        assert oct(tmp.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_init_does_not_write_through_a_planted_temporary(tmp_path, monkeypatch, capsys):
+    """`ln -s victim.txt .j.yaml.tmp; synthscene init cube.obj --out j.yaml` once filled victim.txt."""
+    from conftest import run_main
+    from test_bad_input import CUBE_OBJ
+
+    victim = _victim(tmp_path)
+    (tmp_path / "cube.obj").write_text(CUBE_OBJ)
+    _plant(tmp_path, "j.yaml", victim)
+    monkeypatch.setenv("SYNTHSCENE_CACHE", str(tmp_path / "cache"))
+    code, err = run_main(monkeypatch, capsys, "init", tmp_path / "cube.obj", "--out", tmp_path / "j.yaml")
+    assert code == 0, err
+    assert victim.read_text() == "precious\n" and "assets:" in (tmp_path / "j.yaml").read_text()
+
+
+def test_refine_does_not_write_through_a_planted_temporary(tmp_path):
+    from test_refine import BIG, _diagnosis, _image, _write, tiny_config
+
+    from synthscene import refine
+
+    victim = _victim(tmp_path)
+    diag = _diagnosis(tmp_path, [_image(f"{i}.png", BIG, "duck", i % 2) for i in range(8)], [{"class": "duck", "area": 4e4}] * 8)
+    _plant(tmp_path, "new.yaml", victim)
+    refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
+    assert victim.read_text() == "precious\n" and "provenance" in (tmp_path / "new.yaml").read_text()
+
+
+def test_the_font_copy_does_not_write_through_a_planted_temporary(tmp_path):
+    from synthscene.train.offline import _provide_fonts
+
+    victim = _victim(tmp_path)
+    _plant(tmp_path, "Arial.ttf", victim)
+    _provide_fonts(tmp_path)
+    assert victim.read_text() == "precious\n" and (tmp_path / "Arial.ttf").stat().st_size > 100_000

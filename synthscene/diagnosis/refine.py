@@ -489,15 +489,17 @@ def check_inputs(cfg: DatasetConfig, report: dict, force: bool = False) -> list[
 
 
 def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out: str | os.PathLike,
-           images: int | None = None, force: bool = False) -> dict:
+           images: int | None = None, overwrite: bool = False, force: bool = False) -> dict:
     """Write `out`: `config_path` with its randomizers moved toward DIR/report.json's failing slices.
 
     Returns {"config": path, "changes": provenance entries, "notes": findings not acted on}.
-    Bad input (config, report, --images) raises BadInput before anything is written.
+    Bad input (config, report, --images, an existing `out` without `overwrite`) raises BadInput
+    before anything is written.
     """
+    from ..files import check_out_file, staged_write
     from ..scenes.assets import prepare
 
-    config_path, out = Path(config_path), Path(out)
+    config_path, out = Path(config_path), check_out_file(out, overwrite)
     report_path = Path(diagnosis_dir) / "report.json"
     report = read_report(diagnosis_dir)
     cfg = prepare(load_config(config_path))  # its assets' URDFs are measured (urdf_extents)
@@ -542,15 +544,9 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
               f"# and {report_path.resolve()}: every changed key and its reason is under `provenance:`\n"
               "# (not part of the config hash).\n")
     text = header + _annotate(yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=float("inf"), allow_unicode=True), comments)
-    new_dir.mkdir(parents=True, exist_ok=True)
-    tmp = new_dir / f".{out.name}.{os.getpid()}.tmp"
-    try:
-        tmp.write_text(text)
+    with staged_write(out, text) as tmp:
         try:
             prepare(load_config(tmp))  # an ordinary config, or nothing
         except BadInput as err:
             raise SynthsceneError(f"refine made a config that does not load ({err}); nothing written") from None
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return {"config": str(out), "changes": plan.changes, "notes": plan.notes}

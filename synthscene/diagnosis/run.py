@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import BadInput
+from ..files import check_out_folder, save_figure
 from ..labels.io import atomic_write
 from .core import diagnose_sets
 from .stats import image_stats, viewpoint
@@ -180,6 +181,7 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     """
     from ..train.weights import check_weights
 
+    out = check_out_folder(out, report=("report.json", "report.md"))
     check_weights(weights, "WEIGHTS")
     images, names, has_bop = load_gold_images(gold)
     synthetic = synthetic_instances(dataset)
@@ -188,7 +190,6 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     report.update({"weights": str(Path(weights).resolve()), "gold": str(Path(gold).resolve()),
                    "dataset": str(Path(dataset).resolve()), "dataset_config": dataset_config(dataset),
                    "gold_has_bop": has_bop})
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {im["image"]: im["file"] for im in images}
     report["plots"] = _plots(out, report) + _sheets(out, report, files)
@@ -254,7 +255,7 @@ def _plots(out: Path, r: dict) -> list[str]:
     ax.set_title("errors (TIDE)")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
-    fig.savefig(out / "errors.png", dpi=90)
+    save_figure(fig, out / "errors.png", dpi=90)
     plt.close(fig)
     files.append("errors.png")
     for name, s in r["slices"].items():
@@ -271,7 +272,7 @@ def _plots(out: Path, r: dict) -> list[str]:
         ax.set_title(name)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / f"slice_{name}.png", dpi=90)
+        save_figure(fig, out / f"slice_{name}.png", dpi=90)
         plt.close(fig)
         files.append(f"slice_{name}.png")
     return files

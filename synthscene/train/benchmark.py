@@ -31,6 +31,7 @@ import yaml
 
 from .. import __version__
 from ..errors import BadInput, SynthsceneError
+from ..files import check_out_folder
 from ..labels.io import atomic_write
 from ..rng import config_stream
 from .bench_config import ROUND2, BenchConfig, Budget, load_bench_config
@@ -535,6 +536,7 @@ class Runner:
             source = self.cfg.dataset if arm.round == 1 else self.records[start_id]["extra"]["refined_config"]
             refined = adir / "refined.yaml"
             adir.mkdir(parents=True, exist_ok=True)
+            refined.unlink(missing_ok=True)  # an interrupted run's: made again
             self.log(f"[{arm.id}] refining {source} from {diag_dir}")
             self.refine(source, diag_dir, refined, images=M)  # the one refine step of this round
             dcfg, provenance = load_refined(refined)
@@ -617,7 +619,7 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
     cfg = config if isinstance(config, BenchConfig) else load_bench_config(config)
     budget = cfg.budget(profile)
     base = Path(out or cfg.out or "out/benchmark").resolve()
-    out = base / (profile or cfg.profile)  # profiles share the synthetic data, not their arms
+    out = check_out_folder(base / (profile or cfg.profile))  # profiles share the synthetic data, not their arms
     out.mkdir(parents=True, exist_ok=True)
     wall = time.perf_counter()
     gold = load_gold(cfg.gold)

@@ -38,6 +38,7 @@ def evaluate_cmd(
                                                     help="Ultralytics' own validation arguments: conf=0.001 iou=0.7 batch=8 ..."),
     gold: Path = typer.Option(..., "--gold", help="Real YOLO-format gold set: images/, labels/, data.yaml."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the metrics as JSON here."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out."),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Default: the size the model was trained at."),
     device: Optional[str] = typer.Option(None, "--device", help="\\[default: cpu]"),
     box_convention: Optional[str] = typer.Option(None, "--box-convention", help="Gold boxes of the COCO AP block: visible or amodal (amodal needs BOP bbox_obj) \\[default: data.yaml's box_convention, else visible]."),
@@ -47,7 +48,7 @@ def evaluate_cmd(
 
     args = _merge(overrides, imgsz=imgsz, device=device)
     with _logs_to_stderr():
-        res = evaluate(weights, gold, out=out, box_convention=box_convention, **args)
+        res = evaluate(weights, gold, out=out, overwrite=overwrite, box_convention=box_convention, **args)
     res.pop("pr_curve")
     typer.echo(json.dumps(res, indent=2))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
+from ..files import check_out_file
 from ..labels.io import atomic_write
 from .args import EVAL_OWNED, check_args
 from .coco_eval import CONVENTIONS, coco_block, declared_convention
@@ -100,6 +101,7 @@ def evaluate(
     batch: int = 16,
     device: str = "cpu",
     box_convention: str | None = None,
+    overwrite: bool = False,
     **args,
 ) -> dict:
     """Metrics of `weights` on the gold set (or on `images`, a subset of it); written as JSON to `out` if given.
@@ -107,8 +109,9 @@ def evaluate(
     `imgsz` defaults to the size the model was trained at. `args` are Ultralytics' own validation
     arguments (conf, iou, half, max_det, ...), checked against its config and passed on.
     `box_convention` ("visible" or "amodal") chooses the gold boxes of the `coco` block (coco_eval);
-    default: the gold data.yaml's `box_convention`, else visible.
+    default: the gold data.yaml's `box_convention`, else visible. An existing `out` is kept unless `overwrite`.
     """
+    out = check_out_file(out, overwrite) if out is not None else None
     args = check_args({"batch": batch, "device": device, **({"imgsz": imgsz} if imgsz else {}), **args}, EVAL_OWNED)
     gold = gold if isinstance(gold, GoldSet) else load_gold(gold)
     if box_convention is not None and box_convention not in CONVENTIONS:
@@ -161,7 +164,7 @@ def evaluate(
         },
     }
     if out is not None:
-        atomic_write(Path(out), json.dumps(result, indent=2))
+        atomic_write(out, json.dumps(result, indent=2))
     return result
 
 

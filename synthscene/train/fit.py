@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..files import check_out_folder
 from ..labels.io import atomic_write
 from .data import resolve_data_yaml
 from .args import TRAIN_OWNED, check_args
@@ -108,6 +109,7 @@ def train(
     (choose_threads; default: as many as are free). `fixed_threads`: exactly `threads` (default: all
     cores), however busy the machine: the same seed trains different weights at another thread count.
     """
+    out = check_out_folder(out)
     given = {k: v for k, v in dict(model=model, epochs=epochs, imgsz=imgsz, batch=batch, threads=threads).items()
              if v is not None}
     settings = {**DEFAULTS, **train_profile(profile), **args, **given}
@@ -125,7 +127,7 @@ def train(
     threads = training_threads(threads, fixed_threads)
     set_threads(threads)
     weights = resolve_model(model)
-    out = Path(out).resolve()
+    out = out.resolve()
     data_yaml, _ = resolve_data_yaml(data, out)  # checked before anything is written
     out.mkdir(parents=True, exist_ok=True)
     args = {"amp": False, "verbose": False, **args}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import save_figure
 from ..labels.io import atomic_write
 
 KIND_LABEL = {"synthetic": "synthetic only", "real": "real only", "mixed": "synthetic + real (mixed)",
@@ -149,11 +150,7 @@ def _by_kind(arms: list[dict]) -> dict[str, list[dict]]:
 
 
 def _save(fig, file: Path) -> None:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    atomic_write(file, buf.getvalue())
+    save_figure(fig, file, dpi=110)
 
 
 def _plt():
