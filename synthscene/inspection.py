@@ -18,6 +18,7 @@ import yaml
 from PIL import Image
 
 from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
+from .diagnosis.composition import composition, markdown as composition_md, to_json, write_figure
 from .diagnosis.stats import IMAGE_STATS, image_stats
 from .errors import BadInput
 from .files import IMAGE_SUFFIXES, check_out_folder, save_figure
@@ -331,6 +332,10 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
     tips = advice(stats, gold_stats) if gs else []
     labels = ("dataset", "gold")
     plots = _plots(out, stats, shares, gold_stats, gold_shares, labels)
+    comp = composition(ds, gs) if gs else None  # how the objects are laid out (diagnosis/composition.py)
+    if comp:
+        plots.append(write_figure(comp, out / "composition.png", labels))
+        tips += [t for t in comp["advice"] if t["key"] not in {x["key"] for x in tips}]
     problems = [("dataset", p) for p in ds.problems] + ([("gold", p) for p in gs.problems] if gs else [])
 
     lines = [f"# Dataset report: {ds.root}", ""]
@@ -360,6 +365,8 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
                   f"than {POSITION_SHIFT:.0%} of the image), with the config key that moves each one "
                   "(docs/RANDOMIZERS.md).", ""]
         lines += [f"- {t['why']}" for t in tips] or ["None: every statistic is within the threshold."]
+    if comp:
+        lines += [""] + composition_md(comp, with_advice=False)  # its advice is in the list above
     lines += ["", "## Class balance (share of boxes)", "", "| class | dataset |" + (" gold |" if gs else ""),
               "| --- | --- |" + (" --- |" if gs else "")]
     for n in dict.fromkeys([*shares, *(gold_shares or {})]):
@@ -380,6 +387,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         "gold_class_shares": gold_shares,
         "distances": dist,
         "advice": tips,
+        "composition": to_json(comp) if comp else None,
         "plots": plots,
         "problems": [{"set": who, "file": p.file, "line": p.line, "message": p.message} for who, p in problems],
     }

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import BadInput
 from ..files import check_out_folder, save_figure
 from ..labels.io import atomic_write
+from .composition import compare_folders, markdown as composition_md, to_json, write_figure
 from .core import diagnose_sets
 from .stats import image_stats, viewpoint
 from .tide import ERRORS, iou_matrix
@@ -190,9 +191,11 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     report.update({"weights": str(Path(weights).resolve()), "gold": str(Path(gold).resolve()),
                    "dataset": str(Path(dataset).resolve()), "dataset_config": dataset_config(dataset),
                    "gold_has_bop": has_bop})
+    comp = compare_folders(dataset, gold)  # the same composition table as `inspect --gold`
+    report["composition"] = to_json(comp)
     out.mkdir(parents=True, exist_ok=True)
     files = {im["image"]: im["file"] for im in images}
-    report["plots"] = _plots(out, report) + _sheets(out, report, files)
+    report["plots"] = _plots(out, report) + _sheets(out, report, files) + [write_figure(comp, out / "composition.png")]
     atomic_write(out / "report.json", json.dumps(report, indent=1))
     atomic_write(out / "report.md", render_markdown(report))
     return report
@@ -238,6 +241,8 @@ def render_markdown(r: dict) -> str:
     lines += ["## Confusion (rows: gold class, or background for false positives on nothing; columns: predicted)", "",
               "| | " + " | ".join(c["cols"]) + " |", "|" + " --- |" * (len(c["cols"]) + 1)]
     lines += [f"| {row} | " + " | ".join(map(str, counts)) + " |" for row, counts in zip(c["rows"], c["counts"])]
+    if r.get("composition"):
+        lines += [""] + composition_md(r["composition"])
     lines += ["", "## Plots", ""] + [f"![{p[:-4]}]({p})" for p in r["plots"]]
     return "\n".join(lines) + "\n"
 
