@@ -157,6 +157,8 @@ def _written_files(out_dir: Path) -> set[str]:
 def clear_dataset(out_dir: Path) -> None:
     """--overwrite: delete what synthscene wrote; keep (and name) anything else."""
     for rel in _written_files(out_dir):
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            continue  # a list edited by hand (or a hostile copy): never outside the folder
         p = out_dir / rel
         if p.is_symlink() or p.is_file():
             p.unlink()

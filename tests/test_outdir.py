@@ -252,3 +252,17 @@ def test_a_linked_folder_in_a_dataset_is_refused(made, tmp_path, monkeypatch, ca
         code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), *flags)
         assert code == 2 and f"{out / link}: --out" in err and "symbolic link" in err, (flags, err)
         assert _tree(theirs) == before and (out / link).is_symlink()
+
+
+def test_overwrite_never_deletes_outside_the_folder(made, tmp_path, monkeypatch, capsys):
+    """A dataset whose file lists or records name ../victim.txt (edited, or received from someone)."""
+    cfg, ds = made
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = _copy(ds, tmp_path / "d")
+    (out / outdir.FILES_DIR / "000000.json").write_text(json.dumps(["../victim.txt", str(victim)]))
+    rec = out / outdir.RECORDS_DIR / "000001.json"
+    rec.write_text(json.dumps({**json.loads(rec.read_text()), "file": "../victim.txt"}))
+    code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(out), "--overwrite")
+    assert code == 0, err
+    assert victim.read_text() == "precious"
