@@ -114,9 +114,9 @@ def diagnose(
 ) -> None:
     """Where the detector fails on the gold photos (TIDE errors, recall per slice) and whether the synthetic set covers it."""
     from .diagnosis import diagnose as _diagnose
-    from .train.cli import _logs_to_stderr
+    from .train.offline import chatter_to_stderr
 
-    with _logs_to_stderr():
+    with chatter_to_stderr():
         rep = _diagnose(weights, gold, dataset, out, conf=conf, imgsz=imgsz, device=device)
     t = rep["tide"]["counts"]
     typer.echo("errors: " + ", ".join(f"{k} {v}" for k, v in t.items()))

@@ -1,9 +1,7 @@
 """The train, evaluate and benchmark commands, added to the `synthscene` Typer app by register()."""
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import shlex
 import sys
 from pathlib import Path
@@ -21,6 +19,7 @@ def train_cmd(
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="\\[default: 640]"),
     batch: Optional[int] = typer.Option(None, "--batch", help="\\[default: 16]"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, 0, 0,1, mps \\[default: cpu]"),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget: after the first epoch, the epoch count is re-planned to fit (Ultralytics' time=, in minutes)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="A measured budget: cpu or gpu (model, imgsz, epochs, optimizer, ...); options and KEY=VALUE override it."),
     out: Path = typer.Option(Path("runs/train"), "--out", help="Weights, results.csv, metrics.json."),
 ) -> None:
@@ -28,8 +27,13 @@ def train_cmd(
     from . import train
 
     args = _merge(overrides, model=model, epochs=epochs, imgsz=imgsz, batch=batch, device=device)
-    res = train(data, out=out, profile=profile, **args)
-    typer.echo(f"trained {res.epochs} epochs in {res.seconds:.0f} s → {res.best} (last: {res.last})")
+    res = train(data, out=out, profile=profile, minutes=minutes, **args)
+    if minutes or "time" in args:
+        why = f" (the epochs that fit {minutes or args['time'] * 60:g} min)"
+    else:
+        why = "" if res.epochs_run == res.epochs else f" (of {res.epochs}: stopped early, patience)"
+    typer.echo(f"trained {res.epochs_run} epochs{why} in {res.seconds:.0f} s, {res.seconds_per_epoch:.1f} s per epoch "
+               f"→ {res.best} (last: {res.last})")
 
 
 def evaluate_cmd(
@@ -45,9 +49,10 @@ def evaluate_cmd(
 ) -> None:
     """Measure a detector on real photos, gold classes matched to the model's by name."""
     from . import evaluate
+    from .offline import chatter_to_stderr
 
     args = _merge(overrides, imgsz=imgsz, device=device)
-    with _logs_to_stderr():
+    with chatter_to_stderr():
         res = evaluate(weights, gold, out=out, overwrite=overwrite, box_convention=box_convention, **args)
     res.pop("pr_curve")
     typer.echo(json.dumps(res, indent=2))
@@ -80,25 +85,6 @@ def benchmark_cmd(
     command = " ".join(shlex.quote(a) for a in ["synthscene", *sys.argv[1:]])
     res = run_benchmark(config, out=out, eval_gold=eval_gold, profile=profile, command=command)
     typer.echo(f"report → {res}")
-
-
-@contextlib.contextmanager
-def _logs_to_stderr():
-    """Ultralytics logs and progress bars go to stdout; `evaluate` keeps stdout for its JSON."""
-    from .offline import ultralytics
-
-    ultralytics()
-    from ultralytics.utils import LOGGER
-
-    handlers = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler) and h.stream is sys.stdout]
-    for h in handlers:
-        h.setStream(sys.stderr)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        for h in handlers:
-            h.setStream(sys.stdout)
 
 
 def register(app: typer.Typer) -> None:

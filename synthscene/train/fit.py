@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from ..files import check_out_folder
 from ..labels.io import atomic_write
 from .data import resolve_data_yaml
 from .args import TRAIN_OWNED, check_args
-from .offline import patch_amp_check, set_threads, ultralytics
+from .offline import chatter_to_stderr, patch_amp_check, set_threads, ultralytics
 from .profiles import train_profile
 from .weights import check_weights
 
@@ -28,8 +29,9 @@ class TrainResult:
     metrics: dict  # Ultralytics' validation metrics after the last epoch
     epochs: int
     seconds: float
-    epochs_run: int | None = None  # epochs actually trained (fewer than `epochs` when `patience` stopped it)
+    epochs_run: int | None = None  # epochs actually trained (fewer than `epochs` when `patience` or `minutes` stopped it)
     threads: int | None = None  # torch threads it trained with (choose_threads): results differ across thread counts
+    seconds_per_epoch: float | None = None  # measured over the epochs run (training and validation)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -86,6 +88,19 @@ def training_threads(threads: int | None, fixed: bool = False, busy: float | Non
 DEFAULTS = {"model": DEFAULT_MODEL, "epochs": 50, "imgsz": 640, "batch": 16, "device": "cpu", "workers": 2, "seed": 0}
 
 
+def _announce_estimate(trainer) -> None:
+    """After the first epoch, how long the whole run will take at that pace (on stderr: stdout is the result's).
+
+    Ultralytics calls on_fit_epoch_end again after its final validation; only the first call speaks."""
+    if getattr(trainer, "_synthscene_estimated", False):
+        return
+    trainer._synthscene_estimated = True
+    per_epoch, epochs = trainer.epoch_time, trainer.epochs  # under time=, epochs is already re-planned to fit
+    budget = f" (to fit {trainer.args.time * 60:g} min)" if trainer.args.time else ""
+    print(f"train: first epoch took {per_epoch:.0f} s; {epochs} epochs{budget} ≈ {epochs * per_epoch / 60:.1f} min "
+          "at this pace", file=sys.stderr, flush=True)
+
+
 def train(
     data: str | Path,
     *,
@@ -98,6 +113,7 @@ def train(
     threads: int | None = None,
     fixed_threads: bool = False,
     val: bool = True,
+    minutes: float | None = None,
     **args: Any,
 ) -> TrainResult:
     """Train a detector; weights in OUT/weights/{best,last}.pt, per-epoch OUT/results.csv, OUT/metrics.json.
@@ -108,10 +124,18 @@ def train(
     `threads`: at most this many torch CPU threads; fewer when other processes keep cores busy
     (choose_threads; default: as many as are free). `fixed_threads`: exactly `threads` (default: all
     cores), however busy the machine: the same seed trains different weights at another thread count.
+    `minutes`: a wall-clock budget (Ultralytics' `time=`, in hours there): after the first epoch it
+    re-plans the epoch count to fit, and the learning-rate schedule with it.
     """
     out = check_out_folder(out)
     given = {k: v for k, v in dict(model=model, epochs=epochs, imgsz=imgsz, batch=batch, threads=threads).items()
              if v is not None}
+    if minutes is not None:
+        if "time" in args:
+            raise BadInput(f"given twice: minutes={minutes} and time={args['time']} (hours)", None, "time")
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
+            raise BadInput(f"expected a number of minutes > 0, got {minutes!r}", None, "--minutes")
+        args = {**args, "time": minutes / 60}
     settings = {**DEFAULTS, **train_profile(profile), **args, **given}
     threads = settings.pop("threads", None)
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
@@ -134,13 +158,16 @@ def train(
     if args["amp"]:
         patch_amp_check()
     start = time.perf_counter()
-    yolo = ul.YOLO(weights, task="detect")
-    yolo.train(data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, project=str(out.parent), name=out.name,
-               exist_ok=True, val=val, **args)
+    with chatter_to_stderr():
+        yolo = ul.YOLO(weights, task="detect")
+        yolo.add_callback("on_fit_epoch_end", _announce_estimate)
+        yolo.train(data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, project=str(out.parent),
+                   name=out.name, exist_ok=True, val=val, **args)
     seconds = time.perf_counter() - start
     trainer = yolo.trainer
     metrics = {k: float(v) for k, v in (trainer.metrics or {}).items()}
+    run = int(getattr(trainer, "epoch", epochs - 1)) + 1
     result = TrainResult(Path(trainer.save_dir), Path(trainer.best), Path(trainer.last), metrics, epochs, seconds,
-                         int(getattr(trainer, "epoch", epochs - 1)) + 1, threads)
+                         run, threads, round(seconds / run, 2))
     atomic_write(result.out_dir / "metrics.json", json.dumps(result.to_dict(), indent=2))
     return result
