@@ -97,10 +97,12 @@ def test_farther_camera_smaller_boxes_and_the_advice_says_so(near_far):
 def test_gold_bop_visibility_and_counts_are_read():
     if not GOLD.is_dir():
         pytest.skip("the shared gold set is not beside the repo")
-    s = C.read_composition(GOLD)
+    s = C.samples(C.layouts(load_dataset(GOLD)))
     assert len(s["visibility"]) == len(s["box_size"])  # every labelled box matched to its BOP entry
     assert 0.45 < np.mean(s["visibility"] < 0.9) < 0.6  # issue #25: 53% of the gold instances
     assert (s["objects_visible"] >= s["objects_labelled"]).all() and s["objects_visible"].max() <= 8
+    m = C.medians(load_dataset(GOLD))
+    assert m["box_size"] == pytest.approx(np.median(s["box_size"])) and set(m) == set(s)
 
 
 def _flat_set(root, labels: list[str], manifest: list[dict] | None = None):
@@ -159,7 +161,7 @@ def test_diagnose_reports_the_same_composition_table(near_far, tmp_path, monkeyp
     few = small_gold(tmp_path / "gold", 5)
     (tmp_path / "bop").symlink_to(GOLD.parent / "bop")
     rep = run.diagnose(tmp_path / "w.pt", few, near_far[0], tmp_path / "rep")
-    want = C.to_json(C.compare_folders(near_far[0], few))
+    want = C.to_json(C.composition(load_dataset(near_far[0]), load_dataset(few)))
     assert rep["composition"] == want and "visibility" in want["statistics"]  # one function, both commands
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "## Composition" in text and "| visibility | instance |" in text and "composition.png" in rep["plots"]

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
+from .stats import viewpoint
 from .tide import iou_matrix
 
 BORDER_PX = 1.0  # a box edge this close to the image side touches the border
@@ -202,13 +203,32 @@ def _from_manifest(ds, out: list[Layout], classes: list[np.ndarray]) -> None:
                     im.visibility[i] = float(cands[k]["visibility"])
 
 
-def _from_bop(ds, out: list[Layout], bop: Path) -> None:
-    """BOP visib_fract through diagnose's own matcher (run._add_bop), and the count of visible objects."""
+def add_bop(images: list[dict], bop: Path) -> None:
+    """Visible fraction and viewpoint of each gold box, from the BOP entry whose visible box overlaps it most
+    (diagnose's slices and the composition statistics). images: [{"image": stem, "gold": [{"xyxy"}]}]."""
     from ..train.data import bop_key, read_bop
-    from .run import _add_bop
+
+    gt, info = read_bop(bop)
+    for im in images:
+        key = bop_key(str(im["image"]))
+        poses, infos = gt.get(key, []), info.get(key, [])
+        if not poses or len(poses) != len(infos) or not im["gold"]:
+            continue
+        boxes = [[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b in (i["bbox_visib"] for i in infos)]
+        iou = iou_matrix([g["xyxy"] for g in im["gold"]], boxes)
+        for g, row in zip(im["gold"], iou):
+            k = int(np.argmax(row))
+            if row[k] >= MATCH_IOU:
+                g["visibility"] = float(infos[k]["visib_fract"])
+                g["elevation"], g["azimuth"] = viewpoint(poses[k]["cam_R_m2c"], poses[k]["cam_t_m2c"])
+
+
+def _from_bop(ds, out: list[Layout], bop: Path) -> None:
+    """BOP visib_fract through diagnose's own matcher (add_bop), and the count of visible objects."""
+    from ..train.data import bop_key, read_bop
 
     images = [{"image": f.stem, "gold": [{"xyxy": list(b)} for b in im.boxes]} for f, im in zip(ds.images, out)]
-    _add_bop(images, bop)
+    add_bop(images, bop)
     _, info = read_bop(bop)
     for f, im, rec in zip(ds.images, out, images):
         im.visibility[:] = [g.get("visibility", np.nan) for g in rec["gold"]]
@@ -217,12 +237,10 @@ def _from_bop(ds, out: list[Layout], bop: Path) -> None:
             im.n_visible = sum((e.get("px_count_visib") or 0) > 0 for e in entries)
 
 
-def read_composition(folder) -> dict[str, np.ndarray]:
-    """The composition samples of a YOLO folder (a gold set or a synthetic dataset): for `init --gold`
-    and any other reader that wants a set's layout without a report."""
-    from ..inspection import load_dataset
-
-    return samples(layouts(load_dataset(folder)))
+def medians(ds) -> dict[str, float]:
+    """Each statistic's median over one inspection.Dataset (a gold set or a synthetic dataset): the
+    set's layout without a report, e.g. `medians(inspection.load_dataset(gold))` for `init --gold`."""
+    return {k: float(np.median(v)) for k, v in samples(layouts(ds)).items()}
 
 
 # ---- comparing two sets -------------------------------------------------------------------------
@@ -363,10 +381,3 @@ def write_figure(comp: dict, path: Path, labels=("synthetic", "gold")) -> str:
 def to_json(comp: dict) -> dict:
     """stats.json / report.json's "composition": everything but the raw samples."""
     return {k: v for k, v in comp.items() if k != "samples"}
-
-
-def compare_folders(dataset, gold) -> dict:
-    """`diagnose`'s entry: the composition of two YOLO folders (synthetic dataset, gold set)."""
-    from ..inspection import load_dataset
-
-    return composition(load_dataset(dataset), load_dataset(gold))

@@ -15,9 +15,9 @@ import numpy as np
 from ..errors import BadInput
 from ..files import check_out_folder, save_figure
 from ..labels.io import atomic_write
-from .composition import compare_folders, markdown as composition_md, to_json, write_figure
+from .composition import add_bop, composition, markdown as composition_md, to_json, write_figure
 from .core import diagnose_sets
-from .stats import image_stats, viewpoint
+from .stats import image_stats
 from .tide import ERRORS, iou_matrix
 
 _SHORT = {"localisation": "loc", "classification": "cls", "background": "bkg", "duplicate": "dup"}
@@ -25,25 +25,6 @@ MAX_SYNTHETIC_IMAGES = 400  # synthetic images whose pixels are read (evenly spa
 
 
 # ---- gold ----------------------------------------------------------------------------------------
-
-
-def _add_bop(images: list[dict], bop: Path) -> None:
-    """Visible fraction and viewpoint of each gold box, from the BOP entry whose visible box overlaps it most."""
-    from ..train.data import bop_key, read_bop
-
-    gt, info = read_bop(bop)
-    for im in images:
-        key = bop_key(str(im["image"]))
-        poses, infos = gt.get(key, []), info.get(key, [])
-        if not poses or len(poses) != len(infos) or not im["gold"]:
-            continue
-        boxes = [[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b in (i["bbox_visib"] for i in infos)]
-        iou = iou_matrix([g["xyxy"] for g in im["gold"]], boxes)
-        for g, row in zip(im["gold"], iou):
-            k = int(np.argmax(row))
-            if row[k] >= 0.5:
-                g["visibility"] = float(infos[k]["visib_fract"])
-                g["elevation"], g["azimuth"] = viewpoint(poses[k]["cam_R_m2c"], poses[k]["cam_t_m2c"])
 
 
 def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
@@ -63,7 +44,7 @@ def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
                        "preds": []})
     bop = bop_dir(gs.root)
     if bop:
-        _add_bop(images, bop)
+        add_bop(images, bop)
     return images, gs.names, bop is not None
 
 
@@ -180,6 +161,7 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     Writes out/report.md, out/report.json, PNG plots and contact sheets; returns report.json's content.
     Every input is checked before `out` is created.
     """
+    from ..inspection import load_dataset
     from ..train.weights import check_weights
 
     out = check_out_folder(out, report=("report.json", "report.md"))
@@ -191,7 +173,7 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     report.update({"weights": str(Path(weights).resolve()), "gold": str(Path(gold).resolve()),
                    "dataset": str(Path(dataset).resolve()), "dataset_config": dataset_config(dataset),
                    "gold_has_bop": has_bop})
-    comp = compare_folders(dataset, gold)  # the same composition table as `inspect --gold`
+    comp = composition(load_dataset(dataset), load_dataset(gold))  # the same table as `inspect --gold`
     report["composition"] = to_json(comp)
     out.mkdir(parents=True, exist_ok=True)
     files = {im["image"]: im["file"] for im in images}
