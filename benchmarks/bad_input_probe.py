@@ -165,6 +165,42 @@ def precious(d: Path, name: str) -> Path:
     return d / name
 
 
+def bomb_pt(d: Path) -> Path:
+    """A zip archive named as torch.save names its members, data.pkl 64 MiB of zeros deflated to ~64 kB."""
+    import zipfile
+
+    with zipfile.ZipFile(d / "bomb.pt", "w", zipfile.ZIP_DEFLATED) as z, z.open("archive/data.pkl", "w", force_zip64=True) as f:
+        for _ in range(64):
+            f.write(bytes(1 << 20))
+    return d / "bomb.pt"
+
+
+def small_gold(d: Path, labels: bool = True, names: list[str] | None = None) -> Path:
+    """A one-photo YOLO gold folder (with labels/ unless told)."""
+    g = d / "gold"
+    (g / "images").mkdir(parents=True)
+    (g / "images" / "a.jpg").write_bytes(_jpeg())
+    if labels:
+        (g / "labels").mkdir()
+        (g / "labels" / "a.txt").write_text("0 0.5 0.5 0.3 0.3\n")
+    (g / "data.yaml").write_text(json.dumps({"names": names or ["duck"]}))
+    return g
+
+
+def other_config(d: Path) -> Path:
+    """A dataset made from c.yaml (d/o), and other.yaml: the same without the mug."""
+    generated(d)
+    return cfg(d, SMALL.format(count=2).replace('  - {name: mug, urdf: "pybullet:objects/mug.urdf", count: [0, 2]}\n', ""),
+               name="other.yaml")
+
+
+def diagnosis_of(d: Path) -> Path:
+    """A diagnosis folder whose report.json names d/o as the dataset it diagnosed (no slices to act on)."""
+    (d / "diag").mkdir()
+    (d / "diag" / "report.json").write_text(json.dumps({"slices": {}, "dataset": str(d / "o")}))
+    return d / "diag"
+
+
 def many_faces(d: Path) -> Path:
     import trimesh
 
@@ -280,6 +316,34 @@ CASES = [
         str(cfg(d, SMALL.format(count=2) + "  texture: {folder: tex}\n")), "--out", str(d / "o")]),
     Case("inspect a copied dataset with a broken label", 2, "copy",
          lambda d: [gold_copy(d) and "inspect", str(d / "copy"), "--out", str(d / "report")]),
+    # -- issue 22: bombs, inputs that do not belong together, values checked late, small ones
+    Case("weights whose data.pkl inflates 1000-fold (zip bomb): evaluate", 2, "bomb.pt",
+         lambda d: ["evaluate", str(bomb_pt(d)), "--gold", str(small_gold(d))]),
+    Case("gold folder without labels/: evaluate", 2, "labels/",
+         lambda d: ["evaluate", str(evil_pt(d)), "--gold", str(small_gold(d, labels=False))],
+         kept=lambda d: not (d / "PWNED").exists()),
+    Case("gold folder without labels/: init --gold", 2, "labels/", lambda d: [
+        (d / "cube.obj").write_text(CUBE_OBJ) and "init", str(d / "cube.obj"), "--gold", str(small_gold(d, labels=False)),
+        "--out", str(d / "j.yaml")], kept=lambda d: not (d / "j.yaml").exists()),
+    Case("refine a config that did not make the diagnosed dataset", 2, "other.yaml",
+         lambda d: ["refine", str(other_config(d)), "--diagnosis", str(diagnosis_of(d)), "--out", str(d / "s.yaml")],
+         kept=lambda d: not (d / "s.yaml").exists()),
+    Case("init 'x]=cube.obj' (a class name YAML would misread)", 2, "x]", lambda d: [
+        (d / "cube.obj").write_text(CUBE_OBJ) and "init", f"x]={d / 'cube.obj'}", "--out", str(d / "j.yaml")],
+        kept=lambda d: not (d / "j.yaml").exists()),
+    Case("init --gold with class names 'a, b' and 'x]': quoted, loads", 0, "j.yaml", lambda d: [
+        (d / "cube.obj").write_text(CUBE_OBJ) and "init", str(d / "cube.obj"), "--gold", str(small_gold(d, names=["a, b", "x]"])),
+        "--out", str(d / "j.yaml")], env={"SYNTHSCENE_CACHE": "{tmp}/cache"}),
+    Case("init --count 0", 2, "--count", lambda d: [
+        (d / "cube.obj").write_text(CUBE_OBJ) and "init", str(d / "cube.obj"), "--count", "0", "--out", str(d / "j.yaml")]),
+    Case("init /dev/zero", 2, "not a regular file", lambda d: ["init", "/dev/zero", "--out", str(d / "j.yaml")]),
+    Case("train optimizer='AdamW;x'", 2, "optimizer", lambda d: ["train", str(generated(d).parent / "o"), "optimizer=AdamW;x"]),
+    Case("train device='cpu;x'", 2, "device", lambda d: ["train", str(generated(d).parent / "o"), "device=cpu;x"]),
+    Case("generate --only ','", 2, "--only", lambda d: ["generate", str(cfg(d)), "--out", str(d / "o"), "--only", ","],
+         kept=lambda d: not (d / "o").exists()),
+    Case("synthscene:../../etc/passwd as the ground", 2, "scene.ground.urdf", lambda d: [
+        "generate", str(cfg(d, SMALL.format(count=2) + 'scene:\n  ground: {urdf: "synthscene:../../../../../../../../etc/passwd"}\n')),
+        "--out", str(d / "o")]),
 ]
 
 
