@@ -192,6 +192,17 @@ class LabelsConfig(StrictModel):
     min_box_px: int = Field(4, ge=0)  # objects whose visible box is narrower or lower are not kept
     min_visibility: float = Field(0.1, ge=0, le=1)  # visible ÷ unoccluded pixels below this: not kept (BOP's 10%)
     max_truncation: float = Field(1.0, ge=0, le=1)  # share of the silhouette outside the image above this: not kept
+    # contrast of the visible pixels against their surround below this: not kept (labels/photometric.py,
+    # LOW_CONTRAST: measured, docs/LABELS.md); 0 keeps all
+    min_contrast: float = Field(0.02, ge=0, le=1)
+
+    @model_serializer(mode="wrap")
+    def _omit_default_contrast(self, handler):
+        """Without `min_contrast` at its default: configs that do not set it dump and hash as before."""
+        data = handler(self)
+        if isinstance(data, dict) and self.min_contrast == 0.02:
+            data.pop("min_contrast", None)
+        return data
 
 
 class OutputConfig(StrictModel):

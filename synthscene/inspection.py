@@ -23,6 +23,7 @@ from .diagnosis.stats import IMAGE_STATS, image_stats
 from .errors import BadInput
 from .files import IMAGE_SUFFIXES, check_out_folder, save_figure
 from .labels.io import atomic_write
+from .labels.photometric import label_contrast, label_contrast_markdown
 from .labels.yolo import dataset_root
 
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
@@ -337,6 +338,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         plots.append(write_figure(comp, out / "composition.png", labels))
         tips += [t for t in comp["advice"] if t["key"] not in {x["key"] for x in tips}]
     problems = [("dataset", p) for p in ds.problems] + ([("gold", p) for p in gs.problems] if gs else [])
+    low_contrast = label_contrast(ds.root)  # labels/photometric.py
 
     lines = [f"# Dataset report: {ds.root}", ""]
     if gs:
@@ -367,6 +369,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         lines += [f"- {t['why']}" for t in tips] or ["None: every statistic is within the threshold."]
     if comp:
         lines += [""] + composition_md(comp, with_advice=False)  # its advice is in the list above
+    lines += label_contrast_markdown(low_contrast) if low_contrast else []
     lines += ["", "## Class balance (share of boxes)", "", "| class | dataset |" + (" gold |" if gs else ""),
               "| --- | --- |" + (" --- |" if gs else "")]
     for n in dict.fromkeys([*shares, *(gold_shares or {})]):
@@ -388,6 +391,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         "distances": dist,
         "advice": tips,
         "composition": to_json(comp) if comp else None,
+        "low_contrast": low_contrast,
         "plots": plots,
         "problems": [{"set": who, "file": p.file, "line": p.line, "message": p.message} for who, p in problems],
     }

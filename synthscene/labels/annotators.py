@@ -72,6 +72,15 @@ def amodal(frame: "Frame") -> None:
                                        truncated=sil.truncated, truncation=round(sil.truncation, 4))
 
 
+@annotator("photometric")
+def photometric(frame: "Frame") -> None:
+    """Luminance and contrast of each object's visible pixels against their surround (labels/photometric.py)."""
+    from .photometric import measure_all
+
+    for k, (lum, con) in enumerate(measure_all(frame.render.rgb, frame.instances, len(frame.objects))):
+        frame.objects[k] = replace(frame.objects[k], luminance=lum, contrast=con)
+
+
 @annotator("filter")
 def keep(frame: "Frame") -> None:
     """`kept` and, when not, `dropped` (the first filter of LabelsConfig the object failed)."""
@@ -87,4 +96,6 @@ def keep(frame: "Frame") -> None:
             reason = "min_visibility"
         elif rec.truncation > cfg.max_truncation:
             reason = "max_truncation"
+        elif rec.contrast is not None and rec.contrast < cfg.min_contrast:
+            reason = "min_contrast"
         frame.objects[k] = replace(rec, kept=reason is None, dropped=reason)

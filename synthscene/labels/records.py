@@ -30,6 +30,8 @@ class ObjectLabel:
     pose: ObjectPose | None = None
     pixels_visible: int = 0
     pixels_unoccluded: int | None = None
+    luminance: float | None = None  # mean luma of the visible pixels, 0..255 (labels/photometric.py)
+    contrast: float | None = None  # against the surrounding pixels, 0..1
 
     def to_record(self) -> dict:
         return dataclasses.asdict(self)
