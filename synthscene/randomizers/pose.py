@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_serializer
 from scipy.spatial.transform import Rotation
 
 from ..rng import uniform
@@ -43,6 +43,7 @@ class PoseConfig(StrictModel):
     settle_steps: int = Field(240, ge=0, le=24_000)  # at 240 Hz: at most one simulated second (the bound: 100 s)
     max_tries: int = Field(30, ge=1, le=10_000)  # rejection sampling attempts per object before stacking it higher
     held_distance: Range = (0.3, 0.7)  # mode held: fraction of the camera's distance to its look-at point
+    held_hand: bool = True  # mode held: a hand and forearm hold the object (scenes/held_hand.py)
 
     @field_validator("held_distance")
     @classmethod
@@ -50,6 +51,14 @@ class PoseConfig(StrictModel):
         if v[0] <= 0 or v[1] >= 1:
             raise ValueError(f"expected [lo, hi] fractions of the camera distance with 0 < lo <= hi < 1, got {list(v)}")
         return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        """Without `held_hand` at its default: configs that do not set it dump and hash as before."""
+        out = handler(self)
+        if isinstance(out, dict) and self.held_hand:
+            out.pop("held_hand", None)
+        return out
 
 
 def mode_of(cfg: PoseConfig, constraint: PoseConstraint | None) -> str:
@@ -93,9 +102,13 @@ class HeldDraw(Draw):
     fraction: float
     pixel: list[float]
     distance: float
+    hand: dict | None = None  # the hand holding it (scenes/held_hand.py), drawn from the stream `held_hand`
 
     def to_record(self) -> dict:
-        return {"fraction": self.fraction, "pixel": self.pixel, "distance": self.distance}
+        out = {"fraction": self.fraction, "pixel": self.pixel, "distance": self.distance}
+        if self.hand is not None:
+            out["hand"] = self.hand
+        return out
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from ..randomizers import REGISTRY, Context
 from ..randomizers import occlusion as occlusion_rnd
 from ..randomizers import pose as pose_rnd
 from ..rng import integer, stream
+from . import held_hand
 from .sample import CameraSample, ObjectSample, SceneSample
 
 
@@ -19,6 +20,7 @@ class AssetInfo:
 
     name: str
     half_extents: tuple[float, float, float]
+    centre: tuple[float, float, float] = (0.0, 0.0, 0.0)  # its box's centre in its own frame
 
     @property
     def radius(self) -> float:
@@ -104,6 +106,8 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
                               c.width, c.height, cam.look_at)
             objects[i].position, objects[i].quaternion = h.position, h.quaternion
             held.append(h)
+        if rnd.pose.held_hand:  # a hand holds each, from its own stream too
+            held = held_hand.add_hands(objects, held, pose.held_indices, assets, camera, stream(seed, index, held_hand.STREAM))
         draws["pose"] = replace(pose, held=tuple(held))
 
     return SceneSample(

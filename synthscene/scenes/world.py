@@ -18,6 +18,7 @@ from ..renderers.camera import rotation_matrix, sphere_box
 from ..renderers.memory import trim_heap
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
 from .assets import prepare
+from . import held_hand
 from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample
 from .sampler import AssetInfo
@@ -91,7 +92,7 @@ class World:
                 if self.config.stands_upright(asset):
                     self._keep_upright(uid)
                 if k == 0:
-                    self.asset_info[asset.name] = AssetInfo(asset.name, self._half_extents(uid))
+                    self.asset_info[asset.name] = AssetInfo(asset.name, self._half_extents(uid), self._box_centre(uid))
         # The distractor pool: a function of the config, loaded in the same order by every worker.
         occ = config.randomizers.occlusion
         for k, urdf in enumerate(occlusion_rnd.pool(occ, config.seed)):
@@ -102,6 +103,9 @@ class World:
             name = occlusion_rnd.hand_name(k)
             self.bodies[(name, 0)] = uid = self._load(urdf, "randomizers.occlusion.hands")
             self.asset_info[name] = AssetInfo(name, self._half_extents(uid))
+        for rig in range(held_hand.rigs(config)):  # last: worlds without held objects load what they did
+            for part, urdf in held_hand.part_urdfs():
+                self.bodies[(held_hand.rig_name(rig, part), 0)] = self._load(urdf, "randomizers.pose.held_hand")
         # Where each body's box centre sits in its own frame (bodies are still at their load pose).
         self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
                               for uid in self.bodies.values()}
@@ -150,6 +154,11 @@ class World:
             l2, h2 = p.getAABB(uid, j, physicsClientId=c)
             lo, hi = np.minimum(lo, l2), np.maximum(hi, h2)
         return np.asarray(lo, float), np.asarray(hi, float)
+
+    def _box_centre(self, uid: int) -> tuple[float, float, float]:
+        """The centre of a body's box in its own frame (it is still at its load pose)."""
+        base = np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=self.client)[0])
+        return tuple(float(x) for x in np.mean(self._aabb(uid), axis=0) - base)
 
     def _half_extents(self, uid: int) -> tuple[float, float, float]:
         lo, hi = self._aabb(uid)
@@ -208,6 +217,9 @@ class World:
         for obj, uid in held:  # exactly where sampled: they neither fell nor pushed anything
             self._show(uid, obj.position, obj.quaternion)
             p.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0], physicsClientId=c)  # parked, they fell meanwhile
+        for obj in sample.objects:  # a held object's hand: its skin tone
+            if "rgba" in obj.appearance:
+                p.changeVisualShape(self.uid_of(obj), -1, rgbaColor=obj.appearance["rgba"], physicsClientId=c)
         targets = [o for o in sample.objects if o.role == "target"]
         with self.times("aiming"):
             for obj in sample.objects:
