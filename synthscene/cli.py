@@ -159,11 +159,21 @@ def init_cmd(
     upright: bool = typer.Option(False, "--upright", help="The objects stand on their base (mesh z up): only their heading is random."),
     count: int = typer.Option(1000, "--count", help="Images the config asks for."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing config file."),
+    fov: Optional[float] = typer.Option(None, "--fov", help="The camera's vertical field of view, degrees \\[default: the photos' EXIF, else guessed]."),
+    intrinsics: Optional[str] = typer.Option(None, "--intrinsics", metavar="FX,FY,CX,CY", help="The camera's intrinsics in pixels, at the photos' size."),
+    scene: Optional[str] = typer.Option(None, "--scene", help="How the objects appear: tabletop (dropped on a table), held (in a hand), free (floating), pile \\[default: tabletop]."),
 ) -> None:
-    """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given)."""
+    """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given).
+
+    Prints which values it read (photos, EXIF, BOP files), was told (options) and guessed."""
     from . import init_config
 
-    typer.echo(f"config → {init_config(meshes, out, units=units, gold=gold, textures=textures, backgrounds=backgrounds, upright=upright, count=count, overwrite=overwrite)}")
+    notes: list[str] = []
+    path = init_config(meshes, out, units=units, gold=gold, textures=textures, backgrounds=backgrounds, upright=upright,
+                       count=count, overwrite=overwrite, fov=fov, intrinsics=intrinsics, scene=scene, notes=notes)
+    for note in notes:
+        typer.echo(note)
+    typer.echo(f"config → {path}")
 
 
 from .train.cli import register as _register_train  # noqa: E402

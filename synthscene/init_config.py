@@ -4,9 +4,13 @@ The recipe is configs/lmo.yaml's (every randomizer on: physics drop, distractors
 textures, backgrounds, sensor effects; the packaged plain ground), scaled to the meshes' size. When
 real photos are given (a YOLO folder: images/, labels/, data.yaml or classes.txt) the image size,
 camera distances (from the boxes' sizes, the meshes' extents and the focal length), intrinsics and
-elevations (when the folder has BOP camera.json / scene_gt.json) are estimated from them. Every
-estimated value carries a YAML comment saying where it came from. Folders of texture and
-background photos are optional: without them the procedural ones are used, which work offline.
+elevations (when the folder has BOP camera.json / scene_gt.json) are estimated from them, and the
+field of view from the photos' EXIF (the 35 mm equivalent focal length) when they carry it. What the
+photos cannot say is taken from the command line (`--fov`, `--intrinsics`, `--scene`) or guessed.
+Every value carries a YAML comment saying where it came from, and `init` lists them: read (from the
+photos or their files), told (on the command line), guessed (the recipe's default). Folders of
+texture and background photos are optional: without them the procedural ones are used, which work
+offline.
 """
 from __future__ import annotations
 
@@ -24,6 +28,16 @@ from .errors import BadInput
 from .schema import ASSET_NAME, MAX_IMAGES, name_from_file
 
 LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
+DIAGONAL_35MM = math.hypot(36.0, 24.0)  # mm: a 35 mm film frame's diagonal, which the EXIF 35 mm equivalent refers to
+GUESSED_FOV = 50.0  # degrees, vertical: a phone or webcam's main camera, roughly
+#: `--scene`: how the objects appear in the photos, as the pose modes (randomizers/pose.py) can make it
+SCENES = {
+    "tabletop": "dropped onto the ground and settled by physics (pose mode drop)",
+    "held": "held in a hand in front of the camera (asset pose mode held), clutter on the ground behind",
+    "free": "floating anywhere in a volume above the ground, any rotation (pose mode free)",
+    "pile": "dropped onto each other in a heap (pose mode pile)",
+}
+HELD_FRACTION = (0.4, 0.6)  # scene held: the object's distance as a fraction of the camera's (pose.held_distance)
 POST = """\
   # A consumer camera: soft, noisy, compressed, with an automatic exposure (as configs/lmo.yaml).
   post:
@@ -61,6 +75,17 @@ class Gold:
     intrinsics_file: Path | None = None
     elevations: list[float] | None = None
     poses_file: Path | None = None
+    focal35: list[float] = field(default_factory=list)  # EXIF FocalLengthIn35mmFilm (mm), one per photo that has it
+    focal_mm_only: int = 0  # photos whose EXIF has a focal length but no 35 mm equivalent (sensor size unknown)
+
+
+@dataclass
+class Camera:
+    """What the command line says about the camera and the scene (None: not told)."""
+
+    fov: float | None = None  # vertical, degrees
+    intrinsics: dict | None = None  # fx, fy, cx, cy in pixels
+    scene: str | None = None  # one of SCENES
 
 
 def _fmt(x: float) -> str:
@@ -106,14 +131,20 @@ def read_gold(root: str | os.PathLike) -> Gold:
     root, names, images = gs.root, gs.names, gs.images
     sizes: Counter = Counter()
     per_image = {}
+    focal35, focal_mm_only = [], 0
     for img in images:
         try:
             with Image.open(img) as im:
                 per_image[img.stem] = im.size
+                f35, fmm = exif_focal(im)
         except Exception as err:  # noqa: BLE001
             raise BadInput(f"unreadable image ({type(err).__name__})", img, "--gold") from None
         sizes[per_image[img.stem]] += 1
-    gold = Gold(root, names, sizes.most_common(1)[0][0], sizes)
+        if f35:
+            focal35.append(f35)
+        elif fmm:
+            focal_mm_only += 1
+    gold = Gold(root, names, sizes.most_common(1)[0][0], sizes, focal35=focal35, focal_mm_only=focal_mm_only)
     for img in images:
         w, h = per_image[img.stem]
         gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in yolo_rows(gs.label_of(img), len(names))]
@@ -144,6 +175,57 @@ def read_gold(root: str | os.PathLike) -> Gold:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise BadInput(f"cannot read the BOP poses ({err})", bop / "scene_gt.json", "--gold") from None
     return gold
+
+
+def exif_focal(im) -> tuple[float | None, float | None]:
+    """(35 mm equivalent focal length, focal length), both mm, from a photo's EXIF; None where absent or unreadable."""
+    from PIL import ExifTags
+
+    try:
+        exif = im.getexif().get_ifd(ExifTags.IFD.Exif)
+    except Exception:  # noqa: BLE001  (a broken EXIF block is no reason to refuse a photo)
+        return None, None
+
+    def number(tag):
+        try:
+            v = float(exif.get(tag))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        return v if math.isfinite(v) and v > 0 else None
+
+    return number(ExifTags.Base.FocalLengthIn35mmFilm), number(ExifTags.Base.FocalLength)
+
+
+def fov_from_35mm(f35: float, width: int, height: int) -> float:
+    """Vertical field of view (degrees) of a `width`×`height` image taken at a 35 mm equivalent focal
+    length `f35` (mm). The equivalent is defined on the diagonal (a 36×24 mm frame's, 43.3 mm), so the
+    focal length in pixels is f35 / 43.3 mm × the image's diagonal in pixels, whatever its aspect ratio."""
+    f_px = f35 / DIAGONAL_35MM * math.hypot(width, height)
+    return math.degrees(2 * math.atan(height / 2 / f_px))
+
+
+def parse_camera(fov: float | None = None, intrinsics: str | None = None, scene: str | None = None) -> Camera:
+    """The command line's `--fov`, `--intrinsics fx,fy,cx,cy` and `--scene`, checked (exit 2 naming the flag)."""
+    if fov is not None and intrinsics is not None:
+        raise BadInput("give --fov or --intrinsics, not both (intrinsics fix the field of view)", None, "--fov/--intrinsics")
+    cam = Camera(scene=scene)
+    if fov is not None:
+        if isinstance(fov, bool) or not isinstance(fov, (int, float)) or not 1 <= fov <= 170:
+            raise BadInput(f"expected a vertical field of view in degrees, 1 to 170, got {fov!r}", None, "--fov")
+        cam.fov = float(fov)
+    if intrinsics is not None:
+        try:
+            values = [float(x) for x in str(intrinsics).split(",")]
+        except ValueError:
+            values = []
+        if len(values) != 4 or not all(map(math.isfinite, values)):
+            raise BadInput(f"expected four numbers fx,fy,cx,cy (pixels), got {intrinsics!r}", None, "--intrinsics")
+        if values[0] <= 0 or values[1] <= 0 or values[2] < 0 or values[3] < 0:
+            raise BadInput(f"expected fx, fy > 0 and cx, cy >= 0 (pixels), got {intrinsics!r}", None, "--intrinsics")
+        cam.intrinsics = dict(zip(("fx", "fy", "cx", "cy"), values))
+    if scene is not None and scene not in SCENES:
+        raise BadInput(f"expected one of {', '.join(SCENES)}, got {scene!r}", None, "--scene")
+    return cam
 
 
 def _check_folder(path: str | os.PathLike | None, option: str) -> Path | None:
@@ -190,10 +272,17 @@ def init_config(
     upright: bool = False,
     count: int = 1000,
     overwrite: bool = False,
+    fov: float | None = None,
+    intrinsics: str | None = None,
+    scene: str | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """Write a dataset config for `meshes` (`NAME=MESH` or `MESH`) to `out`; returns its path.
 
-    The file is loaded (validated) before it replaces anything, so a written config always loads.
+    `fov` (vertical degrees) or `intrinsics` ("fx,fy,cx,cy", pixels) give the camera, `scene` one of
+    SCENES (default tabletop). `notes`, when given, receives one line per value saying whether it was
+    read (photos, EXIF, BOP files), told (these arguments) or guessed. The file is loaded (validated)
+    before it replaces anything, so a written config always loads.
     """
     from .config import load_config
     from .files import check_out_file, staged_write
@@ -204,18 +293,22 @@ def init_config(
         raise BadInput("the config file should end in .yaml", out, "--out")
     if not 1 <= count <= MAX_IMAGES:
         raise BadInput(f"expected 1 to {MAX_IMAGES:,} images, got {count}", None, "--count")
+    cam = parse_camera(fov, intrinsics, scene)
     parsed = parse_mesh_args(list(meshes), units)
     tex = _check_folder(textures, "--textures")
     bg = _check_folder(backgrounds, "--backgrounds")
     g = read_gold(gold) if gold is not None else None
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg_dir = out.parent.resolve()
-    text = render_config(parsed, units, g, tex, bg, upright, count, cfg_dir, out.stem)
+    said: list[str] = []
+    text = render_config(parsed, units, g, tex, bg, upright, count, cfg_dir, out.stem, cam, said)
     with staged_write(out, text) as tmp:
         try:
             prepare(load_config(tmp))  # must load as written, meshes converted; paths resolve from the same folder
         except BadInput as err:
             raise RuntimeError(f"init wrote a config that does not load (a synthscene bug): {err}") from None
+    if notes is not None:
+        notes += said
     return out
 
 
@@ -233,9 +326,16 @@ def _c(text) -> str:
 
 
 def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path | None, bg: Path | None,
-                  upright: bool, count: int, cfg_dir: Path, stem: str) -> str:
+                  upright: bool, count: int, cfg_dir: Path, stem: str, cam: Camera | None = None,
+                  said: list[str] | None = None) -> str:
     """The config's text, commented. Every value that comes from the user (names, paths) is written by
-    the YAML library (`_y`), every comment that quotes one is cleaned (`_c`)."""
+    the YAML library (`_y`), every comment that quotes one is cleaned (`_c`). `said` receives one line
+    per value that was read, told or guessed (what `init` prints)."""
+    from .scenes.convert import default_up_axis
+
+    cam = cam or Camera()
+    said = said if said is not None else []
+    scene = cam.scene or "tabletop"
     names = [m.name for m in meshes]
     extent = float(np.median([m.extents.max() for m in meshes]))
     k = extent / LMO_MEDIAN_EXTENT  # lmo.yaml's lengths are for LM-O-sized objects
@@ -244,7 +344,8 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add(f"# Made by `synthscene init` from {len(meshes)} mesh(es)" + (f" and the photos in {_c(gold.root)}" if gold else "") + ".")
     add("# The recipe is configs/lmo.yaml's (every randomizer on), its lengths scaled by the meshes' median")
     add(f"# largest side, {extent:.3g} m (LM-O's is {LMO_MEDIAN_EXTENT} m: scale ×{k:.3g}). Values marked `estimated`")
-    add("# come from the photos; the others are the recipe's. Edit freely: `synthscene preview` shows the result.")
+    add("# or `read` come from the photos, `told` from the command line, `guessed` are defaults to check; the")
+    add("# others are the recipe's. Edit freely: `synthscene preview` shows the result.")
     add("seed: 0")
     add(f"count: {count}")
     classes = names
@@ -258,15 +359,23 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add(f"classes: {_y(classes)}")
     add("assets:")
     width = max(len(_y(n)) for n in names) + 1
+    held_pose = ", pose: {mode: held}" if scene == "held" else ""
     for m in meshes:
         up = ", upright: true" if upright else ""
         add(f"  - {{name: {(_y(m.name) + ',').ljust(width)} mesh: {_y(_relative(m.path, cfg_dir))}, "
-            f"units: {units}{up}, count: [1, 1]}}   # {' × '.join(_fmt(e) for e in m.extents)} m")
-    if not upright:
-        add("  # Objects that stand on a table in your photos, with the mesh's z axis up: add `upright: true`")
-        add("  # (only their heading is random, and physics keeps them standing), as configs/lmo.yaml does.")
+            f"units: {units}{up}{held_pose}, count: [1, 1]}}   # {' × '.join(_fmt(e) for e in m.extents)} m as stored")
+        if default_up_axis(m.path) == "y":
+            add(f"    # {_c(m.path.name)}: glTF is y-up: turned to z-up on load (up_axis: y); `up_axis: z` if it lies on its side")
+    if scene == "held":
+        add("  # told (--scene held): each object is held in a hand in front of the camera (`pose: {mode: held}`).")
+    elif not upright and scene in ("tabletop", "pile"):
+        add("  # Objects that stand on their base in your photos (z up as loaded: `synthscene assets check MESH`")
+        add("  # shows which way is up): add `upright: true` (only their heading is random, and physics keeps")
+        add("  # them standing), as configs/lmo.yaml does.")
     add("scene:")
     add('  ground: {urdf: "synthscene:plain_ground.urdf"}   # untextured, so the texture randomizer decides its look')
+    said.append(f"{'told' if cam.scene else 'guessed'}: scene {scene}, the objects {SCENES[scene]}"
+                + ("" if cam.scene else f"; --scene {'|'.join(SCENES)} says how they appear in your photos"))
 
     # ---- camera
     add("camera:")
@@ -274,26 +383,63 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         w, h = gold.size
         share = gold.sizes[gold.size] / sum(gold.sizes.values())
         add(f"  # estimated: the photos' size ({share:.0%} of {sum(gold.sizes.values())} photos are {w}×{h})")
+        said.append(f"read: camera {w}×{h}, the photos' size ({share:.0%} of {sum(gold.sizes.values())} photos)")
     else:
         w, h = 640, 480
+        said.append("guessed: camera 640×480 (no photos: --gold PHOTOS reads their size)")
     add(f"  width: {w}")
     add(f"  height: {h}")
-    if gold and gold.intrinsics:
+    exif = gold.focal35 if gold else []
+    if cam.intrinsics:
+        i = cam.intrinsics
+        if i["cx"] > w or i["cy"] > h:
+            raise BadInput(f"the principal point ({_fmt(i['cx'])}, {_fmt(i['cy'])}) lies outside the {w}×{h} image"
+                           + ("" if gold else " (the image size is 640×480 without --gold photos)"), None, "--intrinsics")
+        add(f"  # told: --intrinsics {i['fx']:g},{i['fy']:g},{i['cx']:g},{i['cy']:g}")
+        add(f"  intrinsics: {{fx: {i['fx']}, fy: {i['fy']}, cx: {i['cx']}, cy: {i['cy']}}}")
+        f = (i["fx"] + i["fy"]) / 2
+        said.append(f"told: intrinsics fx {i['fx']:g}, fy {i['fy']:g}, cx {i['cx']:g}, cy {i['cy']:g} (--intrinsics)")
+    elif cam.fov:
+        add(f"  # told: --fov {_fmt(cam.fov)} (vertical)")
+        add(f"  fov_deg: {_fmt(cam.fov)}")
+        f = (h / 2) / math.tan(math.radians(cam.fov / 2))
+        said.append(f"told: fov_deg {_fmt(cam.fov)} (--fov)")
+    elif gold and gold.intrinsics:
         i = gold.intrinsics
         add(f"  # estimated: the photos' camera, {_c(gold.intrinsics_file)}")
         add(f"  intrinsics: {{fx: {i['fx']}, fy: {i['fy']}, cx: {i['cx']}, cy: {i['cy']}}}")
         f = (i["fx"] + i["fy"]) / 2
+        said.append(_c(f"read: intrinsics from {gold.intrinsics_file}"))
+    elif exif:
+        f35 = float(np.median(exif))
+        fov = round(fov_from_35mm(f35, w, h), 1)
+        n = sum(gold.sizes.values())
+        add(f"  # read from EXIF: 35 mm equivalent focal length {_fmt(f35)} mm (median of {len(exif)} of {n} photos),")
+        add(f"  # i.e. a vertical field of view of {fov}° at {w}×{h} (the equivalent refers to the 43.3 mm diagonal)")
+        add(f"  fov_deg: {fov}")
+        f = (h / 2) / math.tan(math.radians(fov / 2))
+        said.append(f"read: fov_deg {fov} from EXIF (35 mm equivalent {_fmt(f35)} mm, median of {len(exif)} of {n} photos)")
     else:
-        add("  # the camera's field of view is unknown" + (" (the photos come without intrinsics)" if gold else "")
-            + ": set `intrinsics: {fx, fy, cx, cy}` for your camera")
-        add("  fov_deg: 50")
-        f = (h / 2) / math.tan(math.radians(25))
+        why = ("the photos come without intrinsics or an EXIF 35 mm equivalent focal length" if gold else "no photos")
+        if gold and gold.focal_mm_only:
+            why += f" ({gold.focal_mm_only} give a focal length in mm, which needs the sensor size)"
+        add(f"  # guessed: the camera's field of view is unknown ({_c(why)}): `synthscene init --fov DEG` or")
+        add("  # `--intrinsics fx,fy,cx,cy`, or set `intrinsics: {fx, fy, cx, cy}` here for your camera")
+        add(f"  fov_deg: {_fmt(GUESSED_FOV)}")
+        f = (h / 2) / math.tan(math.radians(GUESSED_FOV / 2))
+        said.append(_c(f"guessed: fov_deg {_fmt(GUESSED_FOV)}, {why}: give --fov DEG or --intrinsics fx,fy,cx,cy"))
     if gold:
         (dlo, dhi), how = distance_estimate(gold, meshes, f)
     else:
         dlo, dhi = f * extent / (0.3 * h), f * extent / (0.1 * h)  # largest side 10–30% of the image height
         dlo, dhi, how = round(dlo, 3), round(dhi, 3), None
-    add(f"  near: {_fmt(min(0.05, dlo / 10))}")
+    said.append(f"read: object distance {dlo}–{dhi} m, from the photos' box sizes" if how else
+                f"guessed: object distance {dlo}–{dhi} m, the objects' largest side 10–30% of the image height")
+    if scene == "held":  # the held object sits at HELD_FRACTION of the camera's distance to the look-at point
+        mid = sum(HELD_FRACTION) / 2
+        dlo, dhi = round(dlo / mid, 3), round(dhi / mid, 3)
+        said[-1] += f" (held {HELD_FRACTION[0]}–{HELD_FRACTION[1]} of the way to a camera {dlo}–{dhi} m from the table)"
+    add(f"  near: {_fmt(min(0.05, dlo * (HELD_FRACTION[0] if scene == 'held' else 1) / 10))}")
     add(f"  far: {_fmt(max(5.0, 3 * dhi))}")
 
     # ---- randomizers
@@ -301,10 +447,26 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     # Room for the objects and about four distractors side by side: lmo.yaml's ±0.35 m holds its 8
     # LM-O-sized targets and their distractors, and the area grows with the number of bodies.
     vol = round(0.35 * k * math.sqrt((len(meshes) + 4) / 12), 3)
-    add(f"  # Dropped from at most {_fmt(0.02 * k)} m onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m: room for")
-    add("  # the objects and their distractors side by side, close enough to hide each other now and then")
-    add("  # (lmo.yaml: ±0.35 m for eight LM-O-sized objects; a distractor with no room is left out).")
-    add(f"  pose: {{mode: drop, volume: {{x: [{-vol}, {vol}], y: [{-vol}, {vol}], z: [0.0, {round(0.02 * k, 4)}]}}}}")
+    xy = f"x: [{-vol}, {vol}], y: [{-vol}, {vol}]"
+    if scene == "free":
+        add(f"  # Floating, any rotation, anywhere in {_fmt(2 * vol)} × {_fmt(2 * vol)} m and up to {_fmt(0.3 * k)} m above the ground;")
+        add("  # not settled. The distractors float too.")
+        add(f"  pose: {{mode: free, volume: {{{xy}, z: [{round(0.02 * k, 4)}, {round(0.3 * k, 4)}]}}}}")
+    elif scene == "pile":
+        add(f"  # Dropped onto each other around one spot (within {_fmt(0.04 * k)} m of it), settled by physics; the")
+        add(f"  # spot anywhere in {_fmt(2 * vol)} × {_fmt(2 * vol)} m.")
+        add(f"  pose: {{mode: pile, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, "
+            f"pile: {{radius: {round(0.04 * k, 4)}, gap: {round(0.01 * k, 4)}}}}}")
+    else:
+        what = "The distractors are dropped" if scene == "held" else f"Dropped from at most {_fmt(0.02 * k)} m"
+        add(f"  # {what} onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m: room for")
+        add("  # the objects and their distractors side by side, close enough to hide each other now and then")
+        add("  # (lmo.yaml: ±0.35 m for eight LM-O-sized objects; a distractor with no room is left out).")
+        held_distance = f", held_distance: {list(HELD_FRACTION)}" if scene == "held" else ""
+        add(f"  pose: {{mode: drop, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}{held_distance}}}")
+    if scene == "held":
+        add(f"  # held: the object {HELD_FRACTION[0]}–{HELD_FRACTION[1]} of the way from the camera to the table, so the camera")
+        add(f"  # stands back: the object's own distance is about the one below × {sum(HELD_FRACTION) / 2:g}.")
     if how:
         add(f"  # estimated distance: {how}.")
     else:
@@ -314,9 +476,11 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         elo, ehi = (int(math.floor(max(-10.0, np.percentile(e, 5)))), int(math.ceil(min(89.0, np.percentile(e, 95)))))
         add(f"  # estimated elevation: {len(e)} object poses in {_c(gold.poses_file)}, 5th–95th percentile"
             f" (all {e.min():.0f}..{e.max():.0f}°, median {np.median(e):.0f}°).")
+        said.append(f"read: camera elevation {elo}–{ehi}° from the photos' BOP poses")
     else:
         elo, ehi = 20, 80
         add("  # elevation: synthscene's default (the photos give no poses to measure it from).")
+        said.append("guessed: camera elevation 20–80° (no BOP poses beside the photos)")
     add(f"  camera: {{distance: [{dlo}, {dhi}], elevation_deg: [{elo}, {ehi}], roll_deg: [-10, 10], "
         f"look_at_jitter: {_fmt(0.08 * k)}}}")
     add("  lighting:")
