@@ -321,12 +321,31 @@ def _describe(a: np.ndarray) -> str:
     return f"{np.mean(a):.3g} / {np.median(a):.3g}"
 
 
+GOLD_SHEET = "gold_sheet.png"
+
+
+def gold_sheet(gs: Dataset, path: Path) -> int:
+    """Write a contact sheet of the gold photos with their boxes to `path` (preview.py's drawing);
+    returns how many photos it shows (0: none could be read, nothing written)."""
+    import cv2
+
+    from .preview import photo_sheet
+
+    made = photo_sheet(gs.images, gs.boxes, gs.names)
+    if made is None:
+        return 0
+    ok, png = cv2.imencode(".png", made[0])
+    atomic_write(path, png.tobytes())
+    return len(made[1])
+
+
 def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | None = None) -> dict:
     """Write report.md, stats.json and plots into `out`; returns the summary (with the problems)."""
     out = check_out_folder(out, report=("stats.json", "report.md"))
     ds = load_dataset(dataset)
     gs = load_dataset(gold) if gold is not None else None
     out.mkdir(parents=True, exist_ok=True)
+    sheet = gold_sheet(gs, out / GOLD_SHEET) if gs else None  # the photos with their boxes, as `preview` draws
     stats, shares = statistics(ds), class_shares(ds)
     gold_stats, gold_shares = (statistics(gs), class_shares(gs)) if gs else (None, None)
     dist = distances(stats, gold_stats, shares, gold_shares) if gs else {}
@@ -375,6 +394,9 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
     for n in dict.fromkeys([*shares, *(gold_shares or {})]):
         lines.append(f"| {n} | {shares.get(n, 0):.3f} |" + (f" {gold_shares.get(n, 0):.3f} |" if gs else ""))
     lines += ["", "## Plots", ""] + [f"![{p[:-4]}]({p})" for p in plots]
+    if sheet:
+        lines += ["", "## Gold photos", "", f"{sheet} of {len(gs.images)} photos (evenly spaced), with their boxes and "
+                  "class names, drawn as `synthscene preview` draws renders:", "", f"![gold photos]({GOLD_SHEET})"]
     lines += ["", f"## Label problems: {len(problems)}", ""]
     lines += [f"- {who}: {p}" for who, p in problems] or ["None: every label file parses, coordinates lie in the "
                                                            "image, class ids are in data.yaml, images and label files pair up."]
@@ -394,6 +416,7 @@ def inspect_dataset(dataset: str | Path, out: str | Path, gold: str | Path | Non
         "low_contrast": low_contrast,
         "plots": plots,
         "problems": [{"set": who, "file": p.file, "line": p.line, "message": p.message} for who, p in problems],
+        "gold_sheet": GOLD_SHEET if sheet else None,
     }
     atomic_write(out / "stats.json", json.dumps(summary, indent=1))
     return summary

@@ -54,6 +54,30 @@ def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray:
     return sheet
 
 
+def photo_sheet(images: list[Path], boxes: np.ndarray, names: dict[int, str], count: int = 24,
+                columns: int = 6) -> tuple[np.ndarray, list[int]] | None:
+    """A contact sheet of labelled photos (a gold set), drawn as `preview` draws renders: up to `count`
+    photos, evenly spaced, with their boxes and class names. `boxes` rows are (image number, class id,
+    cx, cy, w, h), normalised (YOLO). Returns the sheet (BGR) and the image numbers drawn; None when
+    no photo could be read."""
+    n = len(images)
+    picks = sorted(set(np.linspace(0, n - 1, min(count, n)).round().astype(int).tolist())) if n else []
+    tiles, drawn = [], []
+    for k in picks:
+        bgr = cv2.imread(str(images[k]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            continue
+        h, w = bgr.shape[:2]
+        objects = []
+        for _, c, cx, cy, bw, bh in boxes[boxes[:, 0] == k] if len(boxes) else []:
+            x0, y0 = round((cx - bw / 2) * w), round((cy - bh / 2) * h)
+            x1, y1 = round((cx + bw / 2) * w), round((cy + bh / 2) * h)
+            objects.append(ObjectLabel(int(c), names.get(int(c), str(int(c))), "", [x0, y0, x1, y1], kept=True))
+        tiles.append(draw_labels(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), objects))
+        drawn.append(k)
+    return (contact_sheet(tiles, columns), drawn) if tiles else None
+
+
 def preview(config: DatasetConfig, out: str | Path, count: int = 16, overwrite: bool = False) -> Path:
     """Render images 0..count-1 exactly as `generate` would and draw their labels on a sheet."""
     from .errors import BadInput
