@@ -19,14 +19,14 @@ from PIL import Image
 
 from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
 from .diagnosis.composition import composition, markdown as composition_md, to_json, write_figure
-from .diagnosis.stats import IMAGE_STATS, image_stats
+from .diagnosis.stats import MAX_IMAGES, set_image_stats
 from .errors import BadInput
 from .files import IMAGE_SUFFIXES, check_out_folder, save_figure
 from .labels.io import atomic_write
 from .labels.photometric import label_contrast, label_contrast_markdown
 from .labels.yolo import dataset_root
 
-MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
+MAX_PIXEL_SAMPLES = MAX_IMAGES  # images whose pixels are read for brightness and colour (evenly spaced)
 _EPS = 1e-6
 
 
@@ -205,9 +205,7 @@ def _read_manifest(ds: Dataset) -> None:
 
 
 def _image_stats(images: list[Path]) -> dict[str, np.ndarray]:
-    pick = images if len(images) <= MAX_PIXEL_SAMPLES else [images[i] for i in np.linspace(0, len(images) - 1, MAX_PIXEL_SAMPLES).astype(int)]
-    rows = [st for st in map(image_stats, pick) if st is not None]
-    return {k: np.asarray([r[k] for r in rows], dtype=float) for k in IMAGE_STATS}
+    return set_image_stats(images)  # the one sample and definition diagnose and refine use (diagnosis/stats.py)
 
 
 def statistics(ds: Dataset) -> dict[str, np.ndarray]:

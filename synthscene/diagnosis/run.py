@@ -17,11 +17,11 @@ from ..files import check_out_folder, save_figure
 from ..labels.io import atomic_write
 from .composition import add_bop, composition, markdown as composition_md, to_json, write_figure
 from .core import diagnose_sets
-from .stats import image_stats
+from .stats import IMAGE_STATS, MAX_IMAGES, pick_images, image_stats, set_image_stats, summarise
 from .tide import ERRORS, iou_matrix
 
 _SHORT = {"localisation": "loc", "classification": "cls", "background": "bkg", "duplicate": "dup"}
-MAX_SYNTHETIC_IMAGES = 400  # synthetic images whose pixels are read (evenly spaced), as `inspect` does
+MAX_SYNTHETIC_IMAGES = MAX_IMAGES  # synthetic images whose pixels are read (evenly spaced), as `inspect` does
 
 
 # ---- gold ----------------------------------------------------------------------------------------
@@ -64,8 +64,7 @@ def synthetic_instances(dataset) -> list[dict]:
     ds = load_dataset(root)
     if not ds.images:
         raise BadInput("not a YOLO dataset folder: no images in the folders data.yaml names", root / "data.yaml", "--dataset")
-    pick = set(np.linspace(0, len(ds.images) - 1, min(len(ds.images), MAX_SYNTHETIC_IMAGES)).astype(int).tolist())
-    stats = {n: image_stats(ds.images[n]) for n in sorted(pick)}
+    stats = {n: image_stats(ds.images[n]) for n in pick_images(ds.images, MAX_SYNTHETIC_IMAGES)}
     manifest = _manifest_objects(ds.root)
     out = []
     for n, c, cx, cy, bw, bh in ds.boxes:
@@ -140,6 +139,15 @@ def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | 
                        for xyxy, c, s in zip(b.xyxy.cpu().numpy().tolist(), b.cls.cpu().numpy(), b.conf.cpu().numpy())]
 
 
+def image_stats_record(images: list[dict], dataset) -> dict:
+    """Per-image statistics of both sets, summarised (median, range) with the one definition and sample
+    `inspect` uses: what `refine` reads for the synthetic median and the gold photos' range."""
+    from ..inspection import load_dataset
+
+    gold = {k: np.asarray([im["stats"][k] for im in images], float) for k in IMAGE_STATS}
+    return {"gold": summarise(gold), "synthetic": summarise(set_image_stats(load_dataset(dataset).images))}
+
+
 def dataset_config(dataset) -> dict | None:
     """What made the synthetic dataset (its config.resolved.yaml: hash and config), so that `refine` can
     check it is given the same config; None for a YOLO folder synthscene did not write."""
@@ -175,6 +183,7 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
                    "gold_has_bop": has_bop})
     comp = composition(load_dataset(dataset), load_dataset(gold))  # the same table as `inspect --gold`
     report["composition"] = to_json(comp)
+    report["image_stats"] = image_stats_record(images, dataset)
     out.mkdir(parents=True, exist_ok=True)
     files = {im["image"]: im["file"] for im in images}
     report["plots"] = _plots(out, report) + _sheets(out, report, files) + [write_figure(comp, out / "composition.png")]

@@ -33,6 +33,11 @@ def image_stats(path: str | Path) -> dict[str, float] | None:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
+    return image_stats_bgr(bgr)
+
+
+def image_stats_bgr(bgr: np.ndarray) -> dict[str, float]:
+    """`image_stats` of a decoded BGR uint8 image (renders checked in memory: diagnosis/guard.py)."""
     bgr = cv2.resize(bgr, (max(bgr.shape[1] // 4, 1), max(bgr.shape[0] // 4, 1)), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
@@ -40,6 +45,34 @@ def image_stats(path: str | Path) -> dict[str, float] | None:
     lap = cv2.Laplacian(gray, cv2.CV_64F)
     return {"brightness": float(gray.mean()), "contrast": float(gray.std()), "mean_red": r, "mean_green": g,
             "mean_blue": b, "saturation": float(sat.mean()), "blur": float(lap.var())}
+
+
+MAX_IMAGES = 400  # images of a set whose pixels are read (evenly spaced): inspect, diagnose, refine alike
+
+
+def pick_images(images: list, limit: int = MAX_IMAGES) -> list[int]:
+    """The indices of the images whose statistics are read: all, or `limit` evenly spaced."""
+    if len(images) <= limit:
+        return list(range(len(images)))
+    return sorted(set(np.linspace(0, len(images) - 1, limit).astype(int).tolist()))
+
+
+def set_image_stats(images: list) -> dict[str, np.ndarray]:
+    """Per-image statistics of a set of image files (the picked ones, unreadable ones left out): the
+    one sample every median and range of an image statistic is taken from (inspect, diagnose, refine)."""
+    rows = [st for st in (image_stats(images[i]) for i in pick_images(images)) if st is not None]
+    return {k: np.asarray([r[k] for r in rows], dtype=float) for k in IMAGE_STATS}
+
+
+def summarise(values: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per statistic: images, median, min, max, 5th and 95th percentile (None when no image was read)."""
+    out = {}
+    for k, v in values.items():
+        v = np.asarray(v, float)
+        out[k] = {"images": int(len(v)), **{name: (float(f(v)) if len(v) else None) for name, f in (
+            ("median", np.median), ("min", np.min), ("max", np.max),
+            ("p05", lambda a: np.percentile(a, 5)), ("p95", lambda a: np.percentile(a, 95)))}}
+    return out
 
 
 def box_attributes(xyxy: np.ndarray, width: float, height: float) -> dict[str, np.ndarray]:
