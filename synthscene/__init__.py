@@ -29,11 +29,12 @@ def prepare(config):
     return _prepare(config)
 
 
-def refine(config_path, diagnosis_dir, out, images=None, overwrite=False):
-    """A supplement config moved toward a diagnosis' failing slices (see synthscene.diagnosis.refine)."""
+def refine(config_path, diagnosis_dir, out, images=None, overwrite=False, **kwargs):
+    """A supplement config moved toward a diagnosis' failing slices (see synthscene.diagnosis.refine;
+    keywords: force, check_images)."""
     from .diagnosis.refine import refine as _refine
 
-    return _refine(config_path, diagnosis_dir, out, images=images, overwrite=overwrite)
+    return _refine(config_path, diagnosis_dir, out, images=images, overwrite=overwrite, **kwargs)
 
 
 

@@ -133,19 +133,29 @@ def refine(
     diagnosis: Path = typer.Option(..., "--diagnosis", help="A `synthscene diagnose` report folder (report.json)."),
     out: Path = typer.Option(..., "--out", help="The supplement config to write (YAML)."),
     images: Optional[int] = typer.Option(None, "--images", help="Images in the supplement \\[default: the config's count]."),
-    force: bool = typer.Option(False, "--force", help="Refine even when CONFIG did not make the diagnosed dataset."),
+    force: bool = typer.Option(False, "--force", help="Refine even when CONFIG did not make the diagnosed dataset, "
+                               "and write even when the check renders fall outside the gold photos' range."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at --out."),
+    check_images: int = typer.Option(8, "--check-images", help="Images of the refined config rendered and "
+                                     "checked against the gold photos before it is written (0: no check)."),
 ) -> None:
     """Write a supplement config whose randomizers move toward the slices the diagnosis found failing."""
     from .diagnosis.refine import refine as _refine
+    from .errors import BadInput
 
-    res = _refine(config, diagnosis, out, images=images, overwrite=overwrite, force=force)
+    if check_images < 0:
+        raise BadInput(f"expected 0 or more images, got {check_images}", None, "--check-images")
+    res = _refine(config, diagnosis, out, images=images, overwrite=overwrite, force=force, check_images=check_images)
     for c in res["changes"]:
         typer.echo(f"{c['key']}: {c['from'] if c['key'] != 'randomizers.post.transform' else '…'} → "
                    f"{c['to'] if c['key'] != 'randomizers.post.transform' else '(+ blur)'}"
                    + (f"  [{c['slice']}]" if c["slice"] else ""))
     for note in res["notes"]:
         typer.echo(f"note: {note}")
+    if res.get("check"):
+        typer.echo("render check (median of " + str(res["check"]["images"]) + " renders, gold range): " + ", ".join(
+            f"{k} {f['renders_median']:.1f} ({f['gold_min']:.1f}–{f['gold_max']:.1f})"
+            for k, f in res["check"]["figures"].items() if f["renders_median"] is not None and f["gold_min"] is not None))
     typer.echo(f"config → {res['config']}")
 
 @app.command("init")

@@ -12,6 +12,7 @@ from conftest import run_cli
 from synthscene import load_config, refine
 from synthscene.config import config_from_dict
 from synthscene.diagnosis import diagnose_sets
+from synthscene.diagnosis.stats import summarise
 from synthscene.errors import BadInput
 
 BIG, SMALL = (100, 100, 300, 300), (100, 100, 120, 120)  # 200² px (large), 20² px (small)
@@ -38,8 +39,13 @@ def _image(name, box, cls, found, brightness=100.0):
             "preds": [{"xyxy": list(box), "cls": cls, "score": 0.9}] if found else []}
 
 
-def _diagnosis(tmp_path: Path, images, synthetic, classes=("duck", "mug")) -> Path:
+def _diagnosis(tmp_path: Path, images, synthetic, classes=("duck", "mug"), synthetic_images=None) -> Path:
+    """report.json of diagnose_sets; `synthetic_images`: per-image statistics of the synthetic set, recorded
+    as `diagnose` records them (image_stats), for the rules that need the synthetic median."""
     rep = diagnose_sets(images, synthetic, list(classes), conf=0.5)
+    if synthetic_images is not None:
+        rep["image_stats"] = {"synthetic": summarise({k: [s[k] for s in synthetic_images if k in s]
+                                                      for k in ("brightness", "contrast", "blur")})}
     folder = tmp_path / "diag"
     folder.mkdir(exist_ok=True)
     (folder / "report.json").write_text(json.dumps(rep))
@@ -112,11 +118,13 @@ def test_failing_dark_photos_lower_the_lighting_intensity(tmp_path):
     images += [_image(f"m{k}", BIG, "duck", True, brightness=120.0) for k in range(12)]
     images += [_image(f"b{k}", BIG, "duck", True, brightness=200.0) for k in range(12)]
     synthetic = [{"class": "duck", "area": 4e4, "brightness": v} for v in [120.0] * 10 + [200.0] * 10]
-    diag = _diagnosis(tmp_path, images, synthetic)
+    diag = _diagnosis(tmp_path, images, synthetic, synthetic_images=synthetic)
     res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
     (light,) = _by_key(res)["randomizers.lighting.intensity"]
     assert light["slice"].startswith("brightness [-inf,")
     assert light["to"][1] < 0.8 < 1.2 == light["from"][1]  # the whole range moves down
+    assert light["to"] == [0.4, 0.6]  # ×0.375 wanted, bounded to ÷2 per round (guard.MAX_FACTOR)
+    assert "160 grey levels" in light["why"]  # the synthetic median per image, not a bin's centre
     assert load_config(tmp_path / "new.yaml").randomizers.lighting.intensity == tuple(light["to"])
 
 
@@ -176,7 +184,7 @@ def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
         hit["gold"][0].update(visibility=0.95, elevation=45.0)
         images += [miss, hit]
     synthetic = [{"class": "duck", "area": 4e4, "blur": 500.0, "visibility": 1.0, "elevation": 45.0, "border": 0.2}] * 20
-    diag = _diagnosis(tmp_path, images, synthetic)
+    diag = _diagnosis(tmp_path, images, synthetic, synthetic_images=synthetic)
     res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
     changes = _by_key(res)
     assert changes["randomizers.occlusion.enabled"][0]["to"] is True
@@ -214,7 +222,7 @@ def test_refining_a_refined_config_keeps_round_one_and_adds_round_two(tmp_path):
     dark += [_image(f"m{k}", BIG, "mug", True, brightness=120.0) for k in range(12)]
     synthetic = [{"class": "mug", "area": 4e4, "brightness": 120.0}] * 20
     (tmp_path / "r2").mkdir()
-    diag2 = _diagnosis(tmp_path / "r2", dark, synthetic)
+    diag2 = _diagnosis(tmp_path / "r2", dark, synthetic, synthetic_images=synthetic)
     res2 = refine(tmp_path / "r1.yaml", diag2, tmp_path / "r2.yaml", images=2)
     assert {c["round"] for c in res2["changes"]} == {2}
     prov = yaml.safe_load((tmp_path / "r2.yaml").read_text())["provenance"]
@@ -281,3 +289,114 @@ def test_refine_reads_the_dataset_folder_when_the_report_predates_the_record(tmp
     del report["dataset"]  # nothing to compare with: refined, with a note saying so
     (diag / "report.json").write_text(json.dumps(report))
     assert any("not checked" in n for n in refine(tmp_path / "other.yaml", diag, tmp_path / "s.yaml")["notes"])
+
+
+# ---- guards (diagnosis/guard.py; docs/TARGETED.md "Guards") ---------------------------------------
+
+LMO_GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "gold" / "lmo" / "yolo"
+
+
+def test_an_under_covered_bin_the_detector_finds_anyway_is_not_acted_on(tmp_path):
+    """Issue 26: the dark bin was under-covered (few synthetic images there) but its recall was 1.00;
+    refine cut the lighting. Recall at or above the overall recall is no failure: lighting stays."""
+    from synthscene.diagnosis import guard
+
+    images = [_image(f"d{k}", BIG, "duck", True, brightness=20.0) for k in range(12)]  # all found
+    images += [_image(f"m{k}", BIG, "duck", k % 2 == 0, brightness=120.0) for k in range(12)]
+    images += [_image(f"b{k}", BIG, "duck", k % 2 == 0, brightness=200.0) for k in range(12)]
+    synthetic = [{"class": "duck", "area": 4e4, "brightness": v} for v in [149.0] * 10 + [200.0] * 10]
+    diag = _diagnosis(tmp_path, images, synthetic, synthetic_images=synthetic)
+    rep = json.loads((diag / "report.json").read_text())
+    dark = rep["slices"]["brightness"]["bins"][0]
+    assert dark["verdict"] == "under-covered" and dark["recall"] == 1.0 and rep["recall"] < 1.0
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
+    assert "randomizers.lighting.intensity" not in _by_key(res)
+    assert load_config(tmp_path / "new.yaml").randomizers.lighting.intensity == (0.8, 1.2)
+    assert any(n.startswith("brightness [-inf,") and "at or above the overall" in n for n in res["notes"])
+    # below the overall recall, but not clearly (a 95% Wilson interval reaching it): not acted on either
+    assert not guard.clearly_failing({"recall": 0.6, "n_gold": 10}, 0.7)[0]
+    assert guard.clearly_failing({"recall": 0.0, "n_gold": 12}, 0.67)[0]
+    lo, hi = guard.wilson(0.5, 20)
+    assert lo == pytest.approx(0.299, abs=1e-3) and hi == pytest.approx(0.701, abs=1e-3)
+
+
+def test_every_edited_range_moves_by_at_most_the_factor_per_round(tmp_path):
+    from synthscene.diagnosis import guard
+
+    assert guard.bound_range([0.4, 1.1], [0.05, 0.285]) == [0.2, 0.55]  # issue 26's cut, bounded
+    assert guard.bound_range([0.4, 1.1], [0.05, 0.285], floor=0.25) == [0.25, 0.55]
+    assert guard.bound_range([0.5, 0.7], [3.0, 9.0]) == [1.0, 1.4]
+    assert guard.bound_shift([35, 70], [-80, 89]) == [-10.0, 89.0]
+    # small boxes missed, none in the synthetic set: the camera moves farther, at most ×2 per end
+    images = [_image(f"s{k}", (100, 100, 104, 104), "duck", False) for k in range(12)]
+    images += [_image(f"b{k}", BIG, "duck", True) for k in range(12)]
+    diag = _diagnosis(tmp_path, images, [{"class": "duck", "area": 200.0**2}] * 20)
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "new.yaml")
+    (dist, *_) = _by_key(res)["randomizers.camera.distance"]
+    assert dist["from"] == [0.5, 0.7] and dist["to"] == [1.0, 1.4]  # 4 px boxes would need ~20 m
+
+
+def _dark_config() -> dict:
+    """The tiny config, its images made near-black by post-processing (as issue 26's supplement was)."""
+    cfg = tiny_config()
+    cfg["randomizers"]["post"] = {"transform": {"transform": {
+        "__class_fullname__": "Compose", "p": 1.0,
+        "transforms": [{"__class_fullname__": "ColorJitter", "p": 1.0, "brightness": [0.04, 0.04],
+                        "contrast": [1.0, 1.0], "saturation": [1.0, 1.0], "hue": [0.0, 0.0]}]}}}
+    return cfg
+
+
+@pytest.mark.skipif(not LMO_GOLD.is_dir(), reason="the LM-O gold set is not here")
+def test_the_render_check_refuses_near_black_renders_against_the_lmo_gold_set(tmp_path):
+    from synthscene.diagnosis import guard
+
+    images = [_image(f"d{k}", BIG, "duck", True) for k in range(12)]
+    images += [_image(f"m{k}", BIG, "mug", False) for k in range(12)]
+    diag = _diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4}] * 10 + [{"class": "mug", "area": 4e4}] * 10,
+                      synthetic_images=[{"brightness": 185.0, "contrast": 20.0, "blur": 300.0}] * 20)
+    rep = json.loads((diag / "report.json").read_text())
+    rep["gold"] = str(LMO_GOLD)  # as diagnose records it; the gold photos' range is read from there
+    (diag / "report.json").write_text(json.dumps(rep))
+    gold = guard.gold_summary(rep)["brightness"]
+    assert 10 < gold["min"] < gold["median"] < gold["max"] < 250
+
+    new = tmp_path / "new.yaml"
+    proc = run_cli("refine", _write(tmp_path, _dark_config()), "--diagnosis", diag, "--out", new, "--check-images", 3,
+                   check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "below the darkest gold photo's" in proc.stderr and "--force" in proc.stderr and "Traceback" not in proc.stderr
+    assert not new.exists()
+    proc = run_cli("refine", tmp_path / "config.yaml", "--diagnosis", diag, "--out", new, "--check-images", 3, "--force")
+    assert new.is_file() and "note: --force: median brightness of 3 renders" in proc.stdout
+    # The ordinary tiny config renders brighter and flatter than any LM-O photo, as the diagnosed dataset
+    # (recorded: 185 / 20) already was: not made worse by refine, so written, with a note that says so.
+    res = refine(_write(tmp_path, tiny_config(), "plain.yaml"), diag, tmp_path / "plain-new.yaml", check_images=3)
+    assert res["check"] and not res["check"]["problems"]
+    b = res["check"]["figures"]["brightness"]
+    assert b["renders_median"] > gold["max"]
+    assert any("already outside the gold range before refine" in n for n in res["notes"])
+
+
+def test_inspect_diagnose_and_refine_measure_one_brightness(tmp_path):
+    """Issue 26: refine's "why" said 149 grey levels where inspect said 66 for the same dataset."""
+    from synthscene.diagnosis.run import image_stats_record
+    from synthscene.inspection import inspect_dataset
+
+    cfg = tiny_config(count=6)
+    src = _write(tmp_path, cfg)
+    run_cli("generate", src, "--out", tmp_path / "ds")
+    inspected = inspect_dataset(tmp_path / "ds", tmp_path / "inspect")["stats"]["brightness"]["median"]
+    recorded = image_stats_record([], tmp_path / "ds")["synthetic"]["brightness"]["median"]
+    assert recorded == inspected  # what diagnose writes into report.json
+
+    # photos darker than that median clearly missed: refine names the same median, read from the dataset
+    dark = max(1.0, inspected / 4)
+    images = [_image(f"d{k}", BIG, "duck", False, brightness=dark) for k in range(12)]
+    images += [_image(f"m{k}", BIG, "duck", True, brightness=inspected) for k in range(24)]
+    diag = _diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4, "brightness": inspected}] * 20)
+    rep = json.loads((diag / "report.json").read_text())
+    rep["dataset"] = str(tmp_path / "ds")  # no image_stats recorded: refine measures the folder itself
+    (diag / "report.json").write_text(json.dumps(rep))
+    res = refine(src, diag, tmp_path / "new.yaml")
+    (light,) = _by_key(res)["randomizers.lighting.intensity"]
+    assert f"({inspected:.3g} grey levels, per image" in light["why"]

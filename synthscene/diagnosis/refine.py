@@ -24,13 +24,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, json_hash, load_config, read_yaml, validation_error
 from ..errors import BadInput, SynthsceneError
 from ..schema import MAX_ASSET_COUNT
+from . import guard
 
 ACTING = ("under-covered", "covered-failing")
 SIZE_DIMS = ("coco_size", "area_quartile")
 MIN_ELEVATION = 5.0  # degrees: a camera below the ground plane sees nothing
 NOT_MAPPED = {"aspect": "box shape follows viewpoint and resting pose (randomizers.pose.per_asset)",
-              "contrast": "no contrast rule yet: add RandomBrightnessContrast to randomizers.post by hand",
+              "contrast": "no contrast rule: `synthscene inspect --gold` names a post step sized to the gap (docs/TARGETED.md)",
               "azimuth": "the object's heading is already uniform under pose randomization"}
+INTENSITY_FLOOR, INTENSITY_CEIL = 0.25, 3.0  # lighting.intensity: a gain on the rendered scene's pixels
+MAX_BLUR_KERNEL = 7  # px: the largest GaussianBlur kernel one round adds
 
 
 # ---- report.json (only the parts refine reads are checked) --------------------------------------
@@ -80,8 +83,9 @@ def read_report(diagnosis_dir: str | os.PathLike) -> dict:
 
 # ---- findings: acting slices, with their numeric bounds -----------------------------------------
 
-def findings(report: dict, dim: str) -> list[dict]:
-    """Bins of `dim` to act on: verdict under-covered / covered-failing, with enough gold instances."""
+def findings(report: dict, dim: str, held_back: list | None = None) -> list[dict]:
+    """Bins of `dim` to act on: verdict under-covered / covered-failing, with enough gold instances, and
+    a recall clearly below the overall recall (guard.clearly_failing); the others go to `held_back`."""
     s = report["slices"].get(dim)
     if not s:
         return []
@@ -90,6 +94,11 @@ def findings(report: dict, dim: str) -> list[dict]:
     out = []
     for i, b in enumerate(s["bins"]):
         if b["verdict"] in ACTING and b["n_gold"] >= min_n:
+            act, why = guard.clearly_failing(b, report.get("recall"))
+            if not act:
+                if held_back is not None:
+                    held_back.append((f"{dim} {b['label']}", b["verdict"], why))
+                continue
             lo, hi = (edges[i], edges[i + 1]) if edges else (None, None)
             out.append({**b, "dim": dim, "lo": lo, "hi": hi, "slice": f"{dim} {b['label']}"})
     return out
@@ -137,6 +146,13 @@ class _Plan:
         self.changes: list[dict] = []
         self.values: dict[str, Any] = {}
         self.notes: list[str] = []
+        self._synthetic = None
+
+    def synthetic_median(self, stat: str) -> float | None:
+        """The diagnosed dataset's median of an image statistic, per image, as `inspect` measures it."""
+        if self._synthetic is None:
+            self._synthetic = guard.synthetic_summary(self.report) or {}
+        return (self._synthetic.get(stat) or {}).get("median")
 
     def change(self, key: str, old, new, finding: dict | None, why: str) -> None:
         self.values[key] = new
@@ -163,7 +179,8 @@ def _class_rule(plan: _Plan) -> None:
             plan.notes.append(f"{b['slice']}: no asset of this class in the config; not acted on")
             continue
         s, g = b["synthetic_share"], b["gold_share"]
-        factor = 1.5 if b["verdict"] == "covered-failing" else (3.0 if not s else min(3.0, max(1.5, g / s)))
+        top = guard.MAX_FACTOR
+        factor = 1.5 if b["verdict"] == "covered-failing" else (top if not s else min(top, max(1.5, g / s)))
         for i, a in assets:
             if a.name in groups:
                 gi, j = groups[a.name]
@@ -218,7 +235,7 @@ def _size_rule(plan: _Plan) -> None:
     if cam.mode == "box_size":
         # box_px is the span of the targets' bounding sphere: 2r = |extents|; the box side ≈ mean extent
         ratio = float(np.median([np.linalg.norm(e) / e.mean() for e in ext])) if ext else math.sqrt(3)
-        new = _rng(min(s[0] for s in sides) * ratio, max(s[1] for s in sides) * ratio)
+        new = _rng(*guard.bound_range(cam.box_px, [min(s[0] for s in sides) * ratio, max(s[1] for s in sides) * ratio], 1.0))
         for b in acting:
             plan.change("randomizers.camera.box_px", list(cam.box_px), new, b,
                         f"apparent size for box sides {lo_s:.3g}–{hi_s:.3g} px (sphere span = side × {ratio:.2g})")
@@ -236,7 +253,7 @@ def _size_rule(plan: _Plan) -> None:
         lo_d, hi_d = cam.distance[0] * m / max(s[1] for s in sides), cam.distance[1] * m / min(s[0] for s in sides)
         how = f"the current range scaled by synthetic median side {m:.3g} px / missed side"
     lo_d, hi_d = max(lo_d, cfg.camera.near * 10), min(hi_d, cfg.camera.far * 0.8)
-    new = _rng(lo_d, max(lo_d, hi_d))
+    new = _rng(*guard.bound_range(cam.distance, [lo_d, max(lo_d, hi_d)], cfg.camera.near * 10, cfg.camera.far * 0.8))
     for b in acting:
         plan.change("randomizers.camera.distance", list(cam.distance), new, b,
                     f"camera distance for box sides {lo_s:.3g}–{hi_s:.3g} px: {how}")
@@ -252,7 +269,8 @@ def _visibility_rule(plan: _Plan) -> None:
             acting.append(b)
     if not acting:
         return
-    new = _rng(max(0.05, min(b["lo"] or 0.0 for b in acting)), min(1.0, max(b["hi"] or 1.0 for b in acting)))
+    new = _rng(*guard.bound_range(occ.visibility, [max(0.05, min(b["lo"] or 0.0 for b in acting)),
+                                                   min(1.0, max(b["hi"] or 1.0 for b in acting))], 0.05, 1.0))
     first = acting[0]
     if not occ.enabled:
         plan.change("randomizers.occlusion.enabled", False, True, first, "occluders are needed to reach these visible fractions")
@@ -269,9 +287,10 @@ def _brightness_rule(plan: _Plan) -> None:
     acting = findings(plan.report, "brightness")
     if not acting:
         return
-    syn = _synthetic_centre(plan.report, "brightness", 0.0, 255.0)
-    if syn is None:
-        plan.notes.append("brightness: the synthetic set records no brightness; lighting not changed")
+    syn = plan.synthetic_median("brightness")
+    if not syn:
+        plan.notes.append("brightness: no measured synthetic median brightness (report.json image_stats, or the "
+                          "dataset folder); lighting not changed")
         return
     lo, hi, used = math.inf, -math.inf, []
     for b in acting:
@@ -282,10 +301,12 @@ def _brightness_rule(plan: _Plan) -> None:
         lo, hi = min(lo, light.intensity[0] * k), max(hi, light.intensity[1] * k)
         used.append((b, k))
     if used:
-        new = _rng(max(lo, 0.05), hi)
+        new = _rng(*guard.bound_range(light.intensity, [lo, hi], INTENSITY_FLOOR, INTENSITY_CEIL))
         for b, k in used:
             plan.change("randomizers.lighting.intensity", list(light.intensity), new, b,
-                        f"intensity ×{k:.2g} = the bin's brightness / the synthetic median's ({syn:.3g} grey levels)")
+                        f"intensity ×{k:.2g} = the bin's brightness / the synthetic median's ({syn:.3g} grey levels, "
+                        f"per image, as `inspect` measures it), bounded to ×{guard.MAX_FACTOR:g} / ÷{guard.MAX_FACTOR:g} "
+                        f"per round and {INTENSITY_FLOOR:g}–{INTENSITY_CEIL:g}")
 
 
 def _blur_rule(plan: _Plan) -> None:
@@ -293,9 +314,10 @@ def _blur_rule(plan: _Plan) -> None:
     acting = findings(plan.report, "blur")
     if not acting:
         return
-    syn = _synthetic_centre(plan.report, "blur", 0.0)
-    if syn is None:
-        plan.notes.append("blur: the synthetic set records no blur; post-processing not changed")
+    syn = plan.synthetic_median("blur")
+    if not syn:
+        plan.notes.append("blur: no measured synthetic median blur (report.json image_stats, or the dataset folder); "
+                          "post-processing not changed")
         return
     used = []
     for b in acting:
@@ -310,7 +332,7 @@ def _blur_rule(plan: _Plan) -> None:
 
     from ..randomizers.post import build
 
-    k = min(15, 2 * round(math.sqrt(max(r for _, r in used))) + 1)
+    k = min(MAX_BLUR_KERNEL, 2 * round(math.sqrt(max(r for _, r in used))) + 1)
     k = max(k, 3)
     blur = A.GaussianBlur(blur_limit=(3, k), p=0.5)
     parts = ([build(post.transform)] if post.transform is not None else []) + [blur]
@@ -335,8 +357,8 @@ def _elevation_rule(plan: _Plan) -> None:
             acting.append(b)
     if not acting:
         return
-    new = _rng(max(floor, min(b["lo"] if b["lo"] is not None else -90.0 for b in acting)),
-               min(89.0, max(b["hi"] if b["hi"] is not None else 90.0 for b in acting)))
+    new = _rng(*guard.bound_shift(cam.elevation_deg, [max(floor, min(b["lo"] if b["lo"] is not None else -90.0 for b in acting)),
+                                                      min(89.0, max(b["hi"] if b["hi"] is not None else 90.0 for b in acting))]))
     for b in acting:
         plan.change("randomizers.camera.elevation_deg", list(cam.elevation_deg), new, b,
                     "camera elevation toward the missed viewpoints (elevation in the object's frame; "
@@ -362,7 +384,7 @@ def _border_rule(plan: _Plan) -> None:
         dist = [2 * radius * f / cam.box_px[1], 2 * radius * f / cam.box_px[0]]
     half_view = (sum(dist) / 2) * min(cfg.camera.width, cfg.camera.height) / (2 * f)  # metres
     gap = min(b["hi"] for b in acting)
-    new = _r(max(cam.look_at_jitter * 1.5, half_view * (1 - 2 * gap)))
+    new = _r(guard.bound(cam.look_at_jitter, max(cam.look_at_jitter * 1.5, half_view * (1 - 2 * gap))))
     if cfg.labels.max_truncation < 1:
         plan.notes.append(f"labels.max_truncation is {cfg.labels.max_truncation}: truncated objects beyond it are not labelled")
     for b in acting:
@@ -489,12 +511,14 @@ def check_inputs(cfg: DatasetConfig, report: dict, force: bool = False) -> list[
 
 
 def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out: str | os.PathLike,
-           images: int | None = None, overwrite: bool = False, force: bool = False) -> dict:
+           images: int | None = None, overwrite: bool = False, force: bool = False,
+           check_images: int = guard.CHECK_IMAGES) -> dict:
     """Write `out`: `config_path` with its randomizers moved toward DIR/report.json's failing slices.
 
-    Returns {"config": path, "changes": provenance entries, "notes": findings not acted on}.
-    Bad input (config, report, --images, an existing `out` without `overwrite`) raises BadInput
-    before anything is written.
+    Returns {"config": path, "changes": provenance entries, "notes": findings not acted on,
+    "check": the render check's figures (or None)}. Bad input (config, report, --images, an existing
+    `out` without `overwrite`) raises BadInput before anything is written; so does a refined config
+    whose `check_images` renders fall outside the gold photos' range (guard.py), unless `force`.
     """
     from ..files import check_out_file, staged_write
     from ..scenes.assets import prepare
@@ -514,6 +538,10 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     plan.notes += check_inputs(cfg, report, force)
     for rule in RULES:
         rule(plan)
+    held_back: list = []
+    for dim in report["slices"]:
+        findings(report, dim, held_back)
+    plan.notes += [f"{name} ({verdict}): not acted on, {why}" for name, verdict, why in held_back]
     for dim, why in NOT_MAPPED.items():
         for b in findings(report, dim):
             plan.notes.append(f"{b['slice']} ({b['verdict']}): not acted on, {why}")
@@ -544,9 +572,35 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
               f"# and {report_path.resolve()}: every changed key and its reason is under `provenance:`\n"
               "# (not part of the config hash).\n")
     text = header + _annotate(yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=float("inf"), allow_unicode=True), comments)
+    check = None
     with staged_write(out, text) as tmp:
         try:
-            prepare(load_config(tmp))  # an ordinary config, or nothing
+            made = prepare(load_config(tmp))  # an ordinary config, or nothing
         except BadInput as err:
             raise SynthsceneError(f"refine made a config that does not load ({err}); nothing written") from None
-    return {"config": str(out), "changes": plan.changes, "notes": plan.notes}
+        check = _check_renders(made, report, check_images, force, plan.notes, out)
+    return {"config": str(out), "changes": plan.changes, "notes": plan.notes, "check": check}
+
+
+def _check_renders(cfg: DatasetConfig, report: dict, count: int, force: bool, notes: list[str], out: Path) -> dict | None:
+    """Guard 3 (guard.py): render `count` images of the refined config; refuse (BadInput) when their
+    median brightness or contrast leaves the gold photos' range, unless `force` (then a note)."""
+    if not count:
+        notes.append("render check skipped (--check-images 0)")
+        return None
+    gold = guard.gold_summary(report)
+    if gold is None:
+        notes.append("render check skipped: the diagnosis records no gold photo statistics and names no gold folder")
+        return None
+    renders = guard.render_stats(cfg, count)
+    problems, more = guard.check_renders(renders, gold, guard.synthetic_summary(report))
+    notes += more
+    figures = {k: {"renders_median": float(np.median(renders[k])) if len(renders[k]) else None,
+                   "gold_min": (gold.get(k) or {}).get("min"), "gold_max": (gold.get(k) or {}).get("max")}
+               for k in guard.CHECKED}
+    if problems and not force:
+        raise BadInput("the refined config's renders fall outside the gold photos' range, so refine wrote nothing: "
+                       + "; ".join(problems) + ". Look at them (`synthscene preview`), edit the config by hand, or "
+                       "give --force to write it anyway", out, "--out")
+    notes += [f"--force: {p}" for p in problems]
+    return {"images": count, "figures": figures, "problems": problems}
