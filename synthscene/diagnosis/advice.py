@@ -4,6 +4,14 @@ A gap is *large* when the medians differ by more than RELATIVE_GAP (15 %) of the
 (box position: when the spread of box centres differs by that much, or the median centre is more
 than POSITION_SHIFT of the image away). Each large gap names the config key that moves the
 statistic (docs/RANDOMIZERS.md) and the direction to move it.
+
+Each photometric gap (brightness, contrast, saturation) and the box-size gap also carries a
+`change`: one config change sized from the two medians that moves the figure by about the gap,
+measured (docs/TARGETED.md, "Advice that moves the figure"; diagnosis/moves.py applies it):
+a last step appended to `randomizers.post.transform`, which acts on every pixel of the final
+image, where `lighting.intensity` lights only the rendered scene (not background photos) and a
+ColorJitter with p < 1 or a range around 1 barely moves a median. The photometric advice also
+says what docs/RESULTS.md measured: matching LM-O's photo statistics made the detector worse.
 """
 from __future__ import annotations
 
@@ -14,6 +22,14 @@ POSITION_SHIFT = 0.10  # of the image width / height
 _POST = "`randomizers.post` (albumentations)"
 
 # statistic → (what it is, word when the synthetic value is higher, word when lower, key, direction if higher, if lower)
+#: what docs/RESULTS.md measured about matching photo statistics (said with every photometric advice)
+MATCHING_NOTE = ("matching these statistics has not helped where it was measured: on LM-O, configs/lmo_sensor.yaml "
+                 "brought the renders to the photos' grey level and contrast and the detector scored worse (mAP50 "
+                 "0.040 vs 0.082; 0.137 vs 0.217 at 4x the budget; docs/RESULTS.md, 'Matching the camera to the "
+                 "photos made it worse'). Try it as a benchmark arm, not as the recipe; it is worth it when "
+                 "`synthscene diagnose` shows the misses in the photos' brightness or contrast slices")
+PHOTOMETRIC = ("brightness", "contrast", "saturation")
+
 RULES = {
     "brightness": ("images", "brighter", "darker", "randomizers.lighting.intensity", "lower", "raise",
                    f"or a brightness shift in {_POST}: RandomBrightnessContrast brightness_limit"),
@@ -51,9 +67,20 @@ def advice(stats: dict[str, np.ndarray], gold: dict[str, np.ndarray]) -> list[di
         if gap is None or abs(gap) <= RELATIVE_GAP:
             continue
         word, direction = (up, d_up) if gap > 0 else (down, d_down)
+        from .moves import change_for, describe
+
+        change = change_for(name, ma, mb)
+        if change is None:
+            why = (f"synthetic {what} {abs(gap):.0%} {word} than the photos (median {ma:.3g} vs {mb:.3g}): "
+                   f"{direction} `{key}` ({how})")
+        else:
+            why = (f"synthetic {what} {abs(gap):.0%} {word} than the photos (median {ma:.3g} vs {mb:.3g}): "
+                   f"{describe(change)}" + (f"; or {direction} `{key}` ({how})" if key != change["key"] else ""))
+            key = change["key"]
+        if name in PHOTOMETRIC:
+            why += f". Note: {MATCHING_NOTE}"
         out.append({"statistic": name, "synthetic": ma, "gold": mb, "gap": gap, "key": key, "direction": direction,
-                    "why": f"synthetic {what} {abs(gap):.0%} {word} than the photos (median {ma:.3g} vs {mb:.3g}): "
-                           f"{direction} `{key}` ({how})"})
+                    "change": change, "why": why})
     out += _position(stats, gold)
     return out
 
