@@ -21,6 +21,7 @@ from typing_extensions import Annotated
 
 from ..rng import config_stream, integer, stream, uniform
 from ..scenes.shapes import ShapesConfig
+from ..scenes.mesh_distractors import MeshSource, candidates, mesh_urdf
 from ..schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import existing_dir
@@ -53,11 +54,12 @@ def _source(value: str, info: ValidationInfo) -> str:
 
 
 Source = Annotated[str, AfterValidator(_source)]
+AnySource = Annotated[Source | MeshSource, Field(union_mode="left_to_right")]  # a dict: a folder of meshes
 
 
 class OcclusionConfig(StrictModel):
     enabled: bool = True
-    sources: list[Source] = Field(["pybullet:random_urdfs"], validate_default=True)  # folders searched (recursively) for *.urdf, or synthscene:shapes
+    sources: list[AnySource] = Field(["pybullet:random_urdfs"], validate_default=True)  # folders searched (recursively) for *.urdf, or synthscene:shapes
     pool_size: int = Field(24, ge=0)  # pool members loaded per worker
     scale: float = Field(1.0, gt=0)  # globalScaling of every pool member
     distractors: IntRange = (0, 4)  # per image, dropped with the targets
@@ -78,7 +80,8 @@ class OcclusionConfig(StrictModel):
 
     @model_validator(mode="after")
     def _has_urdfs(self):
-        if self.enabled and self.pool_size and not (self.shape_count or any(urdfs_in(src) for src in self.folders)):
+        if self.enabled and self.pool_size and not (self.shape_count or any(urdfs_in(src) for src in self.folders)
+                                                    or candidates(self.sources)):
             raise ValueError(f"no *.urdf under sources {list(self.sources)}")
         if self.shapes is not None and SHAPES_SOURCE not in self.sources:
             raise ValueError(f"`shapes` is set but sources {list(self.sources)} do not name {SHAPES_SOURCE!r}")
@@ -94,7 +97,7 @@ class OcclusionConfig(StrictModel):
 
     @property
     def folders(self) -> list[str]:
-        return [s for s in self.sources if s not in GENERATED_SOURCES]
+        return [s for s in self.sources if isinstance(s, str) and s not in GENERATED_SOURCES]
 
     @property
     def shape_count(self) -> int:
@@ -102,7 +105,7 @@ class OcclusionConfig(StrictModel):
         else `shapes.share` of it."""
         if SHAPES_SOURCE not in self.sources:
             return 0
-        share = (self.shapes or ShapesConfig()).share if self.folders else 1.0
+        share = (self.shapes or ShapesConfig()).share if self.folders or candidates(self.sources) else 1.0
         return int(round(self.pool_size * share))
 
 
@@ -116,12 +119,14 @@ def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
     members first (drawn as they always were), then the shapes (made once in the asset cache)."""
     if not cfg.enabled or cfg.pool_size == 0:
         return []
-    found = sorted({u for src in cfg.folders for u in urdfs_in(src)})
+    meshes = candidates(cfg.sources)  # mesh folders' files: converted below, only those drawn
+    found = sorted({u for src in cfg.folders for u in urdfs_in(src)} | set(meshes))
     out = []
     if found:
         rng = config_stream(seed, "occlusion.pool")
         k = min(cfg.pool_size - cfg.shape_count, len(found))
         out = [found[i] for i in sorted(rng.choice(len(found), size=k, replace=False))]
+        out = [mesh_urdf(u, meshes[u]) if u in meshes else u for u in out]
     return out + shape_urdfs(cfg, seed)
 
 
@@ -250,7 +255,8 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     drawn = draw_members(cfg, rng, pool_size, len(ctx.radii))
     names = [pool_name(m) for m in drawn.distractors]
     taken = [(ctx.positions[i], ctx.rooms[i]) for i in ctx.in_scene]
-    where = place_distractors(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
+    place = getattr(ctx.volume, "place", place_distractors)  # pose mode dense: its region and ring (layout.py)
+    where = place(rng, ctx.volume, [ctx.asset_radius[n] for n in names], taken)
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
     if cfg.shape_count:  # some shapes stand on their base, as on a real desk: own stream, the others' draws unchanged
         upright, first = (cfg.shapes or ShapesConfig()).upright, pool_size - cfg.shape_count

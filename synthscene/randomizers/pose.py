@@ -36,7 +36,7 @@ class PileConfig(StrictModel):
 
 class PoseConfig(StrictModel):
     enabled: bool = True
-    mode: Literal["free", "drop", "pile"] = "drop"
+    mode: Literal["free", "drop", "pile", "dense"] = "drop"
     volume: Volume = Volume()
     pile: PileConfig = PileConfig()
     per_asset: dict[str, PoseConstraint] = {}
@@ -44,6 +44,7 @@ class PoseConfig(StrictModel):
     max_tries: int = Field(30, ge=1, le=10_000)  # rejection sampling attempts per object before stacking it higher
     held_distance: Range = (0.3, 0.7)  # mode held: fraction of the camera's distance to its look-at point
     held_hand: bool = True  # mode held: a hand and forearm hold the object (scenes/held_hand.py)
+    dense: "DenseConfig | None" = None  # mode dense: the packed region (randomizers/layout.py)
 
     @field_validator("held_distance")
     @classmethod
@@ -58,6 +59,8 @@ class PoseConfig(StrictModel):
         out = handler(self)
         if isinstance(out, dict) and self.held_hand:
             out.pop("held_hand", None)
+        if isinstance(out, dict) and self.dense is None:
+            out.pop("dense", None)
         return out
 
 
@@ -179,6 +182,8 @@ def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: f
 
     Objects in mode `held` get a placeholder here (see `held`: they are placed once the camera is
     known) and take no room in the volume."""
+    if cfg.enabled and cfg.mode == "dense":  # packed into a region drawn per image (randomizers/layout.py)
+        return layout.sample_dense(cfg, rng, ctx, support_z)
     radii = list(ctx.radii)
     rooms = list(ctx.rooms)
     constraints = list(ctx.constraints) if ctx.constraints else None
@@ -230,4 +235,7 @@ def held(cfg: PoseConfig, rng: np.random.Generator, constraint: PoseConstraint |
     return HeldDraw((cam + distance * ray).tolist(), quat.tolist(), fraction, pixel, distance)
 
 
+from . import layout  # noqa: E402  (it builds on PoseDraw)
+from .layout import DenseConfig  # noqa: E402,F401
+PoseConfig.model_rebuild()
 RANDOMIZER = register(Randomizer("pose", PoseConfig, PoseConfig(), sample))
