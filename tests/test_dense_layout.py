@@ -88,7 +88,7 @@ def test_dense_settle_is_bounded_and_objects_stay_on_the_desk(monkeypatch):
         for index in range(4):
             s = sample_scene(cfg, index, world.asset_info, "tiny")
             region = s.randomization["pose"]["region"]
-            assert max(region["size"]) <= 0.2 * 1.33 ** 0.5 + 1e-9
+            assert max(region["size"]) <= 0.2 * 2 ** 0.5 + 1e-9
             before = len(steps)
             world.pose(s)
             assert len(steps) - before <= 120  # randomizers.pose.settle_steps: the bound

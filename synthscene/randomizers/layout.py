@@ -39,8 +39,8 @@ class DenseConfig(StrictModel):
     """`randomizers.pose.dense`: the region of mode `dense`, drawn per image."""
 
     centre: DenseCentre = DenseCentre()  # where the region's centre lies on the desk, metres
-    size: Range = (0.25, 0.40)  # side of the region, metres (LM-O: the eight objects within ~30 cm)
-    aspect: Range = (0.75, 1.33)  # width / depth of the region
+    size: Range = (0.40, 0.60)  # side of the region, metres (tuned on LM-O: docs/RESULTS.md, "Composition")
+    aspect: Range = (0.5, 2.0)  # width / depth of the region
     spacing: Range = (0.55, 0.85)  # density: centre distance ≥ spacing × the sum of the two rooms
     ring: Range = (0.10, 0.30)  # width of the clutter ring around the region, metres
     ring_share: Range = (0.4, 0.7)  # of the image's distractors, placed in the ring
