@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pybullet_data
 import pytest
 import yaml
@@ -346,10 +347,7 @@ def _dark_config() -> dict:
     return cfg
 
 
-@pytest.mark.skipif(not LMO_GOLD.is_dir(), reason="the LM-O gold set is not here")
-def test_the_render_check_refuses_near_black_renders_against_the_lmo_gold_set(tmp_path):
-    from synthscene.diagnosis import guard
-
+def _dark_diagnosis(tmp_path) -> Path:
     images = [_image(f"d{k}", BIG, "duck", True) for k in range(12)]
     images += [_image(f"m{k}", BIG, "mug", False) for k in range(12)]
     diag = _diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4}] * 10 + [{"class": "mug", "area": 4e4}] * 10,
@@ -357,24 +355,47 @@ def test_the_render_check_refuses_near_black_renders_against_the_lmo_gold_set(tm
     rep = json.loads((diag / "report.json").read_text())
     rep["gold"] = str(LMO_GOLD)  # as diagnose records it; the gold photos' range is read from there
     (diag / "report.json").write_text(json.dumps(rep))
-    gold = guard.gold_summary(rep)["brightness"]
-    assert 10 < gold["min"] < gold["median"] < gold["max"] < 250
+    return diag
 
+
+@pytest.mark.skipif(not LMO_GOLD.is_dir(), reason="the LM-O gold set is not here")
+def test_the_render_check_refuses_renders_refine_made_near_black(tmp_path, monkeypatch):
+    """Issue 26's case: the refined config renders near-black where the config it came from did not."""
+    from synthscene.diagnosis import guard
+
+    diag = _dark_diagnosis(tmp_path)
+    gold = guard.gold_summary(json.loads((diag / "report.json").read_text()))["brightness"]
+    assert 10 < gold["min"] < gold["median"] < gold["max"] < 250
+    calls = []
+
+    def renders(config, count):  # the refined config first, then the unrefined one on the same images
+        calls.append(config)
+        level = 6.0 if len(calls) % 2 else gold["median"]
+        return {"brightness": np.full(count, level), "contrast": np.full(count, 1.0 if level < 10 else 58.0)}
+
+    monkeypatch.setattr(guard, "render_stats", renders)
     new = tmp_path / "new.yaml"
-    proc = run_cli("refine", _write(tmp_path, _dark_config()), "--diagnosis", diag, "--out", new, "--check-images", 3,
-                   check=False)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "below the darkest gold photo's" in proc.stderr and "--force" in proc.stderr and "Traceback" not in proc.stderr
+    with pytest.raises(BadInput, match="below the darkest gold photo's.*--force"):
+        refine(_write(tmp_path, tiny_config()), diag, new, check_images=3)
     assert not new.exists()
-    proc = run_cli("refine", tmp_path / "config.yaml", "--diagnosis", diag, "--out", new, "--check-images", 3, "--force")
-    assert new.is_file() and "note: --force: median brightness of 3 renders" in proc.stdout
-    # The ordinary tiny config renders brighter and flatter than any LM-O photo, as the diagnosed dataset
-    # (recorded: 185 / 20) already was: not made worse by refine, so written, with a note that says so.
-    res = refine(_write(tmp_path, tiny_config(), "plain.yaml"), diag, tmp_path / "plain-new.yaml", check_images=3)
-    assert res["check"] and not res["check"]["problems"]
-    b = res["check"]["figures"]["brightness"]
-    assert b["renders_median"] > gold["max"]
-    assert any("already outside the gold range before refine" in n for n in res["notes"])
+    assert calls[0].seed == calls[1].seed and calls[0].count == calls[1].count  # paired: the same images
+    res = refine(tmp_path / "config.yaml", diag, new, check_images=3, force=True)
+    assert new.is_file() and any(n.startswith("--force: median brightness of 3 renders") for n in res["notes"])
+
+
+@pytest.mark.skipif(not LMO_GOLD.is_dir(), reason="the LM-O gold set is not here")
+def test_the_render_check_passes_what_refine_did_not_make_worse(tmp_path):
+    """Rendered for real: a config already outside the gold range (the tiny one renders brighter and
+    flatter than any LM-O photo; the near-black one darker) is written when refine's changes do not
+    move it farther, with a note that says so."""
+    diag = _dark_diagnosis(tmp_path)
+    for name, cfg, side in (("plain", tiny_config(), "above"), ("dark", _dark_config(), "below")):
+        res = refine(_write(tmp_path, cfg, f"{name}.yaml"), diag, tmp_path / f"{name}-new.yaml", check_images=3)
+        assert res["check"] and not res["check"]["problems"]
+        assert any("already outside the gold range before refine" in n and side in n for n in res["notes"])
+    proc = run_cli("refine", tmp_path / "dark.yaml", "--diagnosis", diag, "--out", tmp_path / "cli.yaml",
+                   "--check-images", 2)
+    assert "render check (median of 2 renders" in proc.stdout
 
 
 def test_inspect_diagnose_and_refine_measure_one_brightness(tmp_path):

@@ -578,13 +578,17 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
             made = prepare(load_config(tmp))  # an ordinary config, or nothing
         except BadInput as err:
             raise SynthsceneError(f"refine made a config that does not load ({err}); nothing written") from None
-        check = _check_renders(made, report, check_images, force, plan.notes, out)
+        check = _check_renders(made, cfg, report, check_images, force, plan.notes, out)
     return {"config": str(out), "changes": plan.changes, "notes": plan.notes, "check": check}
 
 
-def _check_renders(cfg: DatasetConfig, report: dict, count: int, force: bool, notes: list[str], out: Path) -> dict | None:
-    """Guard 3 (guard.py): render `count` images of the refined config; refuse (BadInput) when their
-    median brightness or contrast leaves the gold photos' range, unless `force` (then a note)."""
+def _check_renders(cfg: DatasetConfig, before: DatasetConfig, report: dict, count: int, force: bool,
+                   notes: list[str], out: Path) -> dict | None:
+    """Guard 3 (guard.py): render `count` images of the refined config `cfg` and the same images (seed,
+    indices) of the config it came from, `before`; refuse (BadInput) when the refined renders' median
+    brightness or contrast leaves the gold photos' range farther than the unrefined ones do, unless
+    `force` (then a note). Paired renders, not the diagnosed dataset's median: a median of a few
+    images varies with the seed by more than most changes refine makes."""
     if not count:
         notes.append("render check skipped (--check-images 0)")
         return None
@@ -593,7 +597,8 @@ def _check_renders(cfg: DatasetConfig, report: dict, count: int, force: bool, no
         notes.append("render check skipped: the diagnosis records no gold photo statistics and names no gold folder")
         return None
     renders = guard.render_stats(cfg, count)
-    problems, more = guard.check_renders(renders, gold, guard.synthetic_summary(report))
+    paired = guard.render_stats(before.model_copy(update={"seed": cfg.seed, "count": cfg.count}), count)
+    problems, more = guard.check_renders(renders, gold, guard.summarise_renders(paired))
     notes += more
     figures = {k: {"renders_median": float(np.median(renders[k])) if len(renders[k]) else None,
                    "gold_min": (gold.get(k) or {}).get("min"), "gold_max": (gold.get(k) or {}).get("max")}
