@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from .errors import SynthsceneError
+from .commands.assets import app as assets_app
+from .core.errors import SynthsceneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Labelled synthetic images for object detection.")
 _state = {"debug": False}
-app.add_typer(__import__("synthscene.cli_assets", fromlist=["app"]).app, name="assets")
+app.add_typer(assets_app, name="assets")
 
 
 @app.callback()
@@ -25,7 +26,7 @@ def _indices(text: Optional[str]) -> Optional[list[int]]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        from .errors import BadInput
+        from .core.errors import BadInput
 
         raise BadInput(f"expected image indices like 3 or 3,7,12, got {text!r}", None, "--only") from None
 
@@ -48,7 +49,7 @@ def generate(
 
     from . import generate as _generate
     from . import load_config
-    from .outdir import OutputWarning
+    from .generation.outdir import OutputWarning
 
     shown = warnings.showwarning
 
@@ -73,7 +74,7 @@ def preview(
 ) -> None:
     """Render a contact sheet with boxes and class names drawn."""
     from . import load_config
-    from .preview import preview as _preview
+    from .generation.preview import preview as _preview
 
     typer.echo(f"preview → {_preview(load_config(config), out, count)}")
 
@@ -85,8 +86,8 @@ def inspect(
     gold: Optional[Path] = typer.Option(None, "--gold", help="A real YOLO-format set to compare against."),
 ) -> None:
     """Validate labels and report dataset statistics, side by side with a gold set; exit 2 on label problems."""
-    from .errors import BadInput
-    from .inspection import inspect_dataset
+    from .core.errors import BadInput
+    from .diagnosis.inspect import inspect_dataset
 
     summary = inspect_dataset(dataset, out, gold)
     for tip in summary["advice"]:
@@ -112,7 +113,7 @@ def diagnose(
 ) -> None:
     """Where the detector fails on the gold photos (TIDE errors, recall per slice) and whether the synthetic set covers it."""
     from .diagnosis import diagnose as _diagnose
-    from .train.cli import _logs_to_stderr
+    from .commands.train import _logs_to_stderr
 
     with _logs_to_stderr():
         rep = _diagnose(weights, gold, dataset, out, conf=conf, imgsz=imgsz, device=device)
@@ -157,12 +158,12 @@ def init_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing config file."),
 ) -> None:
     """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given)."""
-    from . import init_config
+    from .commands.init_config import init_config
 
     typer.echo(f"config → {init_config(meshes, out, units=units, gold=gold, textures=textures, backgrounds=backgrounds, upright=upright, count=count, overwrite=overwrite)}")
 
 
-from .train.cli import register as _register_train  # noqa: E402
+from .commands.train import register as _register_train  # noqa: E402
 
 _register_train(app)
 

@@ -20,10 +20,10 @@ from pydantic import (
 )
 from typing_extensions import Annotated
 
-from .errors import BadInput
+from .core.errors import BadInput
 from .randomizers import REGISTRY
-from .renderers.camera import intrinsics_from_fov
-from .schema import (
+from .geometry.camera import intrinsics_from_fov
+from .core.schema import (
     MAX_ASSET_COUNT,
     MAX_IMAGE_SIDE,
     MAX_IMAGES,
@@ -37,8 +37,8 @@ from .schema import (
     check_name,
     name_from_file,
 )
-from .yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
-from .schema import DATA_DIR, PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash, resolve_path  # noqa: F401  (moved to the leaf)
+from .core.yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
+from .core.schema import DATA_DIR, PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash, resolve_path  # noqa: F401  (moved to the leaf)
 
 def _existing(value: str, info: ValidationInfo) -> str:
     base = (info.context or {}).get("base_dir")
@@ -57,7 +57,7 @@ OutputPath = Annotated[str, AfterValidator(_output_path)]
 
 
 class AssetConfig(StrictModel):
-    """One of `urdf:`, `mesh:` (converted, see scenes/assets.py) or `asset:` (a library asset by name)."""
+    """One of `urdf:`, `mesh:` (converted, see assets/prepare.py) or `asset:` (a library asset by name)."""
 
     name: str = Field(min_length=1)
     urdf: ExistingPath | None = None

@@ -78,7 +78,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_import_graph_is_a_dag():
     graph = import_graph()
-    assert len(graph) > 40 and "synthscene.pipeline" in graph
+    assert len(graph) > 40 and "synthscene.generation.pipeline" in graph
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 

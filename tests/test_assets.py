@@ -12,9 +12,9 @@ from PIL import Image
 
 from synthscene import BadInput, load_config, prepare
 from synthscene.config import config_from_dict
-from synthscene.scenes import assets
-from synthscene.scenes.assets import AssetWarning, build, make_ready
-from synthscene.scenes.inspect_asset import render_views
+from synthscene.assets import prepare as assets
+from synthscene.assets.prepare import AssetWarning, build, make_ready
+from synthscene.assets.inspect import render_views
 
 
 def prepared(data, base_dir, source="<config>"):

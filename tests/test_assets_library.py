@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
-from synthscene.scenes import assets
-from synthscene.scenes.library import ASSET_FILE, list_assets, search_path
-from synthscene.scenes.library_add import add_asset
+from synthscene.assets import prepare as assets
+from synthscene.assets.library import ASSET_FILE, list_assets, search_path
+from synthscene.assets.library_add import add_asset
 
 
 def prepared(data, base_dir, source="<config>"):

@@ -6,7 +6,7 @@ import pybullet as p
 import pybullet_data
 import pytest
 
-from synthscene.renderers.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
+from synthscene.geometry.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
 from synthscene.renderers.pybullet import Renderer, quiet, resolve_backend
 from synthscene.scenes.sample import CameraSample
 from synthscene.randomizers.lighting import LightingDraw

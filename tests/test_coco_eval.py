@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from synthscene.train.coco_eval import coco_scores, gold_boxes
-from synthscene.train.data import load_gold
+from synthscene.realdata.gold import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthscene.config import DatasetConfig, config_from_dict, load_config
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 KEYS = ["seed", "count", "classes", "assets", "scene", "camera", "randomizers", "labels", "output", "renderer",
         "name", "urdf", "class", "scale", "allow_external_paths", "width", "height", "fov_deg", "intrinsics",
@@ -79,7 +79,7 @@ def test_python_tags_are_not_executed(tmp_path):
 def test_nested_aliases_load_small_or_are_refused(tmp_path, depth, width):
     """Aliases of aliases (a "billion laughs") either stay small once expanded or are refused."""
     from synthscene.config import read_yaml
-    from synthscene.schema import MAX_YAML_NODES
+    from synthscene.core.schema import MAX_YAML_NODES
 
     lines = ["x0: &x0 [a]"] + [f"x{k}: &x{k} [{', '.join([f'*x{k - 1}'] * width)}]" for k in range(1, depth + 1)]
     path = tmp_path / "aliases.yaml"

@@ -8,7 +8,7 @@ import yaml
 
 import synthscene
 from conftest import run_cli, small_config
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 from synthscene.renderers.pybullet import resolve_backend
 
 

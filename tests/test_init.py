@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 from synthscene import init_config, load_config
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 DUCK = Path(pybullet_data.getDataPath()) / "duck.obj"
 LMO_MESHES = {"ape": 1, "can": 5, "cat": 6, "driller": 8, "duck": 9, "eggbox": 10, "glue": 11, "holepuncher": 12}
@@ -121,5 +121,5 @@ def test_init_reads_the_viewpoints_of_its_own_photos_only(tmp_path):
     (view / "bop").symlink_to(gold.parent / "bop")
     scene_gt = json.loads((gold.parent / "bop" / "scene_gt.json").read_text())
     expected = sum(len(scene_gt[str(int(p.stem))]) for p in photos)
-    read_gold = importlib.import_module("synthscene.init_config").read_gold  # the package exports the function init_config
+    read_gold = importlib.import_module("synthscene.commands.init_config").read_gold  # the package exports the function init_config
     assert len(read_gold(view).elevations) == expected < sum(map(len, scene_gt.values()))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import SHARED, run_cli, small_config
 
-from synthscene.inspection import inspect_dataset
+from synthscene.diagnosis.inspect import inspect_dataset
 
 GOLD = SHARED / "gold" / "lmo" / "yolo"
 

@@ -14,10 +14,10 @@ from ultralytics.data.utils import polygon2mask
 import synthscene
 from synthscene.config import config_from_dict
 from synthscene.labels.annotate import Labeler
-from synthscene.labels.visibility import SilhouetteMesh, pose_matrix, rasterise, welded
+from synthscene.geometry.silhouettes import SilhouetteMesh, pose_matrix, rasterise, welded
 from synthscene.labels.writers.yolo_seg import polygon
 from synthscene.randomizers.lighting import LightingDraw
-from synthscene.renderers.camera import look_at
+from synthscene.geometry.camera import look_at
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sample import CameraSample, ObjectSample, SceneSample
 from synthscene.scenes.world import World

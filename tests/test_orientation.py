@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
-from synthscene.scenes.assets import build, urdf_extents, content_key
+from synthscene.assets.prepare import build, urdf_extents, content_key
 
 
 def prepared(data, base_dir, source="<config>"):

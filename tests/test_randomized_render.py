@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from synthscene.config import config_from_dict
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 from synthscene.randomizers import background
-from synthscene.renderers.camera import project
+from synthscene.geometry.camera import project
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sampler import sample_scene
 from test_randomizers import randomized
@@ -195,7 +195,7 @@ def test_image_is_a_function_of_the_index_whatever_came_before():
 
 def test_every_randomizer_on_gives_the_same_dataset_whatever_the_worker_count(tmp_path):
     """The distractor pool is loaded in the same order by every worker: physics and pixels agree."""
-    from synthscene.pipeline import generate
+    from synthscene.generation.pipeline import generate
 
     data, base = randomized()
     cfg = config_from_dict(copy.deepcopy(data), base)

@@ -11,10 +11,10 @@ import yaml
 from scipy.spatial.transform import Rotation
 
 from synthscene.config import config_from_dict
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from synthscene.randomizers import REGISTRY, Context, background, camera, lighting, occlusion, pose, post, texture
 from synthscene.renderers.pybullet import resolve_backend
-from synthscene.rng import stream
+from synthscene.core.rng import stream
 from synthscene.scenes import occluders
 from synthscene.scenes.sampler import AssetInfo, sample_scene
 
@@ -192,7 +192,7 @@ def test_occluder_offset_reaches_the_aimed_disc_visibility(vis):
 
 
 def test_occluder_sits_on_the_camera_target_segment():
-    from synthscene.renderers.camera import look_at
+    from synthscene.geometry.camera import look_at
 
     cam, tgt = np.array([0.0, -1.0, 0.5]), np.array([0.0, 0.0, 0.05])
     pos, quat = look_at(cam, tgt)

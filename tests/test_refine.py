@@ -190,7 +190,7 @@ def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
 
 
 def test_the_benchmark_reads_the_slices_refine_aimed_at():
-    from synthscene.train.benchmark import aimed_slices
+    from synthscene.benchmark.run import aimed_slices
 
     prov = [{"key": "randomizers.camera.distance", "slice": "coco_size small", "dimension": "coco_size", "bin": "small"},
             {"key": "seed", "slice": None, "dimension": None, "bin": None}]
@@ -200,7 +200,7 @@ def test_the_benchmark_reads_the_slices_refine_aimed_at():
 def test_refining_a_refined_config_keeps_round_one_and_adds_round_two(tmp_path):
     """Round 2 (the benchmark's targeted2): the provenance keeps round 1's entries as they were and adds
     its own, marked round 2; the benchmark reads the last round's slices."""
-    from synthscene.train.benchmark import aimed_slices
+    from synthscene.benchmark.run import aimed_slices
 
     small = [_image(f"s{k}", SMALL, "duck", False) for k in range(12)] + [_image(f"b{k}", BIG, "duck", True) for k in range(12)]
     res1 = refine(_write(tmp_path, tiny_config()), _diagnosis(tmp_path, small, [{"class": "duck", "area": 4e4}] * 20),

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, load_config, read_yaml, validation_error
-from ..errors import BadInput, SynthsceneError
-from ..schema import MAX_ASSET_COUNT
+from ..core.errors import BadInput, SynthsceneError
+from ..core.schema import MAX_ASSET_COUNT
 
 ACTING = ("under-covered", "covered-failing")
 SIZE_DIMS = ("coco_size", "area_quartile")
@@ -181,7 +181,7 @@ def _class_rule(plan: _Plan) -> None:
 
 def _extents(cfg: DatasetConfig) -> list[np.ndarray] | None:
     """Each asset's bounding-box extents in metres (scaled), or None when PyBullet cannot tell."""
-    from ..scenes.assets import urdf_extents
+    from ..assets.prepare import urdf_extents
 
     try:
         return [np.asarray(urdf_extents(Path(a.urdf)), float) * a.scale for a in cfg.assets]
@@ -457,7 +457,7 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     Returns {"config": path, "changes": provenance entries, "notes": findings not acted on}.
     Bad input (config, report, --images) raises BadInput before anything is written.
     """
-    from ..scenes.assets import prepare
+    from ..assets.prepare import prepare
 
     config_path, out = Path(config_path), Path(out)
     report_path = Path(diagnosis_dir) / "report.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..labels.io import atomic_write
 from .core import diagnose_sets
 from .stats import image_stats, viewpoint
@@ -27,7 +27,7 @@ MAX_SYNTHETIC_IMAGES = 400  # synthetic images whose pixels are read (evenly spa
 
 def _add_bop(images: list[dict], bop: Path) -> None:
     """Visible fraction and viewpoint of each gold box, from the BOP entry whose visible box overlaps it most."""
-    from ..train.data import bop_key, read_bop
+    from ..realdata.gold import bop_key, read_bop
 
     gt, info = read_bop(bop)
     for im in images:
@@ -46,7 +46,7 @@ def _add_bop(images: list[dict], bop: Path) -> None:
 
 def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
     """Per gold photo: name, size, statistics, boxes; and whether BOP visibility/viewpoint were found."""
-    from ..train.data import bop_dir, load_gold, yolo_rows
+    from ..realdata.gold import bop_dir, load_gold, yolo_rows
 
     gs = load_gold(gold)
     images = []
@@ -71,7 +71,7 @@ def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
 def synthetic_instances(dataset) -> list[dict]:
     """Every labelled instance of a YOLO dataset with its box and image statistics, plus visibility and
     viewpoint from a synthscene manifest.jsonl (matched by image file, class id and box)."""
-    from ..inspection import load_dataset
+    from .inspect import load_dataset
 
     root = Path(dataset)
     if not root.is_dir():
@@ -140,7 +140,7 @@ def _manifest_objects(root: Path) -> dict[str, list[dict]]:
 def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | None = None, device: str = "cpu",
             conf: float = 0.001) -> None:
     """Fill each image's "preds" with Ultralytics' detections (classes by name); weights checked first, offline."""
-    from ..train.data import class_map
+    from ..realdata.gold import class_map
     from ..train.evaluate import model_names
     from ..train.offline import set_threads, ultralytics
 

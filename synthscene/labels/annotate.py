@@ -10,7 +10,7 @@ from ..renderers.pybullet import RenderOutput
 from ..scenes.sample import ObjectSample, SceneSample
 from .annotators import ANNOTATORS, keep
 from .records import ObjectLabel
-from .visibility import SilhouetteMesh, silhouette_mesh
+from ..geometry.silhouettes import SilhouetteMesh, silhouette_mesh
 
 
 @dataclass

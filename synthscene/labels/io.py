@@ -1,4 +1,4 @@
-"""Atomic file writes (defined in synthscene.files; kept here for the label writers' imports)."""
+"""Atomic file writes (defined in synthscene.core.files; kept here for the label writers' imports)."""
 from __future__ import annotations
 
-from ..files import atomic_write  # noqa: F401
+from ..core.files import atomic_write  # noqa: F401

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..rng import uniform
-from ..schema import Range, StrictModel
+from ..core.rng import uniform
+from ..core.schema import Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 
 

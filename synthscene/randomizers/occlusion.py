@@ -19,15 +19,15 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from scipy.spatial.transform import Rotation
 from typing_extensions import Annotated
 
-from ..rng import config_stream, integer, stream, uniform
-from ..scenes.shapes import ShapesConfig
-from ..schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
+from ..core.rng import config_stream, integer, stream, uniform
+from ..assets.shapes import ShapesConfig
+from ..core.schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import existing_dir
 from .pose import heading, place_clear
 
 POOL_PREFIX = "pool:"
-SHAPES_SOURCE = "synthscene:shapes"  # everyday shapes built procedurally (scenes/shapes.py), not a folder
+SHAPES_SOURCE = "synthscene:shapes"  # everyday shapes built procedurally (assets/shapes.py), not a folder
 GENERATED_SOURCES = (SHAPES_SOURCE,)
 HAND_PREFIX = "hand:"
 
@@ -126,11 +126,11 @@ def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
 
 
 def shape_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
-    """The shapes of the pool (see scenes/shapes.py), made once in the asset cache."""
+    """The shapes of the pool (see assets/shapes.py), made once in the asset cache."""
     if not cfg.shape_count:
         return []
-    from ..scenes.assets import cache_root
-    from ..scenes.shapes import shape_urdfs as build
+    from ..assets.prepare import cache_root
+    from ..assets.shapes import shape_urdfs as build
 
     return build(cfg.shapes or ShapesConfig(), seed, cfg.shape_count, cache_root() / "shapes")
 
@@ -153,7 +153,7 @@ def hand_variants(cfg: OcclusionConfig, seed: int) -> list[dict]:
 
 def hand_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
     """The hand capsules' URDFs, made once in the asset cache (see procedural.capsule_urdf)."""
-    from ..scenes.assets import cache_root
+    from ..assets.prepare import cache_root
     from .procedural import capsule_urdf
 
     return [capsule_urdf(cache_root() / "hands", v["kind"], v["radius"], v["length"], (*SKIN_TONES[v["tone"]], 1.0))

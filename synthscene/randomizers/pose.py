@@ -12,8 +12,8 @@ import numpy as np
 from pydantic import Field, field_validator
 from scipy.spatial.transform import Rotation
 
-from ..rng import uniform
-from ..schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
+from ..core.rng import uniform
+from ..core.schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
 from .base import Context, Draw, Randomizer, register
 
 

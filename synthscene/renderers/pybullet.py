@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SynthsceneError
-from ._quiet import pybullet as p
-from ._quiet import quiet  # noqa: F401  (imported from here by the scenes)
+from ..core.errors import SynthsceneError
+from ..core.quiet import pybullet as p
+from ..core.quiet import quiet  # noqa: F401  (imported from here by the scenes)
 from .memory import released_zero_pages
-from .camera import linear_depth, projection_matrix, view_matrix
+from ..geometry.camera import linear_depth, projection_matrix, view_matrix
 
 _announced = False
 

@@ -9,7 +9,7 @@ from ..config import DatasetConfig
 from ..randomizers import REGISTRY, Context
 from ..randomizers import occlusion as occlusion_rnd
 from ..randomizers import pose as pose_rnd
-from ..rng import integer, stream
+from ..core.rng import integer, stream
 from .sample import CameraSample, ObjectSample, SceneSample
 
 

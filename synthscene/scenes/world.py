@@ -10,18 +10,18 @@ import numpy as np
 import pybullet_data
 
 from ..config import DatasetConfig
-from ..errors import BadInput
-from ..labels.visibility import silhouette_mesh
-from ..renderers._quiet import pybullet as p
+from ..core.errors import BadInput
+from ..geometry.silhouettes import silhouette_mesh
+from ..core.quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
-from ..renderers.camera import rotation_matrix, sphere_box
+from ..geometry.camera import rotation_matrix, sphere_box
 from ..renderers.memory import trim_heap
 from ..renderers.pybullet import RenderOutput, Renderer, quiet
-from .assets import prepare
+from ..assets.prepare import prepare
 from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample
 from .sampler import AssetInfo
-from .urdf_check import confine_urdf_paths
+from ..assets.urdf_check import confine_urdf_paths
 
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
 

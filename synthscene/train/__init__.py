@@ -6,8 +6,8 @@ from .fit import train
 
 
 def run_benchmark(config, **kwargs):
-    """Run every arm of a benchmark config; see synthscene.train.benchmark.run_benchmark."""
-    from .benchmark import run_benchmark as _run
+    """Run every arm of a benchmark config; see synthscene.benchmark.run.run_benchmark."""
+    from ..benchmark.run import run_benchmark as _run
 
     return _run(config, **kwargs)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from .offline import ultralytics
 
 # Keys synthscene decides itself, and why; everything else in Ultralytics' default config passes through.

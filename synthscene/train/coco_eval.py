@@ -19,8 +19,8 @@ import contextlib
 import io
 from pathlib import Path
 
-from ..errors import BadInput
-from .data import bop_dir, bop_key, read_bop, read_yaml, yolo_rows
+from ..core.errors import BadInput
+from ..realdata.gold import bop_dir, bop_key, read_bop, read_yaml, yolo_rows
 
 CONVENTIONS = ("visible", "amodal")
 MIN_VISIB_FRACT = 0.1  # BOP: instances under 10% visible are ignored

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..labels.io import atomic_write
-from .data import resolve_data_yaml
+from ..realdata.gold import resolve_data_yaml
 from .args import TRAIN_OWNED, check_args
 from .offline import patch_amp_check, set_threads, ultralytics
 from .profiles import train_profile

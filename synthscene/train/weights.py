@@ -14,7 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from .offline import ultralytics
 
 

@@ -30,13 +30,13 @@ import numpy as np
 import yaml
 
 from .. import __version__
-from ..errors import BadInput, SynthsceneError
+from ..core.errors import BadInput, SynthsceneError
 from ..labels.io import atomic_write
-from ..rng import config_stream
+from ..core.rng import config_stream
 from .bench_config import ROUND2, BenchConfig, Budget, load_bench_config
-from .data import GoldSet, file_digest, load_gold, write_view
-from .evaluate import evaluate
-from .fit import resolve_model, train, training_threads
+from ..realdata.gold import GoldSet, file_digest, load_gold, write_view
+from ..train.evaluate import evaluate
+from ..train.fit import resolve_model, train, training_threads
 
 
 EXTRA_KINDS = ("targeted", "untargeted", *ROUND2)  # the arms adding M rendered images (per round) to the synthetic
@@ -256,7 +256,7 @@ def ensure_synthetic(cfg: BenchConfig, budget: Budget, out: Path, dataset=None) 
 
 
 def _image_files(folder: Path) -> list[Path]:
-    from .data import IMAGE_SUFFIXES
+    from ..realdata.gold import IMAGE_SUFFIXES
 
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
 
@@ -264,7 +264,7 @@ def _image_files(folder: Path) -> list[Path]:
 def load_refined(path: Path):
     """A refined dataset config and its `provenance` block (read beside the config, whatever the schema says of it)."""
     from ..config import config_from_dict, read_yaml
-    from ..scenes.assets import prepare
+    from ..assets.prepare import prepare
 
     doc = read_yaml(path, "refined dataset config")
     if not isinstance(doc, dict):
@@ -631,7 +631,7 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
     else:
         synthetic, synth_hash, names, gen_seconds, n_synth = out, None, list(gold.names), 0.0, 0
     arms = plan_arms(cfg, budget, len(split.train), n_synth)
-    from .data import class_map
+    from ..realdata.gold import class_map
 
     class_map(gold.names, names, Path(cfg.gold) / "data.yaml", "the synthetic dataset config")
     runner = Runner(cfg, budget, out, split, gold, synthetic, synth_hash, names, log, arms, base, refine)

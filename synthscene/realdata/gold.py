@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from .. import yamlfile
-from ..files import IMAGE_SUFFIXES
-from ..errors import BadInput
+from ..core import yamlfile
+from ..core.files import IMAGE_SUFFIXES
+from ..core.errors import BadInput
 from ..labels.io import atomic_write
 from ..labels.yolo import dataset_root
 

@@ -112,7 +112,7 @@ Vec3 = Annotated[tuple[float, float, float], BeforeValidator(_vec3)]
 
 PYBULLET_PREFIX = "pybullet:"
 SYNTHSCENE_PREFIX = "synthscene:"
-DATA_DIR = Path(__file__).resolve().parent / "data"  # the package's own scene assets, installed with it
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"  # the package's own scene assets, installed with it
 
 
 def resolve_path(value: str, base_dir: Path | None) -> Path:

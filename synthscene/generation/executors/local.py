@@ -14,9 +14,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import BadInput, SynthsceneError
-from .faults import WorkerTraceback, failure_message, formatted_traceback
-from .producer import IN_FLIGHT, Pending, produce_and_write
+from ...core.errors import BadInput, SynthsceneError
+from ..faults import WorkerTraceback, failure_message, formatted_traceback
+from ..producer import IN_FLIGHT, Pending, produce_and_write
 
 
 def _child(conn: Connection, config, backend: str, out_dir: str, producer_class) -> None:

@@ -2,7 +2,7 @@
 
 The silhouette of a mesh is the union of its projected triangles, so no z-buffer is needed, and
 each object costs one pass over its own triangles restricted to its projected box. Pixel (u, v) is
-covered when its centre (integer u, v in OpenCV's convention, as in renderers/camera.py) lies in a
+covered when its centre (integer u, v in OpenCV's convention, as in geometry/camera.py) lies in a
 projected triangle: the rule OpenGL rasterises with, so the mask matches a render of the object
 alone. Triangles reaching behind the near plane are clipped against it, as OpenGL does.
 """
@@ -22,9 +22,9 @@ import numpy as np
 from numba import njit
 from scipy.spatial.transform import Rotation
 
-from ..errors import BadInput
-from ..files import atomic_write
-from ..renderers._quiet import pybullet as p
+from ..core.errors import BadInput
+from ..core.files import atomic_write
+from ..core.quiet import pybullet as p
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ SILHOUETTE_CACHE = "silhouettes"  # beside the converted assets (scenes.assets.c
 def _cache_file(path: str) -> Path | None:
     """Where a mesh file's arrays are kept: named by its path, size, modification time and the
     trimesh that read it. None for a file that cannot be read (trimesh then says why)."""
-    from ..scenes.assets import cache_root
+    from ..assets.prepare import cache_root
 
     try:
         st = os.stat(path)

@@ -7,8 +7,8 @@ from typing import Literal, Union
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..config import ExistingPath, OutputPath, read_yaml, validation_error
-from ..errors import BadInput
-from ..schema import StrictModel, json_hash
+from ..core.errors import BadInput
+from ..core.schema import StrictModel, json_hash
 
 ArmKind = Literal["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted", "targeted2",
                   "untargeted2"]

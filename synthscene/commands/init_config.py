@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BadInput
-from .schema import name_from_file
+from ..core.errors import BadInput
+from ..core.schema import name_from_file
 
 LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
@@ -70,7 +70,7 @@ def _fmt(x: float) -> str:
 
 def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
     """`NAME=MESH` or `MESH` (named after the file stem); each mesh is read to measure its extents."""
-    from .scenes.convert import UNITS, load_meshes
+    from ..assets.convert import UNITS, load_meshes
 
     if units not in UNITS:
         raise BadInput(f"expected one of {list(UNITS)}, got {units!r}", None, "--units")
@@ -94,7 +94,7 @@ def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
 
 
 def _gold_names(root: Path) -> list[str]:
-    from .train.data import _names, read_yaml
+    from ..realdata.gold import _names, read_yaml
 
     for f in (root / "data.yaml", root / "dataset.yaml"):
         if f.is_file():
@@ -111,7 +111,7 @@ def read_gold(root: str | os.PathLike) -> Gold:
     """Photo sizes, box sizes per class, and BOP intrinsics / viewpoints when the folder has them."""
     from PIL import Image
 
-    from .train.data import bop_dir, bop_key, yolo_rows
+    from ..realdata.gold import bop_dir, bop_key, yolo_rows
 
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -150,7 +150,7 @@ def read_gold(root: str | os.PathLike) -> Gold:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise BadInput(f"cannot read the camera intrinsics ({err})", cam, "--gold") from None
     if bop is not None:
-        from .diagnosis.stats import viewpoint
+        from ..diagnosis.stats import viewpoint
 
         try:
             scene_gt = json.loads((bop / "scene_gt.json").read_text())
@@ -213,9 +213,9 @@ def init_config(
 
     The file is loaded (validated) before it replaces anything, so a written config always loads.
     """
-    from .config import load_config
-    from .labels.io import atomic_write
-    from .scenes.assets import prepare
+    from ..config import load_config
+    from ..labels.io import atomic_write
+    from ..assets.prepare import prepare
 
     out = Path(out).expanduser()
     if out.suffix.lower() not in (".yaml", ".yml"):

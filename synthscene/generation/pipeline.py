@@ -18,18 +18,18 @@ from typing import Iterable, Sequence
 import yaml
 from tqdm import tqdm
 
-from .config import DatasetConfig
-from .errors import BadInput, Interrupted, SynthsceneError
-from .labels import writers
-from .labels.io import atomic_write
-from .labels.manifest import write_manifest
-from .labels.yolo import data_yaml
-from .renderers.pybullet import resolve_backend
+from ..config import DatasetConfig
+from ..core.errors import BadInput, Interrupted, SynthsceneError
+from ..labels import writers
+from ..labels.io import atomic_write
+from ..labels.manifest import write_manifest
+from ..labels.yolo import data_yaml
+from ..renderers.pybullet import resolve_backend
 from . import outdir
 from .outdir import RESOLVED, read_records
 from .producer import ImageProducer, produce_and_write
-from .version import versions
-from .workers import run_processes
+from ..core.version import versions
+from .executors.local import run_processes
 
 
 def resolved_config_text(config: DatasetConfig) -> str:
@@ -109,7 +109,7 @@ def _checked_int(name: str, value, minimum: int | None = None):
 def _as_config(config) -> DatasetConfig:
     """A DatasetConfig as is; a path is loaded with load_config, a mapping with config_from_dict
     (paths in it relative to the current folder)."""
-    from .config import config_from_dict, load_config
+    from ..config import config_from_dict, load_config
 
     if isinstance(config, DatasetConfig):
         return config
@@ -132,7 +132,7 @@ def _with_overrides(config: DatasetConfig, count, seed, out) -> DatasetConfig:
         try:
             DatasetConfig.model_validate(data, context={"base_dir": base})
         except ValidationError as err:
-            from .config import _format_errors
+            from ..config import _format_errors
 
             given = ", ".join(f"{k}={v}" for k, v in changes.items())
             raise BadInput(f"{'; '.join(_format_errors(err))} (given {given})", None,
@@ -160,7 +160,7 @@ def generate(
     `config` is a DatasetConfig, or a config file path (loaded with load_config), or a mapping of
     config keys. Every argument is checked before anything is written (BadInput, exit 2).
     `producer` is the per-image job's class, the same for every backend (tests pass subclasses)."""
-    from .scenes.assets import prepare
+    from ..assets.prepare import prepare
 
     config = prepare(_as_config(config))  # assets render-ready (or refused) before the folder is touched
     count, seed = _checked_int("count", count), _checked_int("seed", seed)
@@ -181,7 +181,7 @@ def generate(
         raise BadInput(f"image indices {bad} are outside 0..{config.count - 1}", None, "--only")
     renderer = resolve_backend(config.renderer.backend)
     if backend == "ray":  # refused now, before the folder is touched
-        from .distributed import _check_reachable, _ray
+        from .executors.ray import _check_reachable, _ray
 
         _ray()
         if ray_address is not None:
@@ -205,7 +205,7 @@ def _render(config, renderer, backend, out_dir, todo, workers, ray_address, prog
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
     if backend == "ray":
-        from .distributed import run_ray
+        from .executors.ray import run_ray
 
         records = run_ray(config, out_dir, todo, workers, ray_address, producer)
     else:

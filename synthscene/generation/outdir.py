@@ -23,10 +23,10 @@ from typing import Iterator
 
 import yaml
 
-from .errors import BadInput
-from .files import TEMP_GLOB, TEMP_RE
-from .labels import writers
-from .labels.manifest import label_file
+from ..core.errors import BadInput
+from ..core.files import TEMP_GLOB, TEMP_RE
+from ..labels import writers
+from ..labels.manifest import label_file
 
 MARKER = ".synthscene"
 RECORDS_DIR = f"{MARKER}/records"

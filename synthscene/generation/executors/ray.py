@@ -12,9 +12,9 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import BadInput, SynthsceneError
-from .faults import WorkerTraceback, failure_message, formatted_traceback
-from .producer import IN_FLIGHT, ImageProducer, Pending, write_files
+from ...core.errors import BadInput, SynthsceneError
+from ..faults import WorkerTraceback, failure_message, formatted_traceback
+from ..producer import IN_FLIGHT, ImageProducer, Pending, write_files
 
 
 class ImageActor:
@@ -23,7 +23,7 @@ class ImageActor:
     def __init__(self, config, backend: str, producer_class=ImageProducer):
         import os
 
-        from .renderers.pybullet import resolve_backend
+        from ...renderers.pybullet import resolve_backend
 
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor: see workers.renderer_threads_env
         self.producer = producer_class(config, resolve_backend(backend, announce=False))

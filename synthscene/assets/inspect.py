@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 import pybullet as p
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..labels.io import atomic_write
 from ..randomizers.lighting import LightingDraw
-from ..renderers.camera import intrinsics_from_fov, look_at
+from ..geometry.camera import intrinsics_from_fov, look_at
 from ..renderers.pybullet import RenderOutput, Renderer, quiet, resolve_backend
 from . import convert
-from .sample import CameraSample
+from ..scenes.sample import CameraSample
 
 LIGHT = LightingDraw(azimuth_deg=0.0, elevation_deg=0.0, direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0],
                      intensity=1.0, distance=3.0, ambient=0.6, diffuse=0.5, specular=0.1, shadow=False)
@@ -184,7 +184,7 @@ def check(name: str, file: Path, urdf: Path, scale: float, report: "convert.Mesh
     if report is not None:
         ext, tris, tight, colour = np.asarray(report.extents) * scale, report.triangles, report.watertight, report.colour
     else:
-        from .assets import urdf_extents
+        from .prepare import urdf_extents
 
         ext = urdf_extents(urdf) * scale
         tris, tight, colour = urdf_stats(urdf)

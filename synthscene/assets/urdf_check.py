@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 
 _MESH_SUFFIXES_CHECKED = {".obj", ".stl", ".ply", ".off", ".glb", ".gltf"}
 _checked: set[tuple[str, bool]] = set()  # per process: a URDF is checked once, like it is loaded once

@@ -58,8 +58,8 @@ def per_image_stats(weights, gold, images: list[Path], names: list[str], *, imgs
 
     from ultralytics.models.yolo.detect import DetectionValidator
 
-    from .data import write_view
-    from .offline import set_threads, ultralytics
+    from ..realdata.gold import write_view
+    from ..train.offline import set_threads, ultralytics
 
     rows: list[dict] = []
 

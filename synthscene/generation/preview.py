@@ -7,10 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import DatasetConfig
-from .labels.io import atomic_write
-from .labels.records import ObjectLabel
-from .renderers.pybullet import resolve_backend
+from ..config import DatasetConfig
+from ..labels.io import atomic_write
+from ..labels.records import ObjectLabel
+from ..renderers.pybullet import resolve_backend
 
 _TILE_W = 320
 
@@ -55,9 +55,9 @@ def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray:
 
 def preview(config: DatasetConfig, out: str | Path, count: int = 16) -> Path:
     """Render images 0..count-1 exactly as `generate` would and draw their labels on a sheet."""
-    from .errors import BadInput
+    from ..core.errors import BadInput
     from .pipeline import ImageProducer
-    from .scenes.assets import prepare
+    from ..assets.prepare import prepare
 
     config = prepare(config)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:

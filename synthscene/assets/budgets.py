@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 
 MAX_MESH_BYTES = 100 * 2**20  # $SYNTHSCENE_MAX_MESH_BYTES: refused before trimesh reads the file
 MAX_FACES = 200_000  # $SYNTHSCENE_MAX_FACES: triangles of one mesh file

@@ -15,8 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError
 
-from ..errors import BadInput
-from ..schema import ASSET_NAME, Collision, PoseConstraint, StrictModel, Units
+from ..core.errors import BadInput
+from ..core.schema import ASSET_NAME, Collision, PoseConstraint, StrictModel, Units
 
 ASSET_FILE = "asset.yaml"
 ENTRY_POINT_GROUP = "synthscene.assets"

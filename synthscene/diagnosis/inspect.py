@@ -17,12 +17,12 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from .diagnosis.advice import POSITION_SHIFT, RELATIVE_GAP, advice
-from .diagnosis.stats import IMAGE_STATS, image_stats
-from .files import IMAGE_SUFFIXES
-from .errors import BadInput
-from .labels.io import atomic_write
-from .labels.yolo import dataset_root
+from .advice import POSITION_SHIFT, RELATIVE_GAP, advice
+from .stats import IMAGE_STATS, image_stats
+from ..core.files import IMAGE_SUFFIXES
+from ..core.errors import BadInput
+from ..labels.io import atomic_write
+from ..labels.yolo import dataset_root
 
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)
 _EPS = 1e-6

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import BadInput
-from ..schema import COLLISION_NAMES, UNIT_NAMES
+from ..core.errors import BadInput
+from ..core.schema import COLLISION_NAMES, UNIT_NAMES
 from . import urdf_check
 from .budgets import MAX_FACES, MAX_MESH_BYTES, _budget, check_faces, check_file_size  # noqa: F401  (moved; names kept)
 

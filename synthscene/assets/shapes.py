@@ -23,8 +23,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, create_model, field_validator, model_validator
 
-from ..rng import config_stream, uniform
-from ..schema import Range, StrictModel
+from ..core.rng import config_stream, uniform
+from ..core.schema import Range, StrictModel
 
 BUILDER_VERSION = 1  # part of every cache key: bump when the meshes a parameter set gives change
 MIN_SIZE, MAX_SIZE = 0.005, 1.0  # metres: what a size range may say
@@ -220,7 +220,7 @@ def _obj_text(mesh, normals: bool) -> str:
 def shape_urdf(folder, v: dict) -> str:
     """The variant as visual OBJ + convex-hull collision OBJ + URDF in `folder/<kind>-<key>/`,
     written once (the key hashes the parameters; the folder appears by one rename)."""
-    from ..files import atomic_dir
+    from ..core.files import atomic_dir
 
     params = json.dumps({"v": BUILDER_VERSION, **v}, sort_keys=True)
     final = Path(folder) / f"{v['kind']}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"

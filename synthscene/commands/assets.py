@@ -26,14 +26,14 @@ _LIB_HELP = "Asset library folder (default: $SYNTHSCENE_LIBRARY or ~/.local/shar
 
 
 def _libraries(library: Optional[Path]):
-    from .scenes.library import search_path
+    from ..assets.library import search_path
 
     return search_path([library])
 
 
 def _check_units(units: str) -> None:
-    from .errors import BadInput
-    from .schema import UNIT_NAMES
+    from ..core.errors import BadInput
+    from ..core.schema import UNIT_NAMES
 
     if units not in UNIT_NAMES:
         raise BadInput(f"expected m, cm or mm, got {units!r}", None, "--units")
@@ -43,8 +43,8 @@ def _orientation(up_axis: Optional[str], rotation_deg: Optional[str]):
     """`--up-axis` and `--rotation-deg RX,RY,RZ`, checked: (up_axis or None, (rx, ry, rz) or None)."""
     import math
 
-    from .errors import BadInput
-    from .scenes.convert import UP_AXES
+    from ..core.errors import BadInput
+    from ..assets.convert import UP_AXES
 
     if up_axis is not None and up_axis not in UP_AXES:
         raise BadInput(f"expected one of {', '.join(UP_AXES)}, got {up_axis!r}", None, "--up-axis")
@@ -65,9 +65,9 @@ _ROT_HELP = "Extra fixed rotation RX,RY,RZ in degrees (XYZ extrinsic), after the
 
 def _ready(name: str, library: Optional[Path], units: str, up_axis: Optional[str] = None, rotation_deg: Optional[str] = None):
     """A library asset by name, or a mesh/URDF file given directly (to try it before adding it)."""
-    from .errors import BadInput
-    from .scenes.assets import make_ready
-    from .scenes.library import AssetSpec, LibraryAsset, cache_for, find_asset
+    from ..core.errors import BadInput
+    from ..assets.prepare import make_ready
+    from ..assets.library import AssetSpec, LibraryAsset, cache_for, find_asset
 
     up, rot = _orientation(up_axis, rotation_deg)
     path = Path(name)
@@ -107,10 +107,10 @@ def add(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an asset of the same name."),
 ) -> None:
     """Validate, convert (cached) and copy a mesh or URDF into an asset library."""
-    from .errors import BadInput
-    from .schema import COLLISION_NAMES as COLLISIONS
-    from .scenes.library import default_library
-    from .scenes.library_add import add_asset
+    from ..core.errors import BadInput
+    from ..core.schema import COLLISION_NAMES as COLLISIONS
+    from ..assets.library import default_library
+    from ..assets.library_add import add_asset
 
     _check_units(units)
     if collision not in COLLISIONS:
@@ -128,7 +128,7 @@ def add(
 @app.command("list")
 def list_(library: Optional[Path] = typer.Option(None, "--library", help=_LIB_HELP)) -> None:
     """Every asset in the libraries searched (named library, default library, installed packs)."""
-    from .scenes.library import list_assets
+    from ..assets.library import list_assets
 
     libs = _libraries(library)
     found = list_assets(libs)
@@ -151,7 +151,7 @@ def check(
 ) -> None:
     """Load and render the asset; report which axis is up, its footprint and height, size, triangles,
     watertightness, texture/colour."""
-    from .scenes.inspect_asset import check as _check
+    from ..assets.inspect import check as _check
 
     found, ready = _ready(name, library, units, up_axis, rotation_deg)
     rep = _check(found.spec.name, found.file, ready.urdf, ready.scale, ready.report, ready.warnings,
@@ -171,7 +171,7 @@ def preview(
 ) -> None:
     """A turntable contact sheet: eight azimuths at two elevations, on a ground plane, with the world
     axes (x red, y green, z blue) and a scale bar."""
-    from .scenes.inspect_asset import turntable
+    from ..assets.inspect import turntable
 
     found, ready = _ready(name, library, units, up_axis, rotation_deg)
     typer.echo(f"preview → {turntable(ready.urdf, ready.scale, out, f'{found.spec.name} ({found.spec.cls})')}")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..labels.io import atomic_write
 from . import convert
-from .assets import build, check_orientation, check_size, urdf_extents
+from .prepare import build, check_orientation, check_size, urdf_extents
 from .library import _NAME, ASSET_FILE, AssetSpec, LibraryAsset, PoseConstraints, _no_urdf_orientation
 from .urdf_check import confine_urdf_paths
 

@@ -14,19 +14,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import DatasetConfig
-from .errors import SynthsceneError
+from ..config import DatasetConfig
+from ..core.errors import SynthsceneError
 from .faults import failure_message, write_failure
-from .labels import writers
-from .labels.annotate import Labeler
-from .labels.io import atomic_write
-from .labels.manifest import image_record
+from ..labels import writers
+from ..labels.annotate import Labeler
+from ..labels.io import atomic_write
+from ..labels.manifest import image_record
 from .outdir import RECORDS_DIR, files_entry
-from .randomizers.image import ImageRandomizers
-from .renderers.memory import trim_heap
-from .scenes.assets import prepare
-from .scenes.sampler import sample_scene
-from .scenes.world import World
+from ..randomizers.image import ImageRandomizers
+from ..renderers.memory import trim_heap
+from ..assets.prepare import prepare
+from ..scenes.sampler import sample_scene
+from ..scenes.world import World
 
 IN_FLIGHT = 2  # indices sent ahead per worker or actor: one rendering, one queued, so it never waits on the parent
 

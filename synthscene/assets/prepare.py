@@ -24,7 +24,7 @@ import pybullet_data
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..renderers.pybullet import quiet
 from . import convert, urdf_check
 from .library import _URDF_ORIENTATION, _apply

@@ -25,7 +25,7 @@ def train_cmd(
     out: Path = typer.Option(Path("runs/train"), "--out", help="Weights, results.csv, metrics.json."),
 ) -> None:
     """Train a YOLO detector (offline: nothing is downloaded)."""
-    from . import train
+    from ..train import train
 
     args = _merge(overrides, model=model, epochs=epochs, imgsz=imgsz, batch=batch, device=device)
     res = train(data, out=out, profile=profile, **args)
@@ -43,7 +43,7 @@ def evaluate_cmd(
     box_convention: Optional[str] = typer.Option(None, "--box-convention", help="Gold boxes of the COCO AP block: visible or amodal (amodal needs BOP bbox_obj) \\[default: data.yaml's box_convention, else visible]."),
 ) -> None:
     """Measure a detector on real photos, gold classes matched to the model's by name."""
-    from . import evaluate
+    from ..train import evaluate
 
     args = _merge(overrides, imgsz=imgsz, device=device)
     with _logs_to_stderr():
@@ -54,8 +54,8 @@ def evaluate_cmd(
 
 def _merge(overrides: Optional[List[str]], **options) -> dict:
     """KEY=VALUE arguments and the command's own options, one dict; the same setting given both ways is refused."""
-    from ..errors import BadInput
-    from .args import parse_overrides
+    from ..core.errors import BadInput
+    from ..train.args import parse_overrides
 
     args = parse_overrides(overrides or [])
     for key, value in options.items():
@@ -74,7 +74,7 @@ def benchmark_cmd(
     profile: Optional[str] = typer.Option(None, "--profile", help="Budget profile (default: the config's)."),
 ) -> None:
     """Synthetic vs real vs mixed vs fine-tuned, trained and measured on real photos; report.md + plots."""
-    from . import run_benchmark
+    from ..train import run_benchmark
 
     command = " ".join(shlex.quote(a) for a in ["synthscene", *sys.argv[1:]])
     res = run_benchmark(config, out=out, eval_gold=eval_gold, profile=profile, command=command)
@@ -84,7 +84,7 @@ def benchmark_cmd(
 @contextlib.contextmanager
 def _logs_to_stderr():
     """Ultralytics logs and progress bars go to stdout; `evaluate` keeps stdout for its JSON."""
-    from .offline import ultralytics
+    from ..train.offline import ultralytics
 
     ultralytics()
     from ultralytics.utils import LOGGER
