@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/quickstart
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test test-fast venv clean bench
 
 $(BIN)/synthscene: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q -x
+
+# the lane to run while working (under 90 s on 2 cores): no Ray, no worker processes, no CLI
+# subprocesses, no training; `make test` runs those too
+test-fast: venv
+	$(BIN)/python -m pytest -q -x -m "not slow"
 
 bench: venv
 	$(BIN)/python benchmarks/throughput.py

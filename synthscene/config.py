@@ -21,6 +21,7 @@ from pydantic import (
 from typing_extensions import Annotated
 
 from .core.errors import BadInput
+from .core.formats import check_formats
 from .randomizers import REGISTRY
 from .geometry.camera import intrinsics_from_fov
 from .core.schema import (
@@ -37,8 +38,8 @@ from .core.schema import (
     check_name,
     name_from_file,
 )
-from .core.yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
-from .core.schema import DATA_DIR, PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash, resolve_path  # noqa: F401  (moved to the leaf)
+from .core.yamlfile import read_yaml
+from .core.schema import json_hash, resolve_path
 
 def _existing(value: str, info: ValidationInfo) -> str:
     base = (info.context or {}).get("base_dir")
@@ -203,8 +204,6 @@ class OutputConfig(StrictModel):
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, v):
-        from .labels.writers import check_formats
-
         return check_formats(v)
 
 

@@ -7,7 +7,8 @@ import pybullet_data
 import pytest
 
 from synthscene.geometry.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
-from synthscene.renderers.pybullet import Renderer, quiet, resolve_backend
+from synthscene.core.quiet import quiet
+from synthscene.renderers.pybullet import Renderer, resolve_backend
 from synthscene.scenes.sample import CameraSample
 from synthscene.randomizers.lighting import LightingDraw
 

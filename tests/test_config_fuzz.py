@@ -78,7 +78,7 @@ def test_python_tags_are_not_executed(tmp_path):
 @given(st.integers(1, 9), st.integers(1, 12))
 def test_nested_aliases_load_small_or_are_refused(tmp_path, depth, width):
     """Aliases of aliases (a "billion laughs") either stay small once expanded or are refused."""
-    from synthscene.config import read_yaml
+    from synthscene.core.yamlfile import read_yaml
     from synthscene.core.schema import MAX_YAML_NODES
 
     lines = ["x0: &x0 [a]"] + [f"x{k}: &x{k} [{', '.join([f'*x{k - 1}'] * width)}]" for k in range(1, depth + 1)]

@@ -11,7 +11,7 @@ import pytest
 
 from synthscene import load_config
 from synthscene.core.errors import SynthsceneError
-from synthscene.labels.io import atomic_write
+from synthscene.core.files import atomic_write
 from synthscene.generation.pipeline import generate
 from robust_helpers import RaiseAt4, SegfaultAt3, cli, dataset_files, popen, small_config_file
 

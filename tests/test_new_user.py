@@ -123,7 +123,7 @@ def test_packaged_ground_from_a_config_outside_the_repo(tmp_path):
 
 
 def test_synthscene_prefix_resolves_into_the_package():
-    from synthscene.config import resolve_path
+    from synthscene.core.schema import resolve_path
 
     assert resolve_path("synthscene:plain_ground.urdf", Path("/elsewhere")) == ROOT / "synthscene" / "data" / "plain_ground.urdf"
     assert resolve_path("synthscene:plain_ground.urdf", None).is_file()

@@ -14,15 +14,15 @@ import numpy as np
 import pybullet as p
 
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
-from ..randomizers.lighting import LightingDraw
+from ..core.files import atomic_write
 from ..geometry.camera import intrinsics_from_fov, look_at
-from ..renderers.pybullet import RenderOutput, Renderer, quiet, resolve_backend
+from ..renderers.base import FixedLight, FixedView, RenderOutput
+from ..core.quiet import quiet
+from ..renderers.pybullet import Renderer, resolve_backend
 from . import convert
-from ..scenes.sample import CameraSample
 
-LIGHT = LightingDraw(azimuth_deg=0.0, elevation_deg=0.0, direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0],
-                     intensity=1.0, distance=3.0, ambient=0.6, diffuse=0.5, specular=0.1, shadow=False)
+LIGHT = FixedLight(direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0], distance=3.0, ambient=0.6, diffuse=0.5,
+                   specular=0.1, shadow=False)
 FOV_DEG = 40.0
 
 
@@ -96,7 +96,7 @@ def _render(urdf, scale, views, size, backend, distance, decorated: bool) -> tup
             a, e = math.radians(az), math.radians(el)
             eye = centre + distance * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
             pos, quat = look_at(eye, centre)
-            cam = CameraSample(K, w, h, max(distance - 2 * radius, 1e-3) / 2, far, pos, quat)
+            cam = FixedView(K, w, h, max(distance - 2 * radius, 1e-3) / 2, far, pos, quat)
             with quiet():
                 out.append(renderer.render(cam, LIGHT))
         return out, bar

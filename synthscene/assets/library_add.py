@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from . import convert
 from .prepare import build, check_orientation, check_size, urdf_extents
 from .library import _NAME, ASSET_FILE, AssetSpec, LibraryAsset, PoseConstraints, _no_urdf_orientation

@@ -24,8 +24,9 @@ import pybullet_data
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
+from ..core.cache import cache_root
 from ..core.errors import BadInput
-from ..renderers.pybullet import quiet
+from ..core.quiet import quiet
 from . import convert, urdf_check
 from .library import _URDF_ORIENTATION, _apply
 from .convert import UNITS, AssetWarning, MeshReport
@@ -34,12 +35,6 @@ CONVERTER_VERSION = 2  # bump when the files a conversion writes change
 PLAUSIBLE_M = (0.005, 5.0)  # outside: a warning (a unit mistake is the usual cause)
 ABSURD_M = (0.0005, 50.0)  # outside: refused
 BUILD_INFO = "build.json"
-
-
-def cache_root() -> Path:
-    """Where config `mesh:` entries are converted: $SYNTHSCENE_CACHE, else ~/.cache/synthscene/assets."""
-    env = os.environ.get("SYNTHSCENE_CACHE")
-    return Path(os.path.expanduser(env)) if env else Path.home() / ".cache" / "synthscene" / "assets"
 
 
 def content_key(source: Path, params: dict) -> str:

@@ -6,7 +6,8 @@ from typing import Literal, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config import ExistingPath, OutputPath, read_yaml, validation_error
+from ..config import ExistingPath, OutputPath, validation_error
+from ..core.yamlfile import read_yaml
 from ..core.errors import BadInput
 from ..core.schema import StrictModel, json_hash
 

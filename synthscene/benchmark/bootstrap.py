@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 
 KEYS = ("tp", "conf", "pred_cls", "pred_img", "target_cls", "target_img")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 
 KIND_LABEL = {"synthetic": "synthetic only", "real": "real only", "mixed": "synthetic + real (mixed)",
               "finetune": "synthetic pre-train → fine-tune on real",

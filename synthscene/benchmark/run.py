@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import __version__
+from ..core.version import __version__
 from ..core.errors import BadInput, SynthsceneError
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..core.rng import config_stream
 from .bench_config import ROUND2, BenchConfig, Budget, load_bench_config
 from ..realdata.gold import GoldSet, file_digest, load_gold, write_view
@@ -231,7 +231,7 @@ def versions() -> dict:
 
 def _generate(dcfg, ds: Path, workers: int) -> float:
     """Render `dcfg` into `ds` unless it holds all its images already; returns the seconds it took."""
-    from .. import generate
+    from ..generation.pipeline import generate
 
     start = time.perf_counter()
     done = ds / "manifest.jsonl"
@@ -247,7 +247,8 @@ def ensure_synthetic(cfg: BenchConfig, budget: Budget, out: Path, dataset=None) 
     """The synthetic dataset, generated (or completed) if missing; its folder is keyed by its content hash.
 
     `dataset`: a DatasetConfig to use instead of the one cfg names (benchmarks/ablation.py's variants)."""
-    from .. import load_config, prepare
+    from ..assets.prepare import prepare
+    from ..config import load_config
 
     dcfg = prepare(dataset or load_config(cfg.dataset)).with_overrides(count=budget.synthetic_images)  # hashed as generate writes it
     chash = dcfg.content_hash()
@@ -263,7 +264,8 @@ def _image_files(folder: Path) -> list[Path]:
 
 def load_refined(path: Path):
     """A refined dataset config and its `provenance` block (read beside the config, whatever the schema says of it)."""
-    from ..config import config_from_dict, read_yaml
+    from ..config import config_from_dict
+    from ..core.yamlfile import read_yaml
     from ..assets.prepare import prepare
 
     doc = read_yaml(path, "refined dataset config")
@@ -417,7 +419,7 @@ class Runner:
     def gen_seed(self, arm: Arm) -> int:
         """The seed of the M extra images: new (not the base dataset's, nor another round's), the same for
         targeted and untargeted of a round."""
-        from .. import load_config
+        from ..config import load_config
 
         return load_config(self.cfg.dataset).seed + 1000 * arm.round + arm.seed
 
@@ -520,7 +522,8 @@ class Runner:
 
         Targeted: the config refined on the diagnosis of the start weights (round 2: round 1's refined
         config refined again); untargeted: the unchanged config. Both with the round's new seed."""
-        from .. import load_config, prepare
+        from ..assets.prepare import prepare
+        from ..config import load_config
 
         M = self.budget.targeted_images
         start_id = self.start_arm(arm).id

@@ -94,11 +94,11 @@ def parse_mesh_args(meshes: list[str], units: str) -> list[Mesh]:
 
 
 def _gold_names(root: Path) -> list[str]:
-    from ..realdata.gold import _names, read_yaml
+    from ..realdata.gold import class_names, read_data_yaml
 
     for f in (root / "data.yaml", root / "dataset.yaml"):
         if f.is_file():
-            return _names(read_yaml(f), f)
+            return class_names(read_data_yaml(f), f)
     f = root / "classes.txt"
     if f.is_file():
         names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
@@ -214,7 +214,7 @@ def init_config(
     The file is loaded (validated) before it replaces anything, so a written config always loads.
     """
     from ..config import load_config
-    from ..labels.io import atomic_write
+    from ..core.files import atomic_write
     from ..assets.prepare import prepare
 
     out = Path(out).expanduser()

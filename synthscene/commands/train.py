@@ -74,7 +74,7 @@ def benchmark_cmd(
     profile: Optional[str] = typer.Option(None, "--profile", help="Budget profile (default: the config's)."),
 ) -> None:
     """Synthetic vs real vs mixed vs fine-tuned, trained and measured on real photos; report.md + plots."""
-    from ..train import run_benchmark
+    from ..benchmark.run import run_benchmark
 
     command = " ".join(shlex.quote(a) for a in ["synthscene", *sys.argv[1:]])
     res = run_benchmark(config, out=out, eval_gold=eval_gold, profile=profile, command=command)

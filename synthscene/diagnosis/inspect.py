@@ -21,7 +21,7 @@ from .advice import POSITION_SHIFT, RELATIVE_GAP, advice
 from .stats import IMAGE_STATS, image_stats
 from ..core.files import IMAGE_SUFFIXES
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..labels.yolo import dataset_root
 
 MAX_PIXEL_SAMPLES = 400  # images whose pixels are read for brightness and colour (evenly spaced)

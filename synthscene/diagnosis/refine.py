@@ -21,7 +21,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, load_config, read_yaml, validation_error
+from ..config import DatasetConfig, load_config, validation_error
+from ..core.schema import PYBULLET_PREFIX, SYNTHSCENE_PREFIX
+from ..core.yamlfile import read_yaml
 from ..core.errors import BadInput, SynthsceneError
 from ..core.schema import MAX_ASSET_COUNT
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from .core import diagnose_sets
 from .stats import image_stats, viewpoint
 from .tide import ERRORS, iou_matrix

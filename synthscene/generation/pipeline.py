@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ..config import DatasetConfig
 from ..core.errors import BadInput, Interrupted, SynthsceneError
 from ..labels import writers
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..labels.manifest import write_manifest
 from ..labels.yolo import data_yaml
 from ..renderers.pybullet import resolve_backend

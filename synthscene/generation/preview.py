@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..config import DatasetConfig
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..labels.records import ObjectLabel
 from ..renderers.pybullet import resolve_backend
 

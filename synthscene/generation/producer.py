@@ -19,7 +19,7 @@ from ..core.errors import SynthsceneError
 from .faults import failure_message, write_failure
 from ..labels import writers
 from ..labels.annotate import Labeler
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..labels.manifest import image_record
 from .outdir import RECORDS_DIR, files_entry
 from ..randomizers.image import ImageRandomizers

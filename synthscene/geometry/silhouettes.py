@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial.transform import Rotation
 
+from ..core.cache import cache_root
 from ..core.errors import BadInput
 from ..core.files import atomic_write
 from ..core.quiet import pybullet as p
@@ -79,14 +80,12 @@ def _mesh_file(path: str, files: dict) -> tuple[np.ndarray, np.ndarray]:
     return files[path]
 
 
-SILHOUETTE_CACHE = "silhouettes"  # beside the converted assets (scenes.assets.cache_root)
+SILHOUETTE_CACHE = "silhouettes"  # beside the converted assets (core.cache.cache_root)
 
 
 def _cache_file(path: str) -> Path | None:
     """Where a mesh file's arrays are kept: named by its path, size, modification time and the
     trimesh that read it. None for a file that cannot be read (trimesh then says why)."""
-    from ..assets.prepare import cache_root
-
     try:
         st = os.stat(path)
         version = metadata.version("trimesh")

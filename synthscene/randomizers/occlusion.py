@@ -129,7 +129,7 @@ def shape_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
     """The shapes of the pool (see assets/shapes.py), made once in the asset cache."""
     if not cfg.shape_count:
         return []
-    from ..assets.prepare import cache_root
+    from ..core.cache import cache_root
     from ..assets.shapes import shape_urdfs as build
 
     return build(cfg.shapes or ShapesConfig(), seed, cfg.shape_count, cache_root() / "shapes")
@@ -153,7 +153,7 @@ def hand_variants(cfg: OcclusionConfig, seed: int) -> list[dict]:
 
 def hand_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
     """The hand capsules' URDFs, made once in the asset cache (see procedural.capsule_urdf)."""
-    from ..assets.prepare import cache_root
+    from ..core.cache import cache_root
     from .procedural import capsule_urdf
 
     return [capsule_urdf(cache_root() / "hands", v["kind"], v["radius"], v["length"], (*SKIN_TONES[v["tone"]], 1.0))

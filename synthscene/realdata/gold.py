@@ -18,12 +18,12 @@ import yaml
 from ..core import yamlfile
 from ..core.files import IMAGE_SUFFIXES
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..labels.yolo import dataset_root
 
 
 
-def _names(doc: dict, file: Path) -> list[str]:
+def class_names(doc: dict, file: Path) -> list[str]:
     names = doc.get("names")
     if isinstance(names, dict):
         try:
@@ -38,7 +38,7 @@ def _names(doc: dict, file: Path) -> list[str]:
     raise BadInput("expected `names`: a list or a mapping of class id → name", file, "names")
 
 
-def read_yaml(file: Path) -> dict:
+def read_data_yaml(file: Path) -> dict:
     """A data.yaml: YAML (read as configs are), holding a mapping."""
     doc = yamlfile.read_yaml(file, "data.yaml")
     if not isinstance(doc, dict):
@@ -69,7 +69,7 @@ def load_gold(root: str | os.PathLike) -> GoldSet:
     data = root / "data.yaml"
     if not data.is_file():
         raise BadInput("no data.yaml (with the class names) in the gold set folder", root, "--gold")
-    names = _names(read_yaml(data), data)
+    names = class_names(read_data_yaml(data), data)
     img_dir = root / "images"
     images = sorted((p for p in img_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
                     key=lambda p: p.relative_to(img_dir).as_posix()) if img_dir.is_dir() else []
@@ -177,8 +177,8 @@ def resolve_data_yaml(data: str | os.PathLike, scratch: Path) -> tuple[Path, lis
     file = p / "data.yaml" if p.is_dir() else p
     if not file.is_file():
         raise BadInput("no data.yaml here: give a synthscene dataset folder or a data.yaml", p, "DATASET")
-    doc = read_yaml(file)
-    names = _names(doc, file)
+    doc = read_data_yaml(file)
+    names = class_names(doc, file)
     base = dataset_root(file, doc)
     for split in ("train", "val"):
         entries = doc.get(split)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pkgutil
 import sys
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..core.errors import SynthsceneError
+from .base import LIGHTING, RENDERERS, Light, RenderOutput, View
 from ..core.quiet import pybullet as p
-from ..core.quiet import quiet  # noqa: F401  (imported from here by the scenes)
+from ..core.quiet import quiet
 from .memory import released_zero_pages
 from ..geometry.camera import linear_depth, projection_matrix, view_matrix
 
@@ -53,21 +52,16 @@ def resolve_backend(name: str, announce: bool = True) -> str:
     return chosen
 
 
-@dataclass
-class RenderOutput:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    depth: np.ndarray  # (H, W) float32, metres along the optical axis
-    segmentation: np.ndarray  # (H, W) int32: PyBullet body id, -1 where nothing was hit
-
-
 class Renderer:
-    """Draws a client's world from a CameraSample; the backend must be concrete (egl or tiny)."""
+    """PyBullet's renderers behind the renderers.base.Renderer seam: draws a client's world from a
+    View under a Light; `backend` must be concrete (egl or tiny)."""
 
     def __init__(self, client: int, backend: str):
-        if backend not in ("egl", "tiny"):
+        if backend not in RENDERERS:
             raise ValueError(f"backend must be egl or tiny, got {backend!r}")
         self.client = client
         self.backend = backend
+        self.lighting = LIGHTING[backend]
         if backend == "egl":
             with released_zero_pages():  # the plugin's 136 MiB vertex buffer, zero-filled by llvmpipe (renderers/memory.py)
                 if not load_egl(client):
@@ -82,11 +76,10 @@ class Renderer:
             for _ in range(2):
                 p.getCameraImage(64, 48, renderer=self._renderer, shadow=1, physicsClientId=self.client)
 
-    def render(self, camera, lighting) -> RenderOutput:
-        """`lighting`: a randomizers.lighting.LightingDraw."""
+    def render(self, camera: View, lighting: Light) -> RenderOutput:
         return self._draw(camera, lighting, 0)
 
-    def preview(self, camera, lighting) -> RenderOutput:
+    def preview(self, camera: View, lighting: Light) -> RenderOutput:
         """The depth and segmentation `render` gives, for less: only those are meant to be read.
 
         On EGL every frame draws the scene three times (a 4096² shadow map from the light, the
@@ -102,7 +95,7 @@ class Renderer:
         """
         return self._draw(camera, lighting, p.ER_USE_PROJECTIVE_TEXTURE if self.backend == "egl" else 0)
 
-    def _draw(self, camera, lighting, flags: int) -> RenderOutput:
+    def _draw(self, camera: View, lighting: Light, flags: int) -> RenderOutput:
         w, h = camera.width, camera.height
         view = view_matrix(camera.position, camera.quaternion)
         proj = projection_matrix(camera.K, w, h, camera.near, camera.far)

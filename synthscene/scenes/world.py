@@ -16,7 +16,9 @@ from ..core.quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
 from ..geometry.camera import rotation_matrix, sphere_box
 from ..renderers.memory import trim_heap
-from ..renderers.pybullet import RenderOutput, Renderer, quiet
+from ..renderers.base import RenderOutput
+from ..core.quiet import quiet
+from ..renderers.pybullet import Renderer
 from ..assets.prepare import prepare
 from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample

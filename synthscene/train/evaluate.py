@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from .args import EVAL_OWNED, check_args
 from .coco_eval import CONVENTIONS, coco_block, declared_convention
 from ..realdata.gold import GoldSet, load_gold, write_view

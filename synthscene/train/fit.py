@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import BadInput
-from ..labels.io import atomic_write
+from ..core.files import atomic_write
 from ..realdata.gold import resolve_data_yaml
 from .args import TRAIN_OWNED, check_args
 from .offline import patch_amp_check, set_threads, ultralytics

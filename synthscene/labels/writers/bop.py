@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write
+from ...core.files import atomic_write
 from ...geometry.silhouettes import pose_matrix
 from .base import Writer, part_file, read_parts, register
 from .coco import xywh
