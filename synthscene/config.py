@@ -1,6 +1,7 @@
 """The dataset config: a YAML file validated by pydantic, paths resolved relative to the file."""
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -10,7 +11,6 @@ from pydantic import (
     AfterValidator,
     Field,
     PrivateAttr,
-    TypeAdapter,
     ValidationError,
     ValidationInfo,
     create_model,
@@ -284,18 +284,29 @@ class DatasetConfig(StrictModel):
         return bool(con and (con.upright or con.mode == "upright"))
 
     def with_overrides(self, **changes: Any) -> "DatasetConfig":
-        """A copy with top-level fields (seed, count) or `output_dir` replaced."""
+        """A copy with top-level fields (seed, count) or `output_dir` replaced.
+
+        The one rule for overrides (--count, --seed, generate(count=...), a benchmark's budget): an
+        integer field takes an integer (not a bool, not "3"), then the changed config is validated
+        by the schema as a whole (its bounds and its rules), as loading it would; BadInput names
+        the option (`--count`)."""
         out_dir = changes.pop("output_dir", None)
         updates = {k: v for k, v in changes.items() if v is not None}
-        for key, value in updates.items():  # model_copy does not validate: check each against its field
+        for key, value in updates.items():
             field = type(self).model_fields.get(key)
             if field is None:
-                continue
+                raise TypeError(f"with_overrides: {key!r} is not a top-level config field")
+            if field.annotation is int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise BadInput(f"{key} must be an integer, got {value!r}", None, f"--{key}")
+        updates = {k: int(v) if isinstance(v, numbers.Integral) else v for k, v in updates.items()}
+        if updates:
+            base = Path(self.source).resolve().parent if self.source and Path(self.source).is_file() else None
             try:
-                TypeAdapter(Annotated[(field.annotation, *field.metadata)]).validate_python(value)
+                DatasetConfig.model_validate({**self.to_dict(), **updates}, context={"base_dir": base})
             except ValidationError as err:
-                msg = err.errors()[0]["msg"].removeprefix("Value error, ")
-                raise BadInput(f"{msg} (got {value!r}, e.g. from --{key})", None, key) from None
+                given = ", ".join(f"{k}={v}" for k, v in updates.items())
+                raise BadInput(f"{'; '.join(_format_errors(err))} (given {given})", None,
+                               " / ".join(f"--{k}" for k in updates)) from None
         cfg = self.model_copy(update=updates)
         if out_dir is not None:
             cfg = cfg.model_copy(update={"output": self.output.model_copy(update={"dir": str(Path(out_dir).resolve())})})

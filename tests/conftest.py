@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,18 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+#: What makes a test `slow` (left out by `make test-fast`): a CLI subprocess or any other process,
+#: worker processes (--workers > 1), the Ray executor, training or a benchmark. Modules made only of
+#: such tests say so with `pytestmark = pytest.mark.slow`; elsewhere a test whose own code does one
+#: of these is marked here, so a new test of that kind lands in the slow lane without a decorator.
+SLOW_CODE = re.compile(r"run_cli\(|subprocess\.|sys\.executable|backend=\"ray\"|\"--backend\", \"ray\"|workers=[2-9]"
+                       r"|\"--workers\", \"[2-9]\"|run_processes\(|\btrain\(|run_benchmark\(")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fn = getattr(item, "function", None)
+        if fn is not None and SLOW_CODE.search(inspect.getsource(fn)):
+            item.add_marker(pytest.mark.slow)

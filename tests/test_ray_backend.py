@@ -8,6 +8,8 @@ from synthscene.core.errors import SynthsceneError
 from synthscene.generation.pipeline import generate
 from robust_helpers import FailsToStart, ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
 
+pytestmark = pytest.mark.slow  # Ray, worker processes, a CLI subprocess or training
+
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")  # optional extra: pip install 'synthscene[ray]'
 
 

@@ -13,7 +13,7 @@ import yaml
 from _train_fixtures import GOLD, LMO, needs_gold, small_gold
 from synthscene.core.errors import BadInput
 
-pytestmark = needs_gold
+pytestmark = [needs_gold, pytest.mark.slow]  # trains
 ROOT = Path(__file__).resolve().parents[1]
 
 

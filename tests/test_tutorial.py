@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+pytestmark = pytest.mark.slow  # Ray, worker processes, a CLI subprocess or training
+
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "TUTORIAL.md"
 TINY = {"COUNT": "8", "HELDOUT": "8", "PREVIEW": "2", "EPOCHS": "1", "IMGSZ": "64"}

@@ -42,7 +42,7 @@ class Budget(StrictModel):
     workers: int = Field(2, ge=0)
     threads: int | None = Field(None, ge=1)  # torch CPU threads; None = Ultralytics' default (cpu count - 1)
     # Train with exactly `threads`, never fewer on a busy machine: the same seed gives different
-    # weights at another thread count (measured: 0.070 vs 0.038 mAP50), so a benchmark that must
+    # weights at another thread count (docs/RESULTS.md), so a benchmark that must
     # reproduce fixes them and pays in wall time when the machine is busy.
     fixed_threads: bool = False
     synthetic_images: int = Field(1000, ge=1)

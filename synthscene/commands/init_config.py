@@ -336,7 +336,7 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add("    shadow_probability: 0.5")
     add("  # Unlabelled clutter: PyBullet's random shapes, scaled to about the targets' size. To try:")
     add('  # sources: ["synthscene:shapes"] (everyday cartons, cans, cups, bottles ...; docs/RANDOMIZERS.md), scale: 1 (real sizes),')
-    add("  # distractors: [4, 10]: on LM-O at 4x the cpu budget 0.217 vs 0.181 mAP50 (3 seeds, docs/RESULTS.md).")
+    add("  # distractors: [4, 10]: what it did on LM-O is in docs/RESULTS.md (clutter).")
     add("  occlusion:")
     add('    sources: ["pybullet:random_urdfs"]')
     add("    pool_size: 48")

@@ -14,10 +14,23 @@ def _key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 
 
+#: Streams of an image that are not a randomizer's: the sampler's and the randomizers' helpers. A
+#: randomizer may not be named after one (randomizers.base.register refuses it): the two would
+#: share draws. The names are the keys themselves, so they cannot change without changing images.
+HELPER_STREAMS = frozenset({"split", "objects", "one_of", "held", "shapes", "hands"})
+
+
 def stream(seed: int, index: int, name: str) -> np.random.Generator:
     """The generator randomizer `name` uses for image `index`."""
     ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(index), _key(name)))
     return np.random.Generator(np.random.PCG64(ss))
+
+
+def helper_stream(seed: int, index: int, name: str) -> np.random.Generator:
+    """The stream of a helper (one of HELPER_STREAMS) for image `index`."""
+    if name not in HELPER_STREAMS:
+        raise ValueError(f"{name!r} is not a helper stream; add it to core/rng.py HELPER_STREAMS")
+    return stream(seed, index, name)
 
 
 def config_stream(seed: int, name: str) -> np.random.Generator:

@@ -97,6 +97,7 @@ class GenerateResult:
 
 
 def _checked_int(name: str, value, minimum: int | None = None):
+    """generate()'s own integer arguments (--workers, --only); config fields go through with_overrides."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -119,25 +120,6 @@ def _as_config(config) -> DatasetConfig:
         return config_from_dict(dict(config), Path.cwd(), "<dict>")
     raise BadInput(f"config must be a DatasetConfig, a config file path or a mapping, got {type(config).__name__}",
                    None, "config")
-
-
-def _with_overrides(config: DatasetConfig, count, seed, out) -> DatasetConfig:
-    """The config with --count/--seed/--out applied, re-validated by the schema (its bounds, its rules)."""
-    from pydantic import ValidationError
-
-    changes = {k: v for k, v in (("count", count), ("seed", seed)) if v is not None}
-    if changes:
-        data = {**config.to_dict(), **changes}
-        base = Path(config.source).resolve().parent if config.source and Path(config.source).is_file() else None
-        try:
-            DatasetConfig.model_validate(data, context={"base_dir": base})
-        except ValidationError as err:
-            from ..config import _format_errors
-
-            given = ", ".join(f"{k}={v}" for k, v in changes.items())
-            raise BadInput(f"{'; '.join(_format_errors(err))} (given {given})", None,
-                           " / ".join(f"--{k}" for k in changes)) from None
-    return config.with_overrides(count=count, seed=seed, output_dir=out)
 
 
 def generate(
@@ -163,7 +145,6 @@ def generate(
     from ..assets.prepare import prepare
 
     config = prepare(_as_config(config))  # assets render-ready (or refused) before the folder is touched
-    count, seed = _checked_int("count", count), _checked_int("seed", seed)
     workers = _checked_int("workers", workers, 1) or (None if backend == "ray" else 1)  # None: one per CPU (ray)
     if backend not in ("local", "ray"):
         raise BadInput(f"unknown backend {backend!r}; expected local or ray", None, "--backend")
@@ -171,7 +152,7 @@ def generate(
         if isinstance(only, (str, bytes)) or not isinstance(only, Iterable):
             raise BadInput(f"only must be a list of image indices, got {only!r}", None, "--only")
         only = [_checked_int("only", i) for i in only]
-    config = _with_overrides(config, count, seed, out)
+    config = config.with_overrides(count=count, seed=seed, output_dir=out)  # the schema's rule for --count/--seed
     if config.output.dir is None:
         raise BadInput("no output folder: give --out or set output.dir", config.source, "output.dir")
     out_dir = Path(config.output.dir)

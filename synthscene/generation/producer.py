@@ -34,7 +34,7 @@ IN_FLIGHT = 2  # indices sent ahead per worker or actor: one rendering, one queu
 @contextlib.contextmanager
 def without_torch():
     """Imports inside see torch as absent, unless it is loaded already. albumentations imports its
-    optional `albumentations.pytorch` (and so torch: ~0.7 GB RSS, measured) at import and on every
+    optional `albumentations.pytorch` (and so torch, the largest part of a worker's memory: docs/ROBUSTNESS.md, "Measurements behind the code") at import and on every
     `from_dict`, but handles torch's absence (ImportError suppressed, `find_spec` None); a render
     worker uses no torch transform. Later imports of torch, after the block, work as usual."""
     if "torch" in sys.modules:

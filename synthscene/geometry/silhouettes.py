@@ -97,7 +97,7 @@ def _cache_file(path: str) -> Path | None:
 
 def _read_mesh(path: str) -> tuple[np.ndarray, np.ndarray]:
     """(vertices, faces) as trimesh reads the file, kept in the asset cache: later workers read two
-    arrays instead of the mesh's text, and import no trimesh (~35 MB of a worker's RSS). Only the
+    arrays instead of the mesh's text, and import no trimesh (worker memory). Only the
     arrays are kept: trimesh's mesh (visuals, caches, reference cycles) is not."""
     cached = _cache_file(path)
     if cached is not None and cached.is_file():

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from scipy.spatial.transform import Rotation
 from typing_extensions import Annotated
 
-from ..core.rng import config_stream, integer, stream, uniform
+from ..core.rng import config_stream, helper_stream, integer, uniform
 from ..assets.shapes import ShapesConfig
 from ..core.schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
@@ -254,7 +254,7 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
     if cfg.shape_count:  # some shapes stand on their base, as on a real desk: own stream, the others' draws unchanged
         upright, first = (cfg.shapes or ShapesConfig()).upright, pool_size - cfg.shape_count
-        stand = stream(ctx.seed, ctx.index, "shapes").random(len(poses)) < upright
+        stand = helper_stream(ctx.seed, ctx.index, "shapes").random(len(poses)) < upright
         poses = tuple((pos, heading(q) if m >= first and up else q)
                       for (pos, q), m, up in zip(poses, drawn.distractors, stand))
     kept = [i for i, pos in enumerate(where) if pos is not None]  # a full desk takes no more distractors
@@ -263,7 +263,7 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     n_hands = sum(1 for name in ctx.asset_radius if name.startswith(HAND_PREFIX))
     if not (cfg.enabled and n_hands):
         return drawn
-    hand_rng = stream(ctx.seed, ctx.index, "hands")
+    hand_rng = helper_stream(ctx.seed, ctx.index, "hands")
     members = sample_hands(cfg, hand_rng, n_hands)
     hand_names = [hand_name(m) for m in members]
     taken += [(pos, ctx.asset_radius[n]) for n, (pos, _) in zip(names, drawn.distractor_poses)]

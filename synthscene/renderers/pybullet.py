@@ -88,7 +88,7 @@ class Renderer:
         colour pass does (bullet3 examples/OpenGLWindow/Shaders, useShadowMap- and
         projectiveTextureInstancingVS) and whose fragments are discarded by the same rule, so depth
         and segmentation come out bit for bit the same (tests/test_aim_preview.py) in about half
-        the time (measured on configs/lmo.yaml at 160 px: 61 → 33 ms). The plugin turns the mode
+        the time (docs/ROBUSTNESS.md, "Measurements behind the code"). The plugin turns the mode
         off again after the frame, and the shadow map a full render uses is redrawn by that
         render, so later images do not change. RGB differs (no shadows, projected texture).
         TinyRenderer draws as `render` does.

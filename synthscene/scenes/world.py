@@ -110,8 +110,8 @@ class World:
         self.visual_sphere = self._visual_spheres() if occ.enabled and occ.occluders[1] > 0 else {}
         self.park_spot = {uid: [5.0 * n, 0, _PARK_Z] for n, uid in enumerate(self.bodies.values())}
         # PyBullet keeps every OBJ it parsed (tinyobj's arrays), for a later load of the same file;
-        # a world loads all its files above, once. Turning the file cache off empties it (~100 MB
-        # on configs/lmo.yaml, benchmarks/worker_memory.py); on again, for any later world.
+        # a world loads all its files above, once. Turning the file cache off empties it (its size:
+        # docs/ROBUSTNESS.md, "Measurements behind the code"); on again, for any later world.
         p.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=c)
         p.setPhysicsEngineParameter(enableFileCaching=1, physicsClientId=c)
         trim_heap()  # and hand what it held back now, before the warm-up and the labeler need more
@@ -305,7 +305,7 @@ class World:
         spheres' images: a body whose sphere's image misses both (by `margin` pixels) cannot change
         any of them, where it stands or parked (50 m below, never between the camera and the
         desk). Yet in view, llvmpipe clips, sets up and bins every triangle of it in each preview
-        (configs/lmo.yaml, 160 px: 33 ms a preview with every body in place, 13 with all parked;
+        (what parking saves: docs/ROBUSTNESS.md, "Measurements behind the code";
         the rest is vertex shading, done for parked bodies too). Bodies with links or of unknown
         extent stay.
         """
