@@ -150,6 +150,7 @@ def test_cli_bad_asset_exits_2_naming_the_file(tmp_path):
     assert "bad.stl" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_check_and_preview_a_file_before_adding_it(tmp_path):
     src = red_box_cm(tmp_path / "src")
     assert "size        60.0 × 60.0 × 60.0 mm" in run("assets", "check", src, "--units", "cm")

@@ -77,6 +77,7 @@ def test_sphere_box_bounds_the_image_of_a_sphere_tightly():
     assert boxed > 150
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @pytest.mark.parametrize("backend", ["tiny", "egl"])
 def test_a_point_projected_with_K_lands_where_the_renderer_draws_it(backend):
     if backend == "egl" and resolve_backend("auto", announce=False) != "egl":

@@ -42,6 +42,7 @@ def _accepts(data, tmp_path=None) -> None:
     cfg.content_hash()  # a valid config is also hashable and serialisable
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(configs, near_valid, values))
 def test_any_mapping_gives_config_or_bad_input(data):
@@ -51,6 +52,7 @@ def test_any_mapping_gives_config_or_bad_input(data):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.text(alphabet=string.printable + "äß\u2028\x00", max_size=200),
                  near_valid.map(lambda d: yaml.safe_dump(d, allow_unicode=True))))
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_any_yaml_text_gives_config_or_bad_input(tmp_path, text):
     path = tmp_path / "fuzz.yaml"
     try:

@@ -38,6 +38,7 @@ def test_init_from_a_bundled_mesh_loads_and_generates(tmp_path):
     assert len(list((tmp_path / "ds" / "images").rglob("*.jpg"))) == 2
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_name_equals_mesh_names_the_class_and_folders_are_optional(tmp_path):
     tex = tmp_path / "tex"
     tex.mkdir()
@@ -74,6 +75,7 @@ def test_bad_input_exits_2_naming_it(tmp_path):
     assert run_cli("init", DUCK, "--out", "mine.yaml", "--overwrite", cwd=tmp_path, check=False).returncode == 0
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_path):
     gold = shared / "gold" / "lmo" / "yolo"
     models = shared / "gold" / "lmo" / "models"

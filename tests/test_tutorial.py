@@ -13,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-pytestmark = pytest.mark.slow  # Ray, worker processes, a CLI subprocess or training
+import pytest
+
+pytestmark = pytest.mark.slow  # CLI subprocesses (the tutorial as written)
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "TUTORIAL.md"
