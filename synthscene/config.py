@@ -227,7 +227,7 @@ class DatasetConfig(StrictModel):
     # Why values differ from the config this one was refined from (`synthscene refine`): free-form,
     # recorded with the dataset but not part of the content hash (it changes no image).
     provenance: list[dict[str, Any]] | None = None
-    # Set by scenes/assets.prepare: every asset is a checked, render-ready URDF. Copies keep it
+    # Set by assets/prepare.prepare: every asset is a checked, render-ready URDF. Copies keep it
     # (with_overrides changes no asset), so preparing again does nothing.
     _prepared: bool = PrivateAttr(False)
 
@@ -361,7 +361,7 @@ def validation_error(err: ValidationError, source) -> BadInput:
 
 def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
     """The validated config, nothing converted: assets are made render-ready by
-    `scenes.assets.prepare`, which whatever renders calls."""
+    `assets.prepare.prepare`, which whatever renders calls."""
     if not isinstance(data, dict):
         raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
     try:

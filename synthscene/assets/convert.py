@@ -29,7 +29,7 @@ from .budgets import MAX_FACES, MAX_MESH_BYTES, _budget, check_faces, check_file
 
 class _Trimesh:
     """trimesh, imported on first use: a render worker imports this module (through
-    scenes.assets) but converts nothing, and trimesh costs it memory (networkx and more)."""
+    assets.prepare) but converts nothing, and trimesh costs it memory (networkx and more)."""
 
     def __getattr__(self, name):
         import trimesh

@@ -1,7 +1,7 @@
 """PyBullet imported without its build-time banner, and trimesh's log kept to errors.
 
 `import pybullet` prints "pybullet build time: …" from its C module, on file descriptor 2, so
-every command began with it. Import it from here (`from ..renderers._quiet import pybullet as p`);
+every command began with it. Import it from here (`from ..core.quiet import pybullet as p`);
 synthscene/__init__.py imports this module first, so no other import of pybullet in the package
 comes first. Only the import is silenced: what PyBullet prints later (real warnings) still shows.
 """
