@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/quickstart
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test test-fast venv clean bench
 
 # Opt-in CPU-only PyTorch: `make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu` installs torch and
 # torchvision from that index first, instead of the CUDA build plain pip picks on Linux x86_64 (7.2 GB of
@@ -32,6 +32,11 @@ test: venv
 	@fresh=$$(mktemp -d) && mkdir $$fresh/home $$fresh/cache $$fresh/config && \
 	HOME=$$fresh/home XDG_CACHE_HOME=$$fresh/cache XDG_CONFIG_HOME=$$fresh/config \
 	$(BIN)/python -m pytest -q -x $(PYTEST_ARGS); rc=$$?; rm -rf $$fresh; exit $$rc
+
+# the lane to run while working (under 90 s on 2 cores): no Ray, no worker processes, no CLI
+# subprocesses, no training; `make test` runs those too
+test-fast: venv
+	$(BIN)/python -m pytest -q -x -m "not slow"
 
 bench: venv
 	$(BIN)/python benchmarks/throughput.py

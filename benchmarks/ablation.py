@@ -90,9 +90,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from synthscene import load_config, prepare
-    from synthscene.train.bench_config import load_bench_config
-    from synthscene.train.benchmark import Arm, Runner, ensure_synthetic, epochs_for, split_gold
-    from synthscene.train.data import load_gold
+    from synthscene.benchmark.bench_config import load_bench_config
+    from synthscene.benchmark.run import Arm, Runner, ensure_synthetic, epochs_for, split_gold
+    from synthscene.realdata.gold import load_gold
 
     cfg = load_bench_config(args.bench)
     b = cfg.budget(args.profile)

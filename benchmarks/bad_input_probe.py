@@ -117,7 +117,7 @@ def gold_copy(d: Path) -> Path:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from synthscene.outdir import locked
+from synthscene.generation.outdir import locked
 with locked(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(600)

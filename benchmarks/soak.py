@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config, prepare  # noqa: E402
-from synthscene.pipeline import _prepare_output, _run_local, finish  # noqa: E402
+from synthscene.generation.pipeline import _prepare_output, _run_local, finish  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 
 MB = 1024 * 1024

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config, prepare  # noqa: E402
-from synthscene.producer import ImageProducer, without_torch, write_image  # noqa: E402
+from synthscene.generation.producer import ImageProducer, without_torch, write_image  # noqa: E402
 from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
 
@@ -158,9 +158,9 @@ def scaling(config, backend: str, images: int) -> dict:
 
     import ray
 
-    from synthscene.distributed import run_ray
-    from synthscene.pipeline import _prepare_output, _run_local
-    from synthscene.workers import THREAD_VARS, renderer_threads_env
+    from synthscene.generation.executors.ray import run_ray
+    from synthscene.generation.pipeline import _prepare_output, _run_local
+    from synthscene.generation.executors.local import THREAD_VARS, renderer_threads_env
 
     todo = list(range(images))
     config = config.with_overrides(count=images)

@@ -30,7 +30,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from synthscene.train import train
-    from synthscene.train.data import load_gold, write_view
+    from synthscene.realdata.gold import load_gold, write_view
 
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:

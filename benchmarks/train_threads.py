@@ -43,7 +43,7 @@ def main() -> None:
     from ultralytics.utils.callbacks.base import default_callbacks
 
     from synthscene.train import train
-    from synthscene.train.data import load_gold, write_view
+    from synthscene.realdata.gold import load_gold, write_view
     from synthscene.train.fit import busy_cores, choose_threads
 
     stamps: list[float] = []

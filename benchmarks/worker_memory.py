@@ -71,7 +71,7 @@ IMPORT_GROUPS = ["numpy", "cv2", "pybullet+pybullet_data", "pydantic+yaml", "sci
 
 def _imported_by_a_worker() -> set[str]:
     """Top-level packages that importing the worker's modules loads (measured in a fresh process)."""
-    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import synthscene.cli, synthscene.workers; "
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import synthscene.cli, synthscene.generation.executors.local; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -100,13 +100,13 @@ def child(pickled: str, images: int) -> dict:
         st(f"import {group}")
     import synthscene.cli  # noqa: F401  (a worker spawned from the `synthscene` command imports it as __mp_main__)
     st("import synthscene, synthscene.cli")
-    import synthscene.workers  # noqa: F401
-    st("import synthscene.workers (the rest)")
+    import synthscene.generation.executors.local  # noqa: F401
+    st("import synthscene.generation.executors.local (the rest)")
     mods = len(sys.modules)
 
     import pickle
 
-    from synthscene.producer import ImageProducer, image_files
+    from synthscene.generation.producer import ImageProducer, image_files
     from synthscene.randomizers import image as image_mod
     from synthscene.randomizers.base import REGISTRY
     from synthscene.scenes import world as world_mod
@@ -150,7 +150,7 @@ def child(pickled: str, images: int) -> dict:
                 return out
             object.__setattr__(r, "worker", worker)
 
-    import synthscene.producer as producer_mod
+    import synthscene.generation.producer as producer_mod
 
     real_labeler, real_trim = producer_mod.Labeler, getattr(producer_mod, "trim_heap", None)
 
@@ -206,7 +206,7 @@ def workers(config_path: str, n: int, count: int) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from synthscene import generate
-    from synthscene.outdir import RECORDS_DIR
+    from synthscene.generation.outdir import RECORDS_DIR
 
     me, stop = psutil.Process(), threading.Event()
     first: dict[int, dict] = {}
@@ -260,7 +260,7 @@ def _prepared(config_path: str, backend: str | None) -> bytes:
 
     sys.path.insert(0, str(ROOT))
     from synthscene import load_config, prepare
-    from synthscene.producer import without_torch
+    from synthscene.generation.producer import without_torch
     from synthscene.renderers.pybullet import resolve_backend
 
     with without_torch():

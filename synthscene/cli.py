@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from .errors import SynthsceneError
+from .commands.assets import app as assets_app
+from .core.errors import SynthsceneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Labelled synthetic images for object detection.")
 _state = {"debug": False}
-app.add_typer(__import__("synthscene.cli_assets", fromlist=["app"]).app, name="assets")
+app.add_typer(assets_app, name="assets")
 
 
 @app.callback()
@@ -26,7 +27,7 @@ def _indices(text: Optional[str]) -> Optional[list[int]]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        from .errors import BadInput
+        from .core.errors import BadInput
 
         raise BadInput(f"expected image indices like 3 or 3,7,12, got {text!r}", None, "--only") from None
 
@@ -49,7 +50,7 @@ def generate(
 
     from . import generate as _generate
     from . import load_config
-    from .outdir import OutputWarning
+    from .generation.outdir import OutputWarning
 
     shown = warnings.showwarning
 
@@ -75,7 +76,7 @@ def preview(
 ) -> None:
     """Render a contact sheet with boxes and class names drawn."""
     from . import load_config
-    from .preview import preview as _preview
+    from .generation.preview import preview as _preview
 
     typer.echo(f"preview → {_preview(load_config(config), out, count, overwrite=overwrite)}")
 
@@ -87,8 +88,8 @@ def inspect(
     gold: Optional[Path] = typer.Option(None, "--gold", help="A real YOLO-format set to compare against."),
 ) -> None:
     """Validate labels and report dataset statistics, side by side with a gold set; exit 2 on label problems."""
-    from .errors import BadInput
-    from .inspection import inspect_dataset
+    from .core.errors import BadInput
+    from .diagnosis.inspect import inspect_dataset
 
     summary = inspect_dataset(dataset, out, gold)
     for tip in summary["advice"]:
@@ -141,7 +142,7 @@ def refine(
 ) -> None:
     """Write a supplement config whose randomizers move toward the slices the diagnosis found failing."""
     from .diagnosis.refine import refine as _refine
-    from .errors import BadInput
+    from .core.errors import BadInput
 
     if check_images < 0:
         raise BadInput(f"expected 0 or more images, got {check_images}", None, "--check-images")
@@ -176,7 +177,7 @@ def init_cmd(
     """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given).
 
     Prints which values it read (photos, EXIF, BOP files), was told (options) and guessed."""
-    from . import init_config
+    from .commands.init_config import init_config
 
     notes: list[str] = []
     path = init_config(meshes, out, units=units, gold=gold, textures=textures, backgrounds=backgrounds, upright=upright,
@@ -186,7 +187,7 @@ def init_cmd(
     typer.echo(f"config → {path}")
 
 
-from .train.cli import register as _register_train  # noqa: E402
+from .commands.train import register as _register_train  # noqa: E402
 
 _register_train(app)
 

@@ -1,6 +1,7 @@
 """The dataset config: a YAML file validated by pydantic, paths resolved relative to the file."""
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -10,7 +11,6 @@ from pydantic import (
     AfterValidator,
     Field,
     PrivateAttr,
-    TypeAdapter,
     ValidationError,
     ValidationInfo,
     create_model,
@@ -20,10 +20,11 @@ from pydantic import (
 )
 from typing_extensions import Annotated
 
-from .errors import BadInput
+from .core.errors import BadInput
+from .core.formats import check_formats
 from .randomizers import REGISTRY
-from .renderers.camera import intrinsics_from_fov
-from .schema import (
+from .geometry.camera import intrinsics_from_fov
+from .core.schema import (
     MAX_ASSET_COUNT,
     MAX_IMAGE_SIDE,
     MAX_IMAGES,
@@ -37,8 +38,8 @@ from .schema import (
     check_name,
     name_from_file,
 )
-from .yamlfile import read_yaml  # noqa: F401  (moved to the leaf)
-from .schema import DATA_DIR, PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash, resolve_path  # noqa: F401  (moved to the leaf)
+from .core.yamlfile import read_yaml
+from .core.schema import json_hash, resolve_path
 
 def _existing(value: str, info: ValidationInfo) -> str:
     base = (info.context or {}).get("base_dir")
@@ -57,7 +58,7 @@ OutputPath = Annotated[str, AfterValidator(_output_path)]
 
 
 class AssetConfig(StrictModel):
-    """One of `urdf:`, `mesh:` (converted, see scenes/assets.py) or `asset:` (a library asset by name)."""
+    """One of `urdf:`, `mesh:` (converted, see assets/prepare.py) or `asset:` (a library asset by name)."""
 
     name: str = Field(min_length=1)
     urdf: ExistingPath | None = None
@@ -214,8 +215,6 @@ class OutputConfig(StrictModel):
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, v):
-        from .labels.writers import check_formats
-
         return check_formats(v)
 
 
@@ -239,7 +238,7 @@ class DatasetConfig(StrictModel):
     # Why values differ from the config this one was refined from (`synthscene refine`): free-form,
     # recorded with the dataset but not part of the content hash (it changes no image).
     provenance: list[dict[str, Any]] | None = None
-    # Set by scenes/assets.prepare: every asset is a checked, render-ready URDF. Copies keep it
+    # Set by assets/prepare.prepare: every asset is a checked, render-ready URDF. Copies keep it
     # (with_overrides changes no asset), so preparing again does nothing.
     _prepared: bool = PrivateAttr(False)
 
@@ -296,18 +295,29 @@ class DatasetConfig(StrictModel):
         return bool(con and (con.upright or con.mode == "upright"))
 
     def with_overrides(self, **changes: Any) -> "DatasetConfig":
-        """A copy with top-level fields (seed, count) or `output_dir` replaced."""
+        """A copy with top-level fields (seed, count) or `output_dir` replaced.
+
+        The one rule for overrides (--count, --seed, generate(count=...), a benchmark's budget): an
+        integer field takes an integer (not a bool, not "3"), then the changed config is validated
+        by the schema as a whole (its bounds and its rules), as loading it would; BadInput names
+        the option (`--count`)."""
         out_dir = changes.pop("output_dir", None)
         updates = {k: v for k, v in changes.items() if v is not None}
-        for key, value in updates.items():  # model_copy does not validate: check each against its field
+        for key, value in updates.items():
             field = type(self).model_fields.get(key)
             if field is None:
-                continue
+                raise TypeError(f"with_overrides: {key!r} is not a top-level config field")
+            if field.annotation is int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise BadInput(f"{key} must be an integer, got {value!r}", None, f"--{key}")
+        updates = {k: int(v) if isinstance(v, numbers.Integral) else v for k, v in updates.items()}
+        if updates:
+            base = Path(self.source).resolve().parent if self.source and Path(self.source).is_file() else None
             try:
-                TypeAdapter(Annotated[(field.annotation, *field.metadata)]).validate_python(value)
+                DatasetConfig.model_validate({**self.to_dict(), **updates}, context={"base_dir": base})
             except ValidationError as err:
-                msg = err.errors()[0]["msg"].removeprefix("Value error, ")
-                raise BadInput(f"{msg} (got {value!r}, e.g. from --{key})", None, key) from None
+                given = ", ".join(f"{k}={v}" for k, v in updates.items())
+                raise BadInput(f"{'; '.join(_format_errors(err))} (given {given})", None,
+                               " / ".join(f"--{k}" for k in updates)) from None
         cfg = self.model_copy(update=updates)
         if out_dir is not None:
             cfg = cfg.model_copy(update={"output": self.output.model_copy(update={"dir": str(Path(out_dir).resolve())})})
@@ -362,7 +372,7 @@ def validation_error(err: ValidationError, source) -> BadInput:
 
 def config_from_dict(data: Any, base_dir: Path | str | None = None, source: str = "<config>") -> DatasetConfig:
     """The validated config, nothing converted: assets are made render-ready by
-    `scenes.assets.prepare`, which whatever renders calls."""
+    `assets.prepare.prepare`, which whatever renders calls."""
     if not isinstance(data, dict):
         raise BadInput(f"expected a mapping of config keys, got {type(data).__name__}", source)
     try:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,36 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+#: What makes a test `slow` (left out by `make test-fast`, which must stay under 90 s): a CLI
+#: subprocess or any other process, worker processes (--workers > 1), the Ray executor, training
+#: or a benchmark, and rendering (a dataset, a world, an asset's views). Modules made only of such
+#: tests say so with `pytestmark = pytest.mark.slow`; elsewhere a test whose own code or whose
+#: fixtures' code does one of these is marked here, so a new test of that kind lands in the slow
+#: lane without a decorator. The fast lane keeps the pure tests: schema, sampling, geometry,
+#: label maths, writers' helpers, evaluation and diagnosis on given boxes, the architecture.
+SLOW_CODE = re.compile(r"run_cli\(|run_main\(|subprocess\.|sys\.executable|backend=\"ray\"|workers=[2-9]"
+                       r"|\"--workers\", \"[2-9]\"|run_processes\(|\btrain\(|run_benchmark\("
+                       r"|generate\(|World\(|ImageProducer\(|render_views\(|turntable\(|preview\(|\bprepare\(|\bbuild\(|add_asset\(")
+
+
+def _sources(item) -> str:
+    """The test's code and that of the fixtures it uses (those defined in tests/)."""
+    fns = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        fns += [d.func for d in defs if "tests" in Path(inspect.getfile(d.func)).parts]
+    out = []
+    for fn in fns:
+        try:
+            out.append(inspect.getsource(fn))
+        except (TypeError, OSError):
+            pass
+    return "\n".join(out)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_CODE.search(_sources(item)):
+            item.add_marker(pytest.mark.slow)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 
 ROOT = Path(__file__).resolve().parents[1]
 

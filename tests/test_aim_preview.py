@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from synthscene.config import config_from_dict
-from synthscene.renderers._quiet import pybullet as p
-from synthscene.renderers.camera import sphere_box
+from synthscene.core.quiet import pybullet as p
+from synthscene.geometry.camera import sphere_box
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sampler import sample_scene
 from synthscene.scenes.world import World

@@ -1,7 +1,9 @@
 """The import graph of synthscene/ is a DAG: each stage depends on the ones below it, never back
 (docs/ARCHITECTURE.md). Imports inside functions count too: a cycle hidden in a function is
 still a cycle, just one that fails later. Imports under `if TYPE_CHECKING:` are left out: they
-are never executed, they only name types."""
+are never executed, they only name types. Importing `a.b.c` runs the `__init__` of `a.b` too, so
+those edges count. The folders follow the flow (FLOW): none imports one later in it, and no module
+loads another by a computed name (`__import__`, `importlib.import_module`), which no graph sees."""
 from __future__ import annotations
 
 import ast
@@ -51,6 +53,14 @@ def import_graph(root: Path = PKG) -> dict[str, set[str]]:
                     name = name.rpartition(".")[0]
                 if name and name != mod:
                     graph[mod].add(name)
+                    # importing a.b.c runs the packages a.b's and a's __init__ first (those of
+                    # the importing module's own packages are already running: no edge)
+                    own = {".".join(mod.split(".")[:k]) for k in range(1, mod.count(".") + 2)}
+                    parts = name.split(".")
+                    for k in range(1, len(parts)):
+                        pkg = ".".join(parts[:k])
+                        if pkg in files and pkg not in own and pkg != mod:
+                            graph[mod].add(pkg)
     return graph
 
 
@@ -78,7 +88,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_import_graph_is_a_dag():
     graph = import_graph()
-    assert len(graph) > 40 and "synthscene.pipeline" in graph
+    assert len(graph) > 40 and "synthscene.generation.pipeline" in graph
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
@@ -94,3 +104,69 @@ def test_cycle_finder_finds_a_planted_cycle(tmp_path):
     (pkg / "d.py").write_text("from . import c\n")
     cycle = find_cycle(import_graph(pkg))
     assert cycle and set(cycle) == {"synthscene.a", "synthscene.sub.b", "synthscene.c"}
+
+
+#: The folders (and top-level modules) of synthscene/ in the order of the flow: each may import only
+#: those before it. "synthscene" is the package's own __init__ (the Python API), "cli" the command.
+FLOW = ["core", "geometry", "renderers", "assets", "randomizers", "config", "scenes", "labels", "generation",
+        "realdata", "train", "diagnosis", "benchmark", "commands", "synthscene", "cli"]
+
+
+def folder(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_folders_follow_the_flow():
+    graph = import_graph()
+    folders = {folder(m) for m in graph}
+    assert folders == set(FLOW), f"folders not placed in FLOW: {sorted(folders ^ set(FLOW))}"
+    back = sorted(f"{m} -> {n}" for m, targets in graph.items() for n in targets
+                  if FLOW.index(folder(n)) > FLOW.index(folder(m)))
+    assert not back, "imports against the flow:\n" + "\n".join(back)
+
+
+def test_no_folder_level_cycle():
+    graph = import_graph()
+    folders: dict[str, set[str]] = {}
+    for m, targets in graph.items():
+        folders.setdefault(folder(m), set()).update(folder(n) for n in targets if folder(n) != folder(m))
+    for targets in list(folders.values()):
+        for n in targets:
+            folders.setdefault(n, set())
+    cycle = find_cycle(folders)
+    assert cycle is None, "folder cycle: " + " -> ".join(cycle)
+
+
+#: computed imports allowed, and why: the module and the call's first argument as written
+COMPUTED_IMPORTS = {("synthscene.cli", "name")}  # click's exceptions, where Typer vendors them
+
+
+def computed_imports(root: Path = PKG) -> set[tuple[str, str]]:
+    found = set()
+    for path in sorted(root.rglob("*.py")):
+        for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if name in ("__import__", "import_module"):
+                    found.add((module_name(path, root), ast.unparse(node.args[0]) if node.args else ""))
+    return found
+
+
+def test_no_computed_imports():
+    extra = computed_imports() - COMPUTED_IMPORTS
+    assert not extra, f"modules loaded by a computed name (import them plainly): {sorted(extra)}"
+
+
+def test_checks_see_init_edges_and_computed_imports(tmp_path):
+    pkg = tmp_path / "synthscene"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from .. import a\n")
+    (pkg / "sub" / "b.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from .sub.b import x\n    __import__('synthscene.c')\n")
+    graph = import_graph(pkg)
+    assert "synthscene.sub" in graph["synthscene.a"]
+    assert set(find_cycle(graph)) == {"synthscene.a", "synthscene.sub"}
+    assert computed_imports(pkg) == {("synthscene.a", "'synthscene.c'")}

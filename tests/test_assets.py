@@ -12,9 +12,9 @@ from PIL import Image
 
 from synthscene import BadInput, load_config, prepare
 from synthscene.config import config_from_dict
-from synthscene.scenes import assets
-from synthscene.scenes.assets import AssetWarning, build, make_ready
-from synthscene.scenes.inspect_asset import render_views
+from synthscene.assets import prepare as assets
+from synthscene.assets.prepare import AssetWarning, build, make_ready
+from synthscene.assets.inspect import render_views
 
 
 def prepared(data, base_dir, source="<config>"):
@@ -125,6 +125,7 @@ def test_stl_renders_in_default_grey(tmp_path):
     assert not build(tmp_path / "open.stl", name="open", collision="box").report.watertight
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_urdf_source_loads_as_is(tmp_path):
     trimesh.creation.box(SIDE).export(tmp_path / "box.stl")
     urdf = _urdf_for("box.stl", tmp_path)
@@ -163,6 +164,7 @@ def test_vhacd_collision_is_a_convex_decomposition(tmp_path):
 
 # ---- units -----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_100_mm_cube_in_mm_renders_exactly_like_a_0_1_m_cube_in_m(tmp_path):
     trimesh.creation.box((100.0, 100.0, 100.0)).export(tmp_path / "mm.stl")
     trimesh.creation.box((0.1, 0.1, 0.1)).export(tmp_path / "m.stl")
@@ -178,6 +180,7 @@ def test_100_mm_cube_in_mm_renders_exactly_like_a_0_1_m_cube_in_m(tmp_path):
     assert np.array_equal(object_pixels(cfg.assets[0].urdf, cfg.assets[0].scale, distance=0.5)[1], masks[1])
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_scale_multiplies_and_cm_units(tmp_path):
     trimesh.creation.box((10.0, 10.0, 10.0)).export(tmp_path / "cm.stl")
     trimesh.creation.box((0.05, 0.05, 0.05)).export(tmp_path / "half.stl")
@@ -270,6 +273,7 @@ def test_degenerate_geometry(tmp_path):
     _bad(tmp_path, {"name": "x", "mesh": "line.obj"}, "line.obj", "degenerate")
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_absurd_and_implausible_sizes(tmp_path):
     trimesh.creation.box((100.0, 100.0, 100.0)).export(tmp_path / "mm.stl")
     _bad(tmp_path, {"name": "x", "mesh": "mm.stl"}, "mm.stl", "absurd size", "units")  # mm read as metres

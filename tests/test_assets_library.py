@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
-from synthscene.scenes import assets
-from synthscene.scenes.library import ASSET_FILE, list_assets, search_path
-from synthscene.scenes.library_add import add_asset
+from synthscene.assets import prepare as assets
+from synthscene.assets.library import ASSET_FILE, list_assets, search_path
+from synthscene.assets.library_add import add_asset
 
 
 def prepared(data, base_dir, source="<config>"):
@@ -150,6 +150,7 @@ def test_cli_bad_asset_exits_2_naming_the_file(tmp_path):
     assert "bad.stl" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_check_and_preview_a_file_before_adding_it(tmp_path):
     src = red_box_cm(tmp_path / "src")
     assert "size        60.0 × 60.0 × 60.0 mm" in run("assets", "check", src, "--units", "cm")

@@ -10,7 +10,7 @@ import trimesh
 import yaml
 
 from synthscene import load_config, prepare
-from synthscene.scenes.inspect_asset import render_views
+from synthscene.assets.inspect import render_views
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "../shared/gold/lmo"

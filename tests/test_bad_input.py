@@ -6,8 +6,8 @@ import errno
 import pytest
 
 from synthscene import load_config
-from synthscene.errors import BadInput
-from synthscene.pipeline import generate
+from synthscene.core.errors import BadInput
+from synthscene.generation.pipeline import generate
 from robust_helpers import dataset_files, small_config_file
 from conftest import run_main
 
@@ -95,7 +95,7 @@ def test_unwritable_output(tmp_path, monkeypatch, capsys):
     code, err = run_main(monkeypatch, capsys, "generate", str(cfg), "--out", str(tmp_path / "afile" / "o"))
     assert code == 2 and f"{tmp_path / 'afile'} is a file, not a folder" in err
 
-    import synthscene.pipeline as pipeline
+    import synthscene.generation.pipeline as pipeline
 
     def denied(path, data):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
@@ -110,7 +110,7 @@ def test_full_disk_keeps_nothing_partial_and_resumes(tmp_path, monkeypatch, caps
     --resume once there is space gives the same dataset as an uninterrupted run."""
     import builtins
 
-    import synthscene.files as io  # where atomic_write lives
+    import synthscene.core.files as io  # where atomic_write lives
 
     cfg = small_config_file(tmp_path, count=10)
     clean = tmp_path / "clean"

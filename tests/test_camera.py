@@ -6,8 +6,9 @@ import pybullet as p
 import pybullet_data
 import pytest
 
-from synthscene.renderers.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
-from synthscene.renderers.pybullet import Renderer, quiet, resolve_backend
+from synthscene.geometry.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
+from synthscene.core.quiet import quiet
+from synthscene.renderers.pybullet import Renderer, resolve_backend
 from synthscene.scenes.sample import CameraSample
 from synthscene.randomizers.lighting import LightingDraw
 
@@ -76,6 +77,7 @@ def test_sphere_box_bounds_the_image_of_a_sphere_tightly():
     assert boxed > 150
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @pytest.mark.parametrize("backend", ["tiny", "egl"])
 def test_a_point_projected_with_K_lands_where_the_renderer_draws_it(backend):
     if backend == "egl" and resolve_backend("auto", announce=False) != "egl":

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from synthscene.train.coco_eval import coco_scores, gold_boxes
-from synthscene.train.data import load_gold
+from synthscene.realdata.gold import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,6 +95,7 @@ def test_plain_gold_set_declares_amodal_boxes_and_refuses_a_contradiction(tmp_pa
         gold_boxes(g, g.images, {"x.png": (200, 100)}, ["a", "b"], "modal")
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_lmo_gold_boxes_follow_bop(shared):
     """LM-O's YOLO labels are BOP's bbox_visib of instances ≥ 10% visible; the rest are ignored, amodal from bbox_obj."""
     g = load_gold(shared / "gold/lmo/yolo")

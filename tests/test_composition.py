@@ -11,7 +11,7 @@ import yaml
 from conftest import SHARED, run_cli, small_config
 
 from synthscene.diagnosis import composition as C
-from synthscene.inspection import inspect_dataset, load_dataset
+from synthscene.diagnosis.inspect import inspect_dataset, load_dataset
 
 GOLD = SHARED / "gold" / "lmo" / "yolo"
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthscene.config import DatasetConfig, config_from_dict, load_config
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 KEYS = ["seed", "count", "classes", "assets", "scene", "camera", "randomizers", "labels", "output", "renderer",
         "name", "urdf", "class", "scale", "allow_external_paths", "width", "height", "fov_deg", "intrinsics",
@@ -42,6 +42,7 @@ def _accepts(data, tmp_path=None) -> None:
     cfg.content_hash()  # a valid config is also hashable and serialisable
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(configs, near_valid, values))
 def test_any_mapping_gives_config_or_bad_input(data):
@@ -51,6 +52,7 @@ def test_any_mapping_gives_config_or_bad_input(data):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.text(alphabet=string.printable + "äß\u2028\x00", max_size=200),
                  near_valid.map(lambda d: yaml.safe_dump(d, allow_unicode=True))))
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_any_yaml_text_gives_config_or_bad_input(tmp_path, text):
     path = tmp_path / "fuzz.yaml"
     try:
@@ -78,8 +80,8 @@ def test_python_tags_are_not_executed(tmp_path):
 @given(st.integers(1, 9), st.integers(1, 12))
 def test_nested_aliases_load_small_or_are_refused(tmp_path, depth, width):
     """Aliases of aliases (a "billion laughs") either stay small once expanded or are refused."""
-    from synthscene.config import read_yaml
-    from synthscene.schema import MAX_YAML_NODES
+    from synthscene.core.yamlfile import read_yaml
+    from synthscene.core.schema import MAX_YAML_NODES
 
     lines = ["x0: &x0 [a]"] + [f"x{k}: &x{k} [{', '.join([f'*x{k - 1}'] * width)}]" for k in range(1, depth + 1)]
     path = tmp_path / "aliases.yaml"

@@ -12,8 +12,8 @@ import yaml
 from conftest import refused, run_main, small_config
 from synthscene import load_config
 from synthscene.config import config_from_dict
-from synthscene.errors import BadInput
-from synthscene.schema import (
+from synthscene.core.errors import BadInput
+from synthscene.core.schema import (
     MAX_ASSET_COUNT,
     MAX_IMAGE_SIDE,
     MAX_IMAGES,
@@ -21,7 +21,7 @@ from synthscene.schema import (
     MAX_TRANSFORM_NODES,
     MAX_YAML_NODES,
 )
-from synthscene.scenes.library_add import add_asset
+from synthscene.assets.library_add import add_asset
 
 ROOT = Path(__file__).resolve().parents[1]
 

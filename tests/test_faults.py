@@ -10,9 +10,9 @@ import psutil
 import pytest
 
 from synthscene import load_config
-from synthscene.errors import SynthsceneError
-from synthscene.labels.io import atomic_write
-from synthscene.pipeline import generate
+from synthscene.core.errors import SynthsceneError
+from synthscene.core.files import atomic_write
+from synthscene.generation.pipeline import generate
 from robust_helpers import RaiseAt4, SegfaultAt3, cli, dataset_files, popen, small_config_file
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 import synthscene
 from conftest import run_cli, small_config
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 from synthscene.renderers.pybullet import resolve_backend
 
 
@@ -131,6 +132,7 @@ def last_of(cfg, seq) -> tuple[str, bytes]:
     return json.dumps(out.record), out.image.tobytes()
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_an_image_does_not_depend_on_what_its_worker_rendered_before(write_config):
     """Physics and rendering state must not leak between images (it did: a mass toggle on hidden
     bodies and EGL's first frames made image 5 differ after image 0 or 3; Bullet's batching of
@@ -141,6 +143,7 @@ def test_an_image_does_not_depend_on_what_its_worker_rendered_before(write_confi
         assert last_of(cfg, seq) == reference, seq
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_settled_poses_do_not_depend_on_the_previous_settle(tmp_path):
     """Regression for the 9th-digit drift: image 23 of this config settled differently alone, after
     image 21 or after image 22 until small islands were solved one by one."""
@@ -167,6 +170,7 @@ def crowded_config(count: int = 28) -> dict:
     }
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_a_crowded_settle_does_not_depend_on_the_images_settled_before(write_config):
     """Regression: Bullet's default broadphase (a dynamic AABB tree with an incremental pair
     clean-up) kept its state from image to image, and which pairs it held decided the simulation

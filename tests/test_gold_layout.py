@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from synthscene import load_config
-from synthscene.errors import BadInput
-from synthscene.pipeline import generate
-from synthscene.train.data import load_gold, write_view
+from synthscene.core.errors import BadInput
+from synthscene.generation.pipeline import generate
+from synthscene.realdata.gold import load_gold, write_view
 from robust_helpers import small_config_file
 
 
@@ -34,7 +34,7 @@ def test_same_file_name_in_two_split_folders_is_bad_input(tmp_path):
 
 
 def test_one_reader_of_yolo_label_lines(tmp_path):
-    from synthscene.train.data import yolo_rows
+    from synthscene.realdata.gold import yolo_rows
 
     lab = tmp_path / "a.txt"
     lab.write_text("1 0.5 0.5 0.2 0.4\n\n0 0.1 0.2 0.1 0.1\n")

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 
 from conftest import run_cli
-from synthscene.inspection import load_dataset
-from synthscene.preview import _palette, photo_sheet
+from synthscene.diagnosis.inspect import load_dataset
+from synthscene.generation.preview import _palette, photo_sheet
 
 
 def yolo_folder(folder, n=5, size=(320, 240)):

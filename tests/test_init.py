@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 from synthscene import init_config, load_config
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 DUCK = Path(pybullet_data.getDataPath()) / "duck.obj"
 LMO_MESHES = {"ape": 1, "can": 5, "cat": 6, "driller": 8, "duck": 9, "eggbox": 10, "glue": 11, "holepuncher": 12}
@@ -38,6 +38,7 @@ def test_init_from_a_bundled_mesh_loads_and_generates(tmp_path):
     assert len(list((tmp_path / "ds" / "images").rglob("*.jpg"))) == 2
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_name_equals_mesh_names_the_class_and_folders_are_optional(tmp_path):
     tex = tmp_path / "tex"
     tex.mkdir()
@@ -74,6 +75,7 @@ def test_bad_input_exits_2_naming_it(tmp_path):
     assert run_cli("init", DUCK, "--out", "mine.yaml", "--overwrite", cwd=tmp_path, check=False).returncode == 0
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_path):
     gold = shared / "gold" / "lmo" / "yolo"
     models = shared / "gold" / "lmo" / "models"
@@ -121,7 +123,7 @@ def test_init_reads_the_viewpoints_of_its_own_photos_only(tmp_path):
     (view / "bop").symlink_to(gold.parent / "bop")
     scene_gt = json.loads((gold.parent / "bop" / "scene_gt.json").read_text())
     expected = sum(len(scene_gt[str(int(p.stem))]) for p in photos)
-    read_gold = importlib.import_module("synthscene.init_config").read_gold  # the package exports the function init_config
+    read_gold = importlib.import_module("synthscene.commands.init_config").read_gold  # the package exports the function init_config
     assert len(read_gold(view).elevations) == expected < sum(map(len, scene_gt.values()))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from conftest import run_main
 
 
@@ -56,8 +56,8 @@ def _gold(root: Path, labels: dict[str, str] | None) -> Path:
 
 def test_a_gold_folder_without_labels_is_refused_by_every_reader(tmp_path):
     from synthscene.diagnosis.run import load_gold_images
-    from synthscene.init_config import read_gold
-    from synthscene.train.data import load_gold
+    from synthscene.commands.init_config import read_gold
+    from synthscene.realdata.gold import load_gold
 
     gold = _gold(tmp_path / "gold", None)
     for read in (load_gold, load_gold_images, read_gold):
@@ -66,7 +66,7 @@ def test_a_gold_folder_without_labels_is_refused_by_every_reader(tmp_path):
 
 
 def test_an_empty_or_missing_label_file_is_an_image_without_objects(tmp_path):
-    from synthscene.train.data import load_gold, yolo_rows
+    from synthscene.realdata.gold import load_gold, yolo_rows
 
     gold = load_gold(_gold(tmp_path / "gold", {"a": "0 0.5 0.5 0.2 0.2\n"}))  # b.png has no label file
     assert [len(yolo_rows(gold.label_of(im), 1)) for im in gold.images] == [1, 0]
@@ -75,7 +75,7 @@ def test_an_empty_or_missing_label_file_is_an_image_without_objects(tmp_path):
 
 
 def test_init_reads_gold_class_names_from_classes_txt(tmp_path):
-    from synthscene.train.data import load_gold
+    from synthscene.realdata.gold import load_gold
 
     gold = _gold(tmp_path / "gold", {"a": ""})
     (gold / "data.yaml").unlink()
@@ -127,7 +127,7 @@ def test_packaged_names_stay_inside_the_package(tmp_path, field, yaml_text):
 def test_packaged_names_inside_the_package_resolve_as_before():
     import pybullet_data
 
-    from synthscene.schema import DATA_DIR, resolve_path
+    from synthscene.core.schema import DATA_DIR, resolve_path
 
     assert resolve_path("synthscene:plain_ground.urdf", None) == DATA_DIR / "plain_ground.urdf"
     assert resolve_path("pybullet:objects/mug.urdf", None) == Path(pybullet_data.getDataPath()) / "objects/mug.urdf"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import SHARED, run_cli, small_config
 
-from synthscene.inspection import inspect_dataset
+from synthscene.diagnosis.inspect import inspect_dataset
 
 GOLD = SHARED / "gold" / "lmo" / "yolo"
 
@@ -28,6 +28,7 @@ def _yolo_folder(root, labels: dict[str, str | None], extra_labels: dict[str, st
     return root
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_clean_folder_has_no_problems(tmp_path):
     root = _yolo_folder(tmp_path / "ok", {"a": "0 0.5 0.5 0.2 0.2\n1 0.1 0.1 0.2 0.2\n", "b": "", "c": "1 0.2 0.2 0.4 0.2 0.3 0.5\n"})
     s = inspect_dataset(root, tmp_path / "rep")
@@ -65,6 +66,7 @@ def test_each_kind_of_broken_label_is_found_by_file_and_line(tmp_path):
     assert "range.txt:3" in (tmp_path / "cli" / "report.md").read_text()
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_missing_data_yaml_and_bad_polygon(tmp_path):
     root = _yolo_folder(tmp_path / "x", {"p": "0 0.1 0.1 1.2 0.5 0.3 0.9\n"})
     (root / "data.yaml").unlink()
@@ -147,6 +149,7 @@ def test_a_brighter_synthetic_set_gets_advice_to_lower_the_lighting(tmp_path):
     assert [(t["statistic"], t["direction"]) for t in dark] == [("brightness", "raise")]
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_similar_sets_get_no_advice(tmp_path):
     s = inspect_dataset(_textured_set(tmp_path / "a", 5), tmp_path / "rep", _textured_set(tmp_path / "g", 0))
     assert s["advice"] == []

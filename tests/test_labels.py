@@ -14,10 +14,10 @@ from ultralytics.data.utils import polygon2mask
 import synthscene
 from synthscene.config import config_from_dict
 from synthscene.labels.annotate import Labeler
-from synthscene.labels.visibility import SilhouetteMesh, pose_matrix, rasterise, welded
+from synthscene.geometry.silhouettes import SilhouetteMesh, pose_matrix, rasterise, welded
 from synthscene.labels.writers.yolo_seg import polygon
 from synthscene.randomizers.lighting import LightingDraw
-from synthscene.renderers.camera import look_at
+from synthscene.geometry.camera import look_at
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sample import CameraSample, ObjectSample, SceneSample
 from synthscene.scenes.world import World
@@ -25,7 +25,10 @@ from synthscene.scenes.world import World
 from conftest import small_config
 
 W, H = 160, 120
-ALL_FORMATS = ["yolo", "yolo_seg", "coco", "depth", "masks", "bop"]
+from synthscene.core.formats import FORMATS
+from synthscene.labels.writers import WRITERS
+
+ALL_FORMATS = list(WRITERS)  # every registered writer: a new one is covered by the tests below
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +248,31 @@ def test_dataset_files_are_identical_after_only_and_resume(dataset, tmp_path):
     for name in ("annotations/instances_train.json", "annotations/instances_val.json", "bop/scene_gt.json",
                  "bop/scene_camera.json", "bop/scene_gt_info.json", "manifest.jsonl"):
         assert (tmp_path / "b" / name).read_bytes() == (dataset / name).read_bytes(), name
+
+
+def test_the_registry_is_the_formats_configs_may_name():
+    assert sorted(WRITERS) == sorted(FORMATS)
+    with pytest.raises(ValueError, match="FORMATS"):
+        from synthscene.labels.writers import Writer, register
+
+        register(type("Pascal", (Writer,), {"name": "pascal"}))
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_each_writer_writes_what_it_owns_the_same_after_only_and_resume(dataset, tmp_path, name):
+    """Every registered writer: its folders exist in a dataset and hold the same bytes when the
+    dataset is made with --only then --resume (workers and executors: tests/test_generate.py)."""
+    owns = WRITERS[name].owns
+    assert owns, f"writer {name} declares no folder it owns (what --overwrite clears)"
+    cfg = config_from_dict(small_config(count=6, output={"val_fraction": 0.3, "formats": ["yolo", name]}))
+    synthscene.generate(cfg, tmp_path / "b", only=[4, 1], progress=False)
+    synthscene.generate(cfg, tmp_path / "b", resume=True, progress=False)
+    for folder in owns:
+        files = sorted(q.relative_to(dataset) for q in (dataset / folder).rglob("*") if q.is_file() and not q.is_symlink())
+        assert files, f"{name}: nothing under {folder}/"
+        for f in files:
+            if f.name != "data.yaml":  # it names its folder's absolute path
+                assert (tmp_path / "b" / f).read_bytes() == (dataset / f).read_bytes(), f
 
 
 def test_unknown_format_is_bad_input():

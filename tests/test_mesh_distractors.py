@@ -11,7 +11,7 @@ import trimesh
 from conftest import ROOT, refused, run_cli, small_config
 from synthscene.config import config_from_dict
 from synthscene.randomizers import occlusion as occlusion_rnd
-from synthscene.scenes.mesh_distractors import MeshSource, meshes_in
+from synthscene.assets.mesh_distractors import MeshSource, meshes_in
 from synthscene.scenes.sampler import sample_scene
 from synthscene.scenes.world import World
 

@@ -19,9 +19,9 @@ from synthscene import BadInput
 from synthscene import prepare
 from synthscene.config import config_from_dict
 from synthscene.randomizers import paths
-from synthscene.scenes import convert
-from synthscene.scenes.assets import AssetWarning, build, urdf_extents, make_ready
-from synthscene.scenes.library_add import add_asset
+from synthscene.assets import convert
+from synthscene.assets.prepare import AssetWarning, build, urdf_extents, make_ready
+from synthscene.assets.library_add import add_asset
 from conftest import run_main
 from test_bad_input import URDF
 

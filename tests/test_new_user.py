@@ -72,8 +72,8 @@ def test_visuals_read_from_the_urdf_equal_what_pybullet_reports(name):
     what a sound p.getVisualShapeData (TinyRenderer, first load) reports, or labels would shift."""
     import pybullet_data
 
-    from synthscene.labels.visibility import urdf_visuals
-    from synthscene.renderers._quiet import pybullet as p
+    from synthscene.geometry.silhouettes import urdf_visuals
+    from synthscene.core.quiet import pybullet as p
 
     urdf = str(Path(pybullet_data.getDataPath()) / name)
     client = p.connect(p.DIRECT)
@@ -101,7 +101,7 @@ def test_commands_print_no_pybullet_banner_or_trimesh_noise(tmp_path):
     # trimesh's own log warnings (material details) stay out; PyBullet's later output is untouched.
     probe = ("import synthscene, trimesh, sys\n"
              "trimesh.util.log.warning('harmless trimesh detail')\n"
-             "from synthscene.renderers._quiet import pybullet as p\n"
+             "from synthscene.core.quiet import pybullet as p\n"
              "print('after import', file=sys.stderr)\n")
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
@@ -123,7 +123,7 @@ def test_packaged_ground_from_a_config_outside_the_repo(tmp_path):
 
 
 def test_synthscene_prefix_resolves_into_the_package():
-    from synthscene.config import resolve_path
+    from synthscene.core.schema import resolve_path
 
     assert resolve_path("synthscene:plain_ground.urdf", Path("/elsewhere")) == ROOT / "synthscene" / "data" / "plain_ground.urdf"
     assert resolve_path("synthscene:plain_ground.urdf", None).is_file()

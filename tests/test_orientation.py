@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from synthscene import BadInput, prepare
 from synthscene.cli import app
 from synthscene.config import config_from_dict
-from synthscene.scenes.assets import build, urdf_extents, content_key
+from synthscene.assets.prepare import build, urdf_extents, content_key
 
 
 def prepared(data, base_dir, source="<config>"):
@@ -132,6 +132,7 @@ def test_library_asset_yaml_and_entry_override(tmp_path):
 
 # ---- (c) (d) assets add / check / preview --------------------------------------------------------
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_cli_add_upright_check_reports_up_axis_and_footprint(tmp_path):
     lib = tmp_path / "lib"
     src = tall_box(tmp_path / "src", "glb")
@@ -148,6 +149,7 @@ def test_cli_add_upright_check_reports_up_axis_and_footprint(tmp_path):
     assert cfg.assets[0].upright
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_check_in_the_assets_units_and_with_a_rotation(tmp_path):
     box = trimesh.creation.box((2.0, 10.0, 4.0))  # centimetres
     box.export(tmp_path / "cm.ply")
@@ -159,6 +161,7 @@ def test_check_in_the_assets_units_and_with_a_rotation(tmp_path):
     assert "height      10 cm = 0.1 m (z)" in out
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_preview_draws_ground_axes_and_scale_bar(tmp_path):
     src = tall_box(tmp_path / "src", "glb")
     sheet = tmp_path / "sheet.png"
@@ -176,6 +179,7 @@ def test_preview_draws_ground_axes_and_scale_bar(tmp_path):
 
 # ---- (e) bad input -----------------------------------------------------------------------------
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_bad_up_axis_exits_2_naming_the_field(tmp_path):
     tall_box(tmp_path, "obj")
     cfg = tmp_path / "c.yaml"
@@ -192,6 +196,7 @@ def test_bad_up_axis_exits_2_naming_the_field(tmp_path):
     assert "--rotation-deg" in res.stderr
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_urdf_entries_refuse_an_orientation(tmp_path):
     """A URDF places its meshes itself: the error says to set its <origin rpy>."""
     duck = "pybullet:duck_vhacd.urdf"
@@ -250,6 +255,7 @@ def test_configs_without_orientation_hash_as_before(tmp_path):
     assert "up_axis" not in cfg.to_dict()["assets"][0] and "rotation_deg" not in cfg.to_dict()["assets"][0]
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_assets_add_scale_for_a_model_in_no_standard_unit(tmp_path):
     lib = tmp_path / "lib"
     src = tall_box(tmp_path / "src", "glb")  # 0.1 m tall

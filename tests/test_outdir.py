@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from synthscene import generate, load_config, outdir
-from synthscene.errors import BadInput, SynthsceneError
+from synthscene import generate, load_config
+from synthscene.generation import outdir
+from synthscene.core.errors import BadInput, SynthsceneError
 from robust_helpers import ROOT, RaiseAt4, cli as run_subprocess, dataset_files, small_config_file
 from conftest import run_main
 

@@ -48,7 +48,7 @@ def test_render_worker_loads_no_torch(tmp_path):
     code = f"""
 import importlib.util, json, sys
 from synthscene.config import config_from_dict
-from synthscene.producer import ImageProducer, without_torch
+from synthscene.generation.producer import ImageProducer, without_torch
 with without_torch():  # as the worker receives it: validated elsewhere
     config = config_from_dict(json.loads({json.dumps(json.dumps(cfg))}))
 producer = ImageProducer(config, "tiny")
@@ -64,9 +64,9 @@ print(json.dumps({{"torch": "torch" in sys.modules, "findable": importlib.util.f
 
 def test_indices_are_streamed_not_listed(tmp_path, monkeypatch):
     """generate hands the backends a range, never list(range(count)): a million-image run holds no list."""
-    import synthscene.pipeline as pipeline
+    import synthscene.generation.pipeline as pipeline
     from synthscene import load_config
-    from synthscene.producer import Pending
+    from synthscene.generation.producer import Pending
     from robust_helpers import small_config_file
 
     seen = {}

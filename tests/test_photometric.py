@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli, small_config
 
 from synthscene.config import config_from_dict
-from synthscene.inspection import inspect_dataset
+from synthscene.diagnosis.inspect import inspect_dataset
 from synthscene.labels.photometric import LOW_CONTRAST, label_contrast, measure
 
 

@@ -14,7 +14,7 @@ from synthscene.config import config_from_dict
 from synthscene.randomizers import occlusion as occlusion_rnd
 from synthscene.randomizers import Context
 from synthscene.randomizers import pose as pose_rnd
-from synthscene.rng import integer, stream
+from synthscene.core.rng import integer, stream
 from synthscene.scenes.sampler import choose_targets
 
 DUCK = "pybullet:duck_vhacd.urdf"

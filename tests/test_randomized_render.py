@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from synthscene.config import config_from_dict
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 from synthscene.randomizers import background
-from synthscene.renderers.camera import project
+from synthscene.geometry.camera import project
 from synthscene.renderers.pybullet import resolve_backend
 from synthscene.scenes.sampler import sample_scene
 from test_randomizers import randomized
@@ -22,6 +22,7 @@ def producer(**changes) -> ImageProducer:
     return ImageProducer(config_from_dict(copy.deepcopy(data), base), resolve_backend("auto", announce=False))
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_occluders_sit_between_camera_and_target_over_its_box():
     pr = producer(occlusion={"sources": ["pybullet:random_urdfs"], "pool_size": 12, "distractors": [0, 2], "occluders": [1, 1], "scale": 1.5},
                   camera={"mode": "distance", "distance": [0.5, 0.8], "aim": "targets", "elevation_deg": [30, 70]})
@@ -55,6 +56,7 @@ def test_occluders_sit_between_camera_and_target_over_its_box():
     assert checked >= 3
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_occluders_reach_their_visibility_range():
     """Visibility of the aimed target = its pixels with the occluder / without it (same camera)."""
     import pybullet as p
@@ -83,6 +85,7 @@ def test_occluders_reach_their_visibility_range():
     assert within.mean() >= 0.75, measured.round(2)
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_manifest_visibility_of_occluded_targets_follows_the_range():
     """The labels' own (exact) visibility of each aimed-at target, with nothing else in the way."""
     pr = producer(occlusion={"pool_size": 12, "distractors": [0, 0], "occluders": [1, 1], "scale": 1.5, "visibility": [0.4, 0.7]},
@@ -109,6 +112,7 @@ def _boxes(rec):
     return [o["bbox_xyxy"] for o in rec["objects"]]
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_geometric_post_moves_labels_with_pixels():
     flip = A.to_dict(A.Compose([A.HorizontalFlip(p=1.0)]))
     plain, flipped = producer(post={"enabled": False}), producer(post={"transform": flip})
@@ -129,6 +133,7 @@ def test_geometric_post_moves_labels_with_pixels():
         flipped.close()
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_pixel_only_post_leaves_labels():
     noise = A.to_dict(A.Compose([A.GaussNoise(p=1.0, std_range=(0.05, 0.1))]))
     plain, noisy = producer(post={"enabled": False}), producer(post={"transform": noise})
@@ -153,6 +158,7 @@ def test_background_only_where_segmentation_is_background(shared):
         assert (out[keep] == 77).all() and np.array_equal(out[~keep], bg[~keep])
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_no_halo_around_objects_in_a_real_render():
     """Object pixels do not depend on what is behind them (no edge blending), so a hard composite
     by the segmentation leaves no seam: recolouring the ground changes no object pixel."""
@@ -177,6 +183,7 @@ def test_no_halo_around_objects_in_a_real_render():
         pr.close()
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_image_is_a_function_of_the_index_whatever_came_before():
     """Every randomizer on: image 3 after 0..2 equals image 3 in a fresh world (pixels and record)."""
     first = producer()
@@ -195,7 +202,7 @@ def test_image_is_a_function_of_the_index_whatever_came_before():
 
 def test_every_randomizer_on_gives_the_same_dataset_whatever_the_worker_count(tmp_path):
     """The distractor pool is loaded in the same order by every worker: physics and pixels agree."""
-    from synthscene.pipeline import generate
+    from synthscene.generation.pipeline import generate
 
     data, base = randomized()
     cfg = config_from_dict(copy.deepcopy(data), base)

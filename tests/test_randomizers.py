@@ -11,10 +11,10 @@ import yaml
 from scipy.spatial.transform import Rotation
 
 from synthscene.config import config_from_dict
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from synthscene.randomizers import REGISTRY, Context, background, camera, lighting, occlusion, pose, post, texture
 from synthscene.renderers.pybullet import resolve_backend
-from synthscene.rng import stream
+from synthscene.core.rng import stream
 from synthscene.scenes import occluders
 from synthscene.scenes.sampler import AssetInfo, sample_scene
 
@@ -192,7 +192,7 @@ def test_occluder_offset_reaches_the_aimed_disc_visibility(vis):
 
 
 def test_occluder_sits_on_the_camera_target_segment():
-    from synthscene.renderers.camera import look_at
+    from synthscene.geometry.camera import look_at
 
     cam, tgt = np.array([0.0, -1.0, 0.5]), np.array([0.0, 0.0, 0.05])
     pos, quat = look_at(cam, tgt)
@@ -365,3 +365,31 @@ def test_every_registered_randomizer_varies_and_is_recorded(name):
         assert record[name] == json.loads(json.dumps(drawn.to_record()))
         records.append(json.dumps(record[name]))
     assert len(set(records)) > 1, f"{name} drew the same for every image"
+
+
+def test_order_is_declared_once_and_is_the_manifest_order():
+    """randomizers.ORDER, not the import order, is the registry's, the config section's and the
+    manifest's order; the image stage's order names exactly the randomizers that act on pixels."""
+    from synthscene.config import RandomizersConfig
+    from synthscene.randomizers import ORDER, REGISTRY
+    from synthscene.randomizers.image import IMAGE_ORDER
+
+    assert tuple(REGISTRY) == ORDER
+    assert tuple(RandomizersConfig.model_fields) == ORDER
+    assert set(IMAGE_ORDER) == {n for n, r in REGISTRY.items() if r.apply is not None}
+    data, base = randomized()
+    data["randomizers"]["shading"] = {"enabled": True}
+    cfg = load(data, base)
+    record = sample_scene(cfg, 3, _fake_assets(cfg), "egl").randomization
+    assert list(record) == [n for n in ORDER if n in record] and len(record) == len(ORDER)
+
+
+def test_helper_streams_are_reserved():
+    from synthscene.core.rng import HELPER_STREAMS, helper_stream
+    from synthscene.randomizers.base import Randomizer, register
+
+    for name in HELPER_STREAMS:
+        with pytest.raises(ValueError, match="helper stream"):
+            register(Randomizer(name, object, None, lambda cfg, rng, ctx: None))
+    with pytest.raises(ValueError, match="not a helper stream"):
+        helper_stream(0, 0, "lighting")

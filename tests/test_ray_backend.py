@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 
 from synthscene import load_config
-from synthscene.errors import SynthsceneError
-from synthscene.pipeline import generate
+from synthscene.core.errors import SynthsceneError
+from synthscene.generation.pipeline import generate
 from robust_helpers import FailsToStart, KilledOnceAt2, ROOT, RaiseAt4, SegfaultAt3, dataset_files, small_config_file
+
+pytestmark = pytest.mark.slow  # Ray, worker processes, a CLI subprocess or training
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")  # optional extra: pip install 'synthscene[ray]'
 
@@ -37,7 +39,7 @@ def test_ray_output_identical_to_local(cluster, tmp_path):
 
 
 def test_ray_actor_keeps_world_between_tasks(cluster, tmp_path):
-    from synthscene.distributed import ImageActor
+    from synthscene.generation.executors.ray import ImageActor
 
     cfg = load_config(small_config_file(tmp_path, count=4))
     actor = ray.remote(num_cpus=1)(ImageActor).remote(cfg, "auto")

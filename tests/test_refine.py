@@ -14,7 +14,7 @@ from synthscene import load_config, refine
 from synthscene.config import config_from_dict
 from synthscene.diagnosis import diagnose_sets
 from synthscene.diagnosis.stats import summarise
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 BIG, SMALL = (100, 100, 300, 300), (100, 100, 120, 120)  # 200² px (large), 20² px (small)
 
@@ -200,7 +200,7 @@ def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
 
 
 def test_the_benchmark_reads_the_slices_refine_aimed_at():
-    from synthscene.train.benchmark import aimed_slices
+    from synthscene.benchmark.run import aimed_slices
 
     prov = [{"key": "randomizers.camera.distance", "slice": "coco_size small", "dimension": "coco_size", "bin": "small"},
             {"key": "seed", "slice": None, "dimension": None, "bin": None}]
@@ -210,7 +210,7 @@ def test_the_benchmark_reads_the_slices_refine_aimed_at():
 def test_refining_a_refined_config_keeps_round_one_and_adds_round_two(tmp_path):
     """Round 2 (the benchmark's targeted2): the provenance keeps round 1's entries as they were and adds
     its own, marked round 2; the benchmark reads the last round's slices."""
-    from synthscene.train.benchmark import aimed_slices
+    from synthscene.benchmark.run import aimed_slices
 
     small = [_image(f"s{k}", SMALL, "duck", False) for k in range(12)] + [_image(f"b{k}", BIG, "duck", True) for k in range(12)]
     res1 = refine(_write(tmp_path, tiny_config()), _diagnosis(tmp_path, small, [{"class": "duck", "area": 4e4}] * 20),
@@ -249,7 +249,7 @@ def _diagnosed_dataset(tmp_path: Path, cfg: dict) -> Path:
     """A diagnosis (a class with low recall) of a dataset folder made from `cfg` with --count 7 and --seed 9."""
     from synthscene import prepare
     from synthscene.diagnosis.run import dataset_config
-    from synthscene.pipeline import resolved_config_text
+    from synthscene.generation.pipeline import resolved_config_text
 
     ds = tmp_path / "ds"
     ds.mkdir()
@@ -401,7 +401,7 @@ def test_the_render_check_passes_what_refine_did_not_make_worse(tmp_path):
 def test_inspect_diagnose_and_refine_measure_one_brightness(tmp_path):
     """Issue 26: refine's "why" said 149 grey levels where inspect said 66 for the same dataset."""
     from synthscene.diagnosis.run import image_stats_record
-    from synthscene.inspection import inspect_dataset
+    from synthscene.diagnosis.inspect import inspect_dataset
 
     cfg = tiny_config(count=6)
     src = _write(tmp_path, cfg)

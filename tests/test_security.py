@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +79,7 @@ def test_evaluate_and_train_refuse_a_pickle_payload(evil, name, monkeypatch, cap
     assert not (tmp / "run").exists()  # nothing written
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 def test_the_command_refuses_it_in_a_fresh_process(evil):
     """As a user runs it: no earlier import or registration in the test process helps the check."""
     tmp, marker = evil
@@ -132,7 +133,7 @@ def _plant(folder: Path, name: str, victim: Path) -> list[Path]:
 
 
 def test_atomic_write_never_writes_through_a_link(tmp_path):
-    from synthscene.files import TEMP_RE, atomic_write, staged_write
+    from synthscene.core.files import TEMP_RE, atomic_write, staged_write
 
     victim = _victim(tmp_path)
     links = _plant(tmp_path, "x.json", victim)

@@ -16,7 +16,7 @@ from synthscene.labels.manifest import image_record
 from synthscene.randomizers import shading
 from synthscene.randomizers.base import Context
 from synthscene.randomizers.pose import Volume
-from synthscene.rng import stream
+from synthscene.core.rng import stream
 
 H, W = 60, 80
 K = np.array([[80.0, 0, (W - 1) / 2], [0, 80.0, (H - 1) / 2], [0, 0, 1]])
@@ -217,7 +217,7 @@ def test_a_config_without_shading_hashes_dumps_and_records_as_before():
 # --- on a real render -----------------------------------------------------------------------------
 
 def test_a_render_is_shaded_only_inside_the_objects_and_reproducibly():
-    from synthscene.producer import ImageProducer
+    from synthscene.generation.producer import ImageProducer
     from synthscene.renderers.pybullet import resolve_backend
     from synthscene.scenes.sampler import sample_scene
 

@@ -14,11 +14,11 @@ import pytest
 import synthscene
 from conftest import small_config
 from synthscene.config import config_from_dict
-from synthscene.errors import BadInput
-from synthscene.producer import ImageProducer
+from synthscene.core.errors import BadInput
+from synthscene.generation.producer import ImageProducer
 from synthscene.randomizers import occlusion
 from synthscene.renderers.pybullet import resolve_backend
-from synthscene.scenes import shapes
+from synthscene.assets import shapes
 from synthscene.scenes.sampler import AssetInfo, sample_scene
 from test_generate import tree
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from _train_fixtures import GOLD, LMO, needs_gold, small_gold
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
-pytestmark = needs_gold
+pytestmark = [needs_gold, pytest.mark.slow]  # trains
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -125,7 +125,7 @@ def test_bad_dataset_and_gold_are_bad_input(tmp_path):
 
 
 def test_label_remap_rewrites_ids_by_name(tmp_path):
-    from synthscene.train.data import load_gold, write_view
+    from synthscene.realdata.gold import load_gold, write_view
 
     gold = load_gold(small_gold(tmp_path / "gold", 2))
     names = ["holepuncher", "glue", "eggbox", "duck", "driller", "cat", "can", "ape", "extra"]

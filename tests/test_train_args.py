@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from synthscene import cli
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 from synthscene.labels.yolo import data_yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from _train_fixtures import needs_gold, small_gold, tiny_synthetic_config
-from synthscene.errors import BadInput
+from synthscene.core.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = {"imgsz": 64, "batch": 4, "synthetic_images": 8, "images_seen": 10, "seeds": [0]}  # 5 synthetic train images
@@ -33,7 +33,7 @@ def bench_file(tmp: Path, **overrides) -> Path:
 
 
 def lmo():
-    from synthscene.train.bench_config import load_bench_config
+    from synthscene.benchmark.bench_config import load_bench_config
 
     if not (ROOT / ".." / "shared" / "gold").is_dir():
         pytest.skip("../shared (the LM-O gold set configs/bench_lmo.yaml reads) is absent")
@@ -44,7 +44,7 @@ def lmo():
 
 
 def test_every_arm_gets_the_budget_or_is_flagged_unequal():
-    from synthscene.train.benchmark import plan_arms
+    from synthscene.benchmark.run import plan_arms
 
     cfg = lmo()
     cfg = cfg.model_copy(update={"real_k": [10, 25, 50, "all"], "arms": [*cfg.arms, "mixed"]})  # every kind
@@ -71,7 +71,7 @@ def test_every_arm_gets_the_budget_or_is_flagged_unequal():
 
 
 def test_capped_arm_is_flagged():
-    from synthscene.train.benchmark import plan_arms
+    from synthscene.benchmark.run import plan_arms
 
     cfg = lmo()
     budget = cfg.budget("cpu").model_copy(update={"max_epochs": 100})
@@ -80,7 +80,7 @@ def test_capped_arm_is_flagged():
 
 
 def test_targeted_and_untargeted_plan_equal_images_and_epochs():
-    from synthscene.train.benchmark import plan_arms
+    from synthscene.benchmark.run import plan_arms
 
     cfg = lmo()
     arms = plan_arms(cfg, cfg.budget("cpu"), 80, 1800)
@@ -103,7 +103,7 @@ def test_lmo_config_profiles():
 
 
 def fake_arm(group, kind, k, seed, m50, m5095, seen=3600, equal=True):
-    from synthscene.train.benchmark import lr_schedule
+    from synthscene.benchmark.run import lr_schedule
 
     e = {"mAP50": m50, "mAP50-95": m5095, "precision": 0.5, "recall": 0.5, "per_class": {"duck": {"AP50": m50}},
          "recall_by_size": {s: {"recall": 0.5} for s in ("small", "medium", "large")},
@@ -116,7 +116,7 @@ def fake_arm(group, kind, k, seed, m50, m5095, seen=3600, equal=True):
 
 
 def test_group_mean_std_and_seeds():
-    from synthscene.train.report import group_summary
+    from synthscene.benchmark.report import group_summary
 
     arms = [fake_arm("real-k10", "real", 10, s, v, v / 2) for s, v in ((0, 0.2), (1, 0.4), (2, 0.6))]
     arms.append(fake_arm("real-k25", "real", 25, 0, 0.5, 0.25))
@@ -128,7 +128,7 @@ def test_group_mean_std_and_seeds():
 
 
 def fake_report(arms):
-    from synthscene.train.report import group_summary, targeted_summary
+    from synthscene.benchmark.report import group_summary, targeted_summary
 
     return {"command": "synthscene benchmark x.yaml", "config": "x.yaml", "config_hash": "abc", "profile": "cpu",
             "budget": {"synthetic_images": 2000, "model": "yolov8n.yaml", "imgsz": 256, "batch": 8, "device": "cpu",
@@ -140,7 +140,7 @@ def fake_report(arms):
 
 
 def test_report_table_has_the_budget_column_and_ratios_only_at_equal_budget(tmp_path):
-    from synthscene.train.report import markdown, write_report
+    from synthscene.benchmark.report import markdown, write_report
 
     arms = [fake_arm("synthetic", "synthetic", None, 0, 0.3, 0.1), fake_arm("real-kall", "real", 80, 0, 0.4, 0.2),
             fake_arm("finetune-k10", "finetune", 10, 0, 0.6, 0.3), fake_arm("real-k10", "real", 10, 0, 0.3, 0.1,
@@ -175,7 +175,7 @@ def fake_stats(seed=0, n_images=30):
 
 
 def test_bootstrap_interval_contains_the_point_and_is_deterministic():
-    from synthscene.train.bootstrap import bootstrap_map50, map50
+    from synthscene.benchmark.bootstrap import bootstrap_map50, map50
 
     stats = fake_stats()
     a = bootstrap_map50(stats, n=100, seed=3)
@@ -189,7 +189,7 @@ def test_map50_from_matches_is_ultralytics_ap_per_class():
     """The re-scoring is Ultralytics' own: the full sample gives ap_per_class's mAP50 on the same arrays."""
     from ultralytics.utils.metrics import ap_per_class
 
-    from synthscene.train.bootstrap import map50
+    from synthscene.benchmark.bootstrap import map50
 
     s = fake_stats(1)
     ap = ap_per_class(s["tp"][:, None], s["conf"], s["pred_cls"], s["target_cls"])[5]
@@ -201,8 +201,8 @@ def test_map50_from_matches_is_ultralytics_ap_per_class():
 
 @needs_gold
 def test_splits_are_disjoint_by_content(tmp_path):
-    from synthscene.train.benchmark import split_gold
-    from synthscene.train.data import file_digest, load_gold
+    from synthscene.benchmark.run import split_gold
+    from synthscene.realdata.gold import file_digest, load_gold
 
     gold = load_gold(small_gold(tmp_path / "gold", 20))
     split = split_gold(gold, 0, 0.3, None, diagnosis_fraction=0.25)
@@ -221,11 +221,11 @@ def test_splits_are_disjoint_by_content(tmp_path):
 
 @needs_gold
 def test_training_data_with_an_eval_photo_is_refused(tmp_path):
-    from synthscene.train.benchmark import Leak, Runner, split_gold
-    from synthscene.train.data import load_gold
+    from synthscene.benchmark.run import Leak, Runner, split_gold
+    from synthscene.realdata.gold import load_gold
 
     bench = bench_file(tmp_path)
-    from synthscene.train.bench_config import load_bench_config
+    from synthscene.benchmark.bench_config import load_bench_config
 
     cfg = load_bench_config(bench)
     gold = load_gold(tmp_path / "gold")
@@ -269,9 +269,9 @@ def fake_pipeline(monkeypatch) -> tuple[dict, callable]:
     refine that narrows the camera's lens by 10° and, like `refine`, keeps earlier rounds' provenance and
     adds its own: round 1 aims at small boxes, round 2 at large ones."""
     import synthscene.diagnosis as diagnosis_pkg
-    from synthscene.train import benchmark as bm
-    from synthscene.train import bootstrap as boot
-    from synthscene.train.data import file_digest
+    from synthscene.benchmark import run as bm
+    from synthscene.benchmark import bootstrap as boot
+    from synthscene.realdata.gold import file_digest
     from synthscene.train.fit import TrainResult
 
     from _train_fixtures import LMO
@@ -330,7 +330,7 @@ def fake_pipeline(monkeypatch) -> tuple[dict, callable]:
 
 
 def _split_digests(tmp_path: Path, report: dict) -> tuple[set, set]:
-    from synthscene.train.data import file_digest, load_gold
+    from synthscene.realdata.gold import file_digest, load_gold
 
     gold = load_gold(tmp_path / "gold")
     return tuple({file_digest(p) for p in gold.images if p.name in report["split"][w]} for w in ("eval", "diagnosis"))
@@ -338,7 +338,7 @@ def _split_digests(tmp_path: Path, report: dict) -> tuple[set, set]:
 
 def _assert_no_leak(calls: dict, eval_d: set, diag_d: set) -> None:
     """By content: the evaluation and diagnosis photos are in no training data; diagnoses read their split."""
-    from synthscene.train.data import file_digest
+    from synthscene.realdata.gold import file_digest
 
     for t in calls["train"]:
         for d in t["train"]:
@@ -355,7 +355,7 @@ ROUND2_TOY = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4,
 def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
     """Diagnose → refine (one call, injected) → M images → continued training; the control gets the same M
     images' count, seed and epochs from the unchanged config; aimed slices measured before and after."""
-    from synthscene.train import benchmark as bm
+    from synthscene.benchmark import run as bm
 
     calls, refine = fake_pipeline(monkeypatch)
     toy = {**TOY, "images_seen": 10, "seeds": [0, 1], "targeted_images": 4}
@@ -392,7 +392,7 @@ def test_round_two_continues_each_round_one_arm_on_top_of_a_cached_run(tmp_path,
     training); round 2 starts from the round-1 weights of its seed, targeted2 refines round 1's refined
     config on the round-1 weights' (cached) diagnosis, both render M images with one new seed, and train
     on base + round 1's M + round 2's M; the report gets a round-2 table."""
-    from synthscene.train import benchmark as bm
+    from synthscene.benchmark import run as bm
 
     calls, refine = fake_pipeline(monkeypatch)
     round1 = ["synthetic", "real", "targeted", "untargeted"]
@@ -482,7 +482,7 @@ def test_round_two_continues_each_round_one_arm_on_top_of_a_cached_run(tmp_path,
 def test_round_two_plan():
     """Round 2 trains base + 2M for the same images_seen budget (epochs as round 1 computes them), seeded by
     seeded_arms, from its own seed's round-1 arm (the first seed's when round 1 is not seeded)."""
-    from synthscene.train.benchmark import plan_arms
+    from synthscene.benchmark.run import plan_arms
 
     cfg = lmo()
     budget = cfg.budget("cpu")
@@ -501,9 +501,9 @@ def test_round_two_plan():
 def test_adding_round_two_leaves_every_other_arms_spec_as_it_was(tmp_path):
     """The cache of a running benchmark stays valid when targeted2 / untargeted2 are added: every other arm's
     spec (its hash is the cache key) is the same, and the round-1 spec has the form it had before round 2."""
-    from synthscene.train.bench_config import load_bench_config
-    from synthscene.train.benchmark import Runner, _hash, plan_arms, split_gold
-    from synthscene.train.data import load_gold
+    from synthscene.benchmark.bench_config import load_bench_config
+    from synthscene.benchmark.run import Runner, _hash, plan_arms, split_gold
+    from synthscene.realdata.gold import load_gold
 
     bench = bench_file(tmp_path, arms=["synthetic", "real", "mixed", "finetune", "converged", "targeted", "untargeted"],
                        diagnosis_fraction=0.25, profiles={"toy": ROUND2_TOY})
@@ -535,6 +535,7 @@ def test_adding_round_two_leaves_every_other_arms_spec_as_it_was(tmp_path):
 # ---- one tiny real run ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @needs_gold
 def test_tiny_real_run_through_the_cli(tmp_path):
     """`synthscene benchmark` on 8 synthetic images and 2 real photos at 64 px: fields, equal budgets,
@@ -562,7 +563,7 @@ def test_tiny_real_run_through_the_cli(tmp_path):
 
 @needs_gold
 def test_bench_config_errors(tmp_path):
-    from synthscene.train.bench_config import load_bench_config
+    from synthscene.benchmark.bench_config import load_bench_config
 
     with pytest.raises(BadInput, match="unknown key"):
         load_bench_config(bench_file(tmp_path, epochs=3))
@@ -581,9 +582,9 @@ def test_bench_config_errors(tmp_path):
 def test_fixed_threads_enter_the_arm_spec_and_unfixed_specs_stay_as_they_were(tmp_path):
     """Weights depend on the thread count, so a fixed count is part of an arm's cache key; a profile
     without it keeps the hashes of runs made before the option existed."""
-    from synthscene.train.bench_config import load_bench_config
-    from synthscene.train.benchmark import Runner, plan_arms, split_gold
-    from synthscene.train.data import load_gold
+    from synthscene.benchmark.bench_config import load_bench_config
+    from synthscene.benchmark.run import Runner, plan_arms, split_gold
+    from synthscene.realdata.gold import load_gold
 
     cfg = load_bench_config(bench_file(tmp_path, arms=["synthetic", "real"], profiles={"toy": ROUND2_TOY}))
     gold = load_gold(tmp_path / "gold")

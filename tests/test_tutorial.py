@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # CLI subprocesses (the tutorial as written)
+
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "TUTORIAL.md"
 TINY = {"COUNT": "8", "PHOTOS": "6", "HELDOUT": "6", "PREVIEW": "2", "EPOCHS": "1", "IMGSZ": "64"}

@@ -60,7 +60,7 @@ _WORKER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from synthscene.config import config_from_dict
-from synthscene.producer import ImageProducer
+from synthscene.generation.producer import ImageProducer
 p = ImageProducer(config_from_dict(json.loads(sys.argv[2])), "tiny")
 meshes = {k: [m.vertices.tolist(), m.faces.tolist()] for k, m in p.labeler.meshes.items()}
 print(json.dumps({"trimesh": "trimesh" in sys.modules, "meshes": meshes}))

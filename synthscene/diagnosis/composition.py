@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from .stats import viewpoint
 from .tide import iou_matrix
 
@@ -161,8 +161,8 @@ def samples(layouts: list[Layout]) -> dict[str, np.ndarray]:
 
 def layouts(ds) -> list[Layout]:
     """The layout of every image of an inspection.Dataset, with visibility from a synthscene
-    manifest.jsonl in its folder, else from BOP files beside it (train.data.bop_dir)."""
-    from ..train.data import bop_dir
+    manifest.jsonl in its folder, else from BOP files beside it (realdata.gold.bop_dir)."""
+    from ..realdata.gold import bop_dir
 
     sizes = np.asarray(ds.sizes, float).reshape(-1, 2)
     out = []
@@ -206,7 +206,7 @@ def _from_manifest(ds, out: list[Layout], classes: list[np.ndarray]) -> None:
 def add_bop(images: list[dict], bop: Path) -> None:
     """Visible fraction and viewpoint of each gold box, from the BOP entry whose visible box overlaps it most
     (diagnose's slices and the composition statistics). images: [{"image": stem, "gold": [{"xyxy"}]}]."""
-    from ..train.data import bop_key, read_bop
+    from ..realdata.gold import bop_key, read_bop
 
     gt, info = read_bop(bop)
     for im in images:
@@ -225,7 +225,7 @@ def add_bop(images: list[dict], bop: Path) -> None:
 
 def _from_bop(ds, out: list[Layout], bop: Path) -> None:
     """BOP visib_fract through diagnose's own matcher (add_bop), and the count of visible objects."""
-    from ..train.data import bop_key, read_bop
+    from ..realdata.gold import bop_key, read_bop
 
     images = [{"image": f.stem, "gold": [{"xyxy": list(b)} for b in im.boxes]} for f, im in zip(ds.images, out)]
     add_bop(images, bop)
@@ -370,7 +370,7 @@ def write_figure(comp: dict, path: Path, labels=("synthetic", "gold")) -> str:
     """composition.png (files.save_figure: atomically, never through a link); returns its file name."""
     import matplotlib.pyplot as plt
 
-    from ..files import save_figure
+    from ..core.files import save_figure
 
     fig = figure(comp, labels)
     save_figure(fig, path, dpi=80)

@@ -98,9 +98,9 @@ def render_stats(config, count: int = CHECK_IMAGES) -> dict[str, np.ndarray]:
     (its renderer, post-processing, JPEG quality) and measured as `inspect` measures files."""
     import cv2
 
-    from ..producer import ImageProducer, image_files
+    from ..generation.producer import ImageProducer, image_files
     from ..renderers.pybullet import resolve_backend
-    from ..scenes.assets import prepare
+    from ..assets.prepare import prepare
     from .stats import IMAGE_STATS, image_stats_bgr
 
     config = prepare(config)
@@ -132,14 +132,14 @@ def _summary(report: dict, side: str, folder_key: str, images_of) -> dict | None
 
 def gold_summary(report: dict) -> dict | None:
     """The gold photos' per-image statistics (median, range)."""
-    from ..train.data import load_gold
+    from ..realdata.gold import load_gold
 
     return _summary(report, "gold", "gold", lambda f: load_gold(f).images)
 
 
 def synthetic_summary(report: dict) -> dict | None:
     """The diagnosed dataset's per-image statistics (median, range)."""
-    from ..inspection import load_dataset
+    from .inspect import load_dataset
 
     return _summary(report, "synthetic", "dataset", lambda f: load_dataset(f).images)
 

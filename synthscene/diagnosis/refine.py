@@ -21,9 +21,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..config import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, DatasetConfig, json_hash, load_config, read_yaml, validation_error
-from ..errors import BadInput, SynthsceneError
-from ..schema import MAX_ASSET_COUNT
+from ..config import DatasetConfig, load_config, validation_error
+from ..core.schema import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash
+from ..core.yamlfile import read_yaml
+from ..core.errors import BadInput, SynthsceneError
+from ..core.schema import MAX_ASSET_COUNT
 from . import guard
 
 ACTING = ("under-covered", "covered-failing")
@@ -198,7 +200,7 @@ def _class_rule(plan: _Plan) -> None:
 
 def _extents(cfg: DatasetConfig) -> list[np.ndarray] | None:
     """Each asset's bounding-box extents in metres (scaled), or None when PyBullet cannot tell."""
-    from ..scenes.assets import urdf_extents
+    from ..assets.prepare import urdf_extents
 
     try:
         return [np.asarray(urdf_extents(Path(a.urdf)), float) * a.scale for a in cfg.assets]
@@ -520,8 +522,8 @@ def refine(config_path: str | os.PathLike, diagnosis_dir: str | os.PathLike, out
     `out` without `overwrite`) raises BadInput before anything is written; so does a refined config
     whose `check_images` renders fall outside the gold photos' range (guard.py), unless `force`.
     """
-    from ..files import check_out_file, staged_write
-    from ..scenes.assets import prepare
+    from ..core.files import check_out_file, staged_write
+    from ..assets.prepare import prepare
 
     config_path, out = Path(config_path), check_out_file(out, overwrite)
     report_path = Path(diagnosis_dir) / "report.json"

@@ -12,9 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import BadInput
-from ..files import check_out_folder, save_figure
-from ..labels.io import atomic_write
+from ..core.errors import BadInput
+from ..core.files import atomic_write, check_out_folder, save_figure
 from .composition import add_bop, composition, markdown as composition_md, to_json, write_figure
 from .core import diagnose_sets
 from .stats import IMAGE_STATS, MAX_IMAGES, pick_images, image_stats, set_image_stats, summarise
@@ -29,7 +28,7 @@ MAX_SYNTHETIC_IMAGES = MAX_IMAGES  # synthetic images whose pixels are read (eve
 
 def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
     """Per gold photo: name, size, statistics, boxes; and whether BOP visibility/viewpoint were found."""
-    from ..train.data import bop_dir, load_gold, yolo_rows
+    from ..realdata.gold import bop_dir, load_gold, yolo_rows
 
     gs = load_gold(gold)
     images = []
@@ -54,7 +53,7 @@ def load_gold_images(gold) -> tuple[list[dict], list[str], bool]:
 def synthetic_instances(dataset) -> list[dict]:
     """Every labelled instance of a YOLO dataset with its box and image statistics, plus visibility and
     viewpoint from a synthscene manifest.jsonl (matched by image file, class id and box)."""
-    from ..inspection import load_dataset
+    from .inspect import load_dataset
 
     root = Path(dataset)
     if not root.is_dir():
@@ -122,7 +121,7 @@ def _manifest_objects(root: Path) -> dict[str, list[dict]]:
 def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | None = None, device: str = "cpu",
             conf: float = 0.001) -> None:
     """Fill each image's "preds" with Ultralytics' detections (classes by name); weights checked first, offline."""
-    from ..train.data import class_map
+    from ..realdata.gold import class_map
     from ..train.evaluate import model_names
     from ..train.offline import set_threads, ultralytics
 
@@ -142,7 +141,7 @@ def predict(weights, images: list[dict], gold_names: list[str], *, imgsz: int | 
 def image_stats_record(images: list[dict], dataset) -> dict:
     """Per-image statistics of both sets, summarised (median, range) with the one definition and sample
     `inspect` uses: what `refine` reads for the synthetic median and the gold photos' range."""
-    from ..inspection import load_dataset
+    from .inspect import load_dataset
 
     gold = {k: np.asarray([im["stats"][k] for im in images], float) for k in IMAGE_STATS}
     return {"gold": summarise(gold), "synthetic": summarise(set_image_stats(load_dataset(dataset).images))}
@@ -151,7 +150,7 @@ def image_stats_record(images: list[dict], dataset) -> dict:
 def dataset_config(dataset) -> dict | None:
     """What made the synthetic dataset (its config.resolved.yaml: hash and config), so that `refine` can
     check it is given the same config; None for a YOLO folder synthscene did not write."""
-    from ..outdir import RESOLVED, read_resolved
+    from ..generation.outdir import RESOLVED, read_resolved
 
     if not (Path(dataset) / RESOLVED).is_file():
         return None
@@ -169,7 +168,7 @@ def diagnose(weights, gold, dataset, out, *, conf: float | None = None, imgsz: i
     Writes out/report.md, out/report.json, PNG plots and contact sheets; returns report.json's content.
     Every input is checked before `out` is created.
     """
-    from ..inspection import load_dataset
+    from .inspect import load_dataset
     from ..train.weights import check_weights
 
     out = check_out_folder(out, report=("report.json", "report.md"))

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import DatasetConfig
-from ..renderers.pybullet import RenderOutput
+from ..renderers.base import RenderOutput
 from ..scenes.sample import ObjectSample, SceneSample
 from .annotators import ANNOTATORS, keep
 from .records import ObjectLabel
-from .visibility import SilhouetteMesh, silhouette_mesh
+from ..geometry.silhouettes import SilhouetteMesh, silhouette_mesh
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 
 from .boxes import boxes_from_instances, instance_map
 from .records import ObjectLabel, ObjectPose
-from .visibility import pose_matrix, rasterise, rigid_inverse
+from ..geometry.silhouettes import pose_matrix, rasterise, rigid_inverse
 
 if TYPE_CHECKING:
     from .annotate import Frame

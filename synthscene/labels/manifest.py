@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..scenes.sample import SceneSample
-from .io import atomic_write
+from ..core.files import atomic_write
 from .records import ObjectLabel
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..schema import Range, StrictModel
+from ..core.schema import Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern

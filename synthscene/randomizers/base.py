@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.rng import HELPER_STREAMS
+
 
 class Draw:
     """Mixin of a randomizer's frozen per-image draw."""
@@ -77,12 +79,23 @@ class Randomizer:
     omitted_when_default: bool = False
 
 
-#: name → Randomizer, in registration order (randomizers/__init__.py imports the modules in order)
+#: name → Randomizer, in randomizers.ORDER once the package is imported (`in_order`)
 REGISTRY: dict[str, Randomizer] = {}
 
 
 def register(r: Randomizer) -> Randomizer:
+    if r.name in HELPER_STREAMS:
+        raise ValueError(f"randomizer {r.name!r}: the name of a helper stream (core/rng.py HELPER_STREAMS)")
     if r.name in REGISTRY:
         raise ValueError(f"randomizer {r.name!r} registered twice")
     REGISTRY[r.name] = r
     return r
+
+
+def in_order(order: tuple[str, ...]) -> None:
+    """Put REGISTRY in `order`, which must name every registered randomizer once."""
+    if sorted(order) != sorted(REGISTRY):
+        raise RuntimeError(f"randomizers.ORDER {order} does not name the registered {sorted(REGISTRY)}")
+    items = {n: REGISTRY[n] for n in order}
+    REGISTRY.clear()
+    REGISTRY.update(items)

@@ -13,9 +13,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..renderers.camera import look_at
-from ..rng import uniform
-from ..schema import Range, StrictModel, Vec3
+from ..geometry.camera import look_at
+from ..core.rng import uniform
+from ..core.schema import Range, StrictModel, Vec3
 from .base import Context, Draw, Randomizer, register
 
 

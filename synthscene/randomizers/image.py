@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..renderers.pybullet import RenderOutput
+from ..renderers.base import RenderOutput
 from .base import REGISTRY
 
 #: the image stage's order (docs/RANDOMIZERS.md); post runs last, with the labels (post_and_label)

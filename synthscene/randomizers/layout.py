@@ -21,13 +21,12 @@ the region among the targets. A distractor finds no room only if the ring is ful
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import field_validator
 
-from ..schema import Range, StrictModel
-from .pose import PoseDraw, mode_of, rotation
+from ..core.schema import Range, StrictModel
 
 
 class DenseCentre(StrictModel):
@@ -152,45 +151,3 @@ def ring_spot(rng: np.random.Generator, region: Region, r: float, spheres: list,
         if _overlap(pos, r, spheres, 1.0) <= 0:
             return pos
     return None
-
-
-@dataclass(frozen=True)
-class DenseDraw(PoseDraw):
-    """A PoseDraw that records its region and hands it on as the desk volume, so the distractors
-    (occlusion) are packed into it and its ring (`Region.place`)."""
-
-    region: Region | None = None
-
-    def to_record(self) -> dict:
-        out = super().to_record()
-        out["region"] = self.region.to_record()
-        return out
-
-    def inform(self, ctx):
-        return replace(super().inform(ctx), volume=self.region)
-
-
-def sample_dense(cfg, rng: np.random.Generator, ctx, support_z: float = 0.0):
-    """pose.sample for mode `dense` (cfg: the PoseConfig): the region from the pose stream, then
-    each target packed into it in a random order; held and free objects as in the other modes."""
-    dense = cfg.dense or DenseConfig()
-    region = draw_region(dense, cfg.volume, rng)
-    radii, rooms = list(ctx.radii), list(ctx.rooms)
-    n = len(radii)
-    constraints = list(ctx.constraints) if ctx.constraints else [None] * n
-    modes = [mode_of(cfg, con) for con in constraints]
-    order = [int(i) for i in rng.permutation(n)]  # who is placed first has the most room: not always the same asset
-    poses: list = [None] * n
-    placed: list = []
-    for i in order:
-        con, mode = constraints[i], modes[i]
-        if mode == "held":
-            poses[i] = ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0])
-            continue
-        quat = rotation(rng, con)
-        pos = packed_spot(rng, region, radii[i], rooms[i], placed, cfg.max_tries, support_z)
-        placed.append((pos, rooms[i]))
-        poses[i] = (pos.tolist(), quat.tolist())
-    static = [m in ("free", "held") for m in modes]
-    return DenseDraw(poses, "dense", True, modes, True, static, None,
-                     any(con is not None and con.mode is not None for con in constraints), region=region)

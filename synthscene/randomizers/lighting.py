@@ -1,11 +1,9 @@
 """Lighting: direction, colour, intensity, distance, ambient/diffuse/specular coefficients, shadows.
 
-PyBullet's EGL renderer honours only the light direction (lightColor, the ambient/diffuse/specular
-coefficients and lightDistance are ignored), so under EGL the drawn colour and intensity are
-applied in image space to the rendered scene, before any background is composited behind it.
-TinyRenderer honours the colour itself; intensity is always image space. EGL draws shadows in
-every image whatever getCameraImage's `shadow` says (its plugin stores the flag and never reads
-it), so there the record says `shadow: true`; only TinyRenderer follows `shadow_probability`.
+What the renderer leaves out is done here, as the renderer declares it (renderers.base.LIGHTING):
+a parameter it applies in "image" space (EGL: colour; every renderer: intensity) is applied to the
+rendered scene's pixels, before any background is composited behind it; a parameter it does
+"always" (EGL's shadows) is recorded as drawn that way (`shadow: true`).
 """
 from __future__ import annotations
 
@@ -16,8 +14,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..rng import uniform
-from ..schema import Range, StrictModel
+from ..core.rng import uniform
+from ..core.schema import Range, StrictModel
+from ..renderers.base import LIGHTING
 from .base import Context, Draw, Randomizer, register
 
 
@@ -72,26 +71,21 @@ def sample(cfg: LightingConfig, rng: np.random.Generator, ctx: Context | None = 
     a, e = math.radians(az), math.radians(el)
     direction = [math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]
     backend = ctx.backend if ctx is not None else None
-    if backend == "egl":  # what it draws whatever the flag says; the coin above still keeps later draws in place
+    if backend is not None and LIGHTING[backend]["shadow"] == "always":  # the coin above still keeps later draws in place
         shadow = True
     return LightingDraw(az, el, direction, color, intensity, dist, amb, dif, spec, shadow,
                         applied(backend) if backend else None)
 
 
 def applied(backend: str) -> dict:
-    """How each drawn parameter reached the image with this backend (recorded in the manifest).
-    "always": the renderer does it in every image, whatever was drawn (EGL's shadows)."""
-    if backend == "egl":
-        return {"direction": "renderer", "shadow": "always", "color": "image", "intensity": "image",
-                "ambient": "ignored", "diffuse": "ignored", "specular": "ignored", "distance": "ignored"}
-    return {"direction": "renderer", "shadow": "renderer", "color": "renderer", "intensity": "image",
-            "ambient": "renderer", "diffuse": "renderer", "specular": "renderer", "distance": "renderer"}
+    """How each drawn parameter reached the image with this renderer (recorded in the manifest)."""
+    return dict(LIGHTING[backend])
 
 
 def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: LightingDraw, backend: str) -> np.ndarray:
     """The rendered scene (pixels where something was hit) times the light's colour and intensity."""
     gain = np.full(3, float(lighting.intensity), np.float32)
-    if backend == "egl":
+    if LIGHTING[backend]["color"] == "image":
         gain *= np.asarray(lighting.color, np.float32)
     if np.allclose(gain, 1.0):
         return rgb

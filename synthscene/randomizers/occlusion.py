@@ -19,16 +19,16 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from scipy.spatial.transform import Rotation
 from typing_extensions import Annotated
 
-from ..rng import config_stream, integer, stream, uniform
-from ..scenes.shapes import ShapesConfig
-from ..scenes.mesh_distractors import MeshSource, candidates, mesh_urdf
-from ..schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
+from ..core.rng import config_stream, helper_stream, integer, uniform
+from ..assets.shapes import ShapesConfig
+from ..assets.mesh_distractors import MeshSource, candidates, mesh_urdf
+from ..core.schema import MAX_ASSET_COUNT, SYNTHSCENE_PREFIX, IntRange, Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import existing_dir
 from .pose import heading, place_clear
 
 POOL_PREFIX = "pool:"
-SHAPES_SOURCE = "synthscene:shapes"  # everyday shapes built procedurally (scenes/shapes.py), not a folder
+SHAPES_SOURCE = "synthscene:shapes"  # everyday shapes built procedurally (assets/shapes.py), not a folder
 GENERATED_SOURCES = (SHAPES_SOURCE,)
 HAND_PREFIX = "hand:"
 
@@ -131,11 +131,11 @@ def pool(cfg: OcclusionConfig, seed: int) -> list[str]:
 
 
 def shape_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
-    """The shapes of the pool (see scenes/shapes.py), made once in the asset cache."""
+    """The shapes of the pool (see assets/shapes.py), made once in the asset cache."""
     if not cfg.shape_count:
         return []
-    from ..scenes.assets import cache_root
-    from ..scenes.shapes import shape_urdfs as build
+    from ..core.cache import cache_root
+    from ..assets.shapes import shape_urdfs as build
 
     return build(cfg.shapes or ShapesConfig(), seed, cfg.shape_count, cache_root() / "shapes")
 
@@ -158,7 +158,7 @@ def hand_variants(cfg: OcclusionConfig, seed: int) -> list[dict]:
 
 def hand_urdfs(cfg: OcclusionConfig, seed: int) -> list[str]:
     """The hand capsules' URDFs, made once in the asset cache (see procedural.capsule_urdf)."""
-    from ..scenes.assets import cache_root
+    from ..core.cache import cache_root
     from .procedural import capsule_urdf
 
     return [capsule_urdf(cache_root() / "hands", v["kind"], v["radius"], v["length"], (*SKIN_TONES[v["tone"]], 1.0))
@@ -260,7 +260,7 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     poses = tuple((pos, Rotation.random(random_state=rng).as_quat().tolist()) for pos in where)
     if cfg.shape_count:  # some shapes stand on their base, as on a real desk: own stream, the others' draws unchanged
         upright, first = (cfg.shapes or ShapesConfig()).upright, pool_size - cfg.shape_count
-        stand = stream(ctx.seed, ctx.index, "shapes").random(len(poses)) < upright
+        stand = helper_stream(ctx.seed, ctx.index, "shapes").random(len(poses)) < upright
         poses = tuple((pos, heading(q) if m >= first and up else q)
                       for (pos, q), m, up in zip(poses, drawn.distractors, stand))
     kept = [i for i, pos in enumerate(where) if pos is not None]  # a full desk takes no more distractors
@@ -269,7 +269,7 @@ def sample(cfg: OcclusionConfig, rng: np.random.Generator, ctx: Context) -> Occl
     n_hands = sum(1 for name in ctx.asset_radius if name.startswith(HAND_PREFIX))
     if not (cfg.enabled and n_hands):
         return drawn
-    hand_rng = stream(ctx.seed, ctx.index, "hands")
+    hand_rng = helper_stream(ctx.seed, ctx.index, "hands")
     members = sample_hands(cfg, hand_rng, n_hands)
     hand_names = [hand_name(m) for m in members]
     taken += [(pos, ctx.asset_radius[n]) for n, (pos, _) in zip(names, drawn.distractor_poses)]

@@ -10,8 +10,8 @@ from PIL import Image
 from pydantic import AfterValidator, ValidationInfo
 from typing_extensions import Annotated
 
-from .. import files
-from ..schema import resolve_path
+from ..core import files
+from ..core.schema import resolve_path
 
 # without TIFF, as before: a folder's image list, and so every draw from it, must not change
 IMAGE_SUFFIXES = tuple(s for s in files.IMAGE_SUFFIXES if s not in (".tif", ".tiff"))

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_serializer
 from scipy.spatial.transform import Rotation
 
-from ..rng import uniform
-from ..schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
+from ..core.rng import uniform
+from ..core.schema import PoseConstraint, Range, StrictModel  # noqa: F401  (PoseConstraint: re-exported)
+from . import layout
 from .base import Context, Draw, Randomizer, register
+from .layout import DenseConfig  # noqa: F401  (PoseConfig.dense)
 
 
 class Volume(StrictModel):
@@ -183,7 +185,7 @@ def sample(cfg: PoseConfig, rng: np.random.Generator, ctx: Context, support_z: f
     Objects in mode `held` get a placeholder here (see `held`: they are placed once the camera is
     known) and take no room in the volume."""
     if cfg.enabled and cfg.mode == "dense":  # packed into a region drawn per image (randomizers/layout.py)
-        return layout.sample_dense(cfg, rng, ctx, support_z)
+        return sample_dense(cfg, rng, ctx, support_z)
     radii = list(ctx.radii)
     rooms = list(ctx.rooms)
     constraints = list(ctx.constraints) if ctx.constraints else None
@@ -235,7 +237,49 @@ def held(cfg: PoseConfig, rng: np.random.Generator, constraint: PoseConstraint |
     return HeldDraw((cam + distance * ray).tolist(), quat.tolist(), fraction, pixel, distance)
 
 
-from . import layout  # noqa: E402  (it builds on PoseDraw)
-from .layout import DenseConfig  # noqa: E402,F401
+# mode dense: packed into a region drawn per image (the packing itself: layout.py)
+
+@dataclass(frozen=True)
+class DenseDraw(PoseDraw):
+    """A PoseDraw that records its region and hands it on as the desk volume, so the distractors
+    (occlusion) are packed into it and its ring (`Region.place`)."""
+
+    region: layout.Region | None = None
+
+    def to_record(self) -> dict:
+        out = super().to_record()
+        out["region"] = self.region.to_record()
+        return out
+
+    def inform(self, ctx):
+        return replace(super().inform(ctx), volume=self.region)
+
+
+def sample_dense(cfg, rng: np.random.Generator, ctx, support_z: float = 0.0):
+    """pose.sample for mode `dense` (cfg: the PoseConfig): the region from the pose stream, then
+    each target packed into it in a random order; held and free objects as in the other modes."""
+    dense = cfg.dense or layout.DenseConfig()
+    region = layout.draw_region(dense, cfg.volume, rng)
+    radii, rooms = list(ctx.radii), list(ctx.rooms)
+    n = len(radii)
+    constraints = list(ctx.constraints) if ctx.constraints else [None] * n
+    modes = [mode_of(cfg, con) for con in constraints]
+    order = [int(i) for i in rng.permutation(n)]  # who is placed first has the most room: not always the same asset
+    poses: list = [None] * n
+    placed: list = []
+    for i in order:
+        con, mode = constraints[i], modes[i]
+        if mode == "held":
+            poses[i] = ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0])
+            continue
+        quat = rotation(rng, con)
+        pos = layout.packed_spot(rng, region, radii[i], rooms[i], placed, cfg.max_tries, support_z)
+        placed.append((pos, rooms[i]))
+        poses[i] = (pos.tolist(), quat.tolist())
+    static = [m in ("free", "held") for m in modes]
+    return DenseDraw(poses, "dense", True, modes, True, static, None,
+                     any(con is not None and con.mode is not None for con in constraints), region=region)
+
+
 PoseConfig.model_rebuild()
 RANDOMIZER = register(Randomizer("pose", PoseConfig, PoseConfig(), sample))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import field_validator
 
-from ..schema import MAX_TRANSFORM_NODES, StrictModel
+from ..core.schema import MAX_TRANSFORM_NODES, StrictModel
 from .base import Context, Draw, Randomizer, register
 
 

@@ -63,7 +63,7 @@ def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
 
     import trimesh
 
-    from ..files import atomic_dir
+    from ..core.files import atomic_dir
 
     params = f"capsule r={radius!r} l={length!r} rgba={[float(c) for c in rgba]!r}"
     final = Path(folder) / f"{name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"

@@ -27,8 +27,8 @@ import numpy as np
 from pydantic import Field, field_validator
 from scipy.spatial.transform import Rotation
 
-from ..rng import integer, uniform
-from ..schema import IntRange, Range, StrictModel
+from ..core.rng import integer, uniform
+from ..core.schema import IntRange, Range, StrictModel
 from .background import foreground
 from .base import Context, Draw, Randomizer, register
 

@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial.transform import Rotation
 
-from ..rng import config_stream, uniform
-from ..schema import Range, StrictModel
+from ..core.rng import config_stream, uniform
+from ..core.schema import Range, StrictModel
 from .base import Context, Draw, Randomizer, register
 from .paths import ImageDir, images_in
 from .procedural import KINDS, pattern

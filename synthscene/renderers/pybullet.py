@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pkgutil
 import sys
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..errors import SynthsceneError
-from ._quiet import pybullet as p
-from ._quiet import quiet  # noqa: F401  (imported from here by the scenes)
+from ..core.errors import SynthsceneError
+from .base import LIGHTING, RENDERERS, Light, RenderOutput, View
+from ..core.quiet import pybullet as p
+from ..core.quiet import quiet
 from .memory import released_zero_pages
-from .camera import linear_depth, projection_matrix, view_matrix
+from ..geometry.camera import linear_depth, projection_matrix, view_matrix
 
 _announced = False
 
@@ -53,21 +52,16 @@ def resolve_backend(name: str, announce: bool = True) -> str:
     return chosen
 
 
-@dataclass
-class RenderOutput:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    depth: np.ndarray  # (H, W) float32, metres along the optical axis
-    segmentation: np.ndarray  # (H, W) int32: PyBullet body id, -1 where nothing was hit
-
-
 class Renderer:
-    """Draws a client's world from a CameraSample; the backend must be concrete (egl or tiny)."""
+    """PyBullet's renderers behind the renderers.base.Renderer seam: draws a client's world from a
+    View under a Light; `backend` must be concrete (egl or tiny)."""
 
     def __init__(self, client: int, backend: str):
-        if backend not in ("egl", "tiny"):
+        if backend not in RENDERERS:
             raise ValueError(f"backend must be egl or tiny, got {backend!r}")
         self.client = client
         self.backend = backend
+        self.lighting = LIGHTING[backend]
         if backend == "egl":
             with released_zero_pages():  # the plugin's 136 MiB vertex buffer, zero-filled by llvmpipe (renderers/memory.py)
                 if not load_egl(client):
@@ -82,11 +76,10 @@ class Renderer:
             for _ in range(2):
                 p.getCameraImage(64, 48, renderer=self._renderer, shadow=1, physicsClientId=self.client)
 
-    def render(self, camera, lighting) -> RenderOutput:
-        """`lighting`: a randomizers.lighting.LightingDraw."""
+    def render(self, camera: View, lighting: Light) -> RenderOutput:
         return self._draw(camera, lighting, 0)
 
-    def preview(self, camera, lighting) -> RenderOutput:
+    def preview(self, camera: View, lighting: Light) -> RenderOutput:
         """The depth and segmentation `render` gives, for less: only those are meant to be read.
 
         On EGL every frame draws the scene three times (a 4096² shadow map from the light, the
@@ -95,14 +88,14 @@ class Renderer:
         colour pass does (bullet3 examples/OpenGLWindow/Shaders, useShadowMap- and
         projectiveTextureInstancingVS) and whose fragments are discarded by the same rule, so depth
         and segmentation come out bit for bit the same (tests/test_aim_preview.py) in about half
-        the time (measured on configs/lmo.yaml at 160 px: 61 → 33 ms). The plugin turns the mode
+        the time (docs/ROBUSTNESS.md, "Measurements behind the code"). The plugin turns the mode
         off again after the frame, and the shadow map a full render uses is redrawn by that
         render, so later images do not change. RGB differs (no shadows, projected texture).
         TinyRenderer draws as `render` does.
         """
         return self._draw(camera, lighting, p.ER_USE_PROJECTIVE_TEXTURE if self.backend == "egl" else 0)
 
-    def _draw(self, camera, lighting, flags: int) -> RenderOutput:
+    def _draw(self, camera: View, lighting: Light, flags: int) -> RenderOutput:
         w, h = camera.width, camera.height
         view = view_matrix(camera.position, camera.quaternion)
         proj = projection_matrix(camera.K, w, h, camera.near, camera.far)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..rng import uniform
+from ..core.rng import uniform
 
 HELD_HAND_PREFIX = "held_hand:"
 STREAM = "held_hand"
@@ -81,7 +81,7 @@ def part_urdf(folder, part: Part) -> str:
     simulated), as OBJ + URDF in `folder/<name>-<hash>/`, written once (see procedural.capsule_urdf)."""
     import trimesh
 
-    from ..files import atomic_dir
+    from ..core.files import atomic_dir
 
     params = f"held hand {part.name} r={part.radius!r} l={part.length!r} flat={part.flat!r}"
     final = Path(folder) / f"{part.name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
@@ -107,7 +107,7 @@ def part_urdf(folder, part: Part) -> str:
 
 def part_urdfs() -> list[tuple[str, str]]:
     """(part name, URDF) of one rig, made once in the asset cache."""
-    from .assets import cache_root
+    from ..core.cache import cache_root
 
     return [(part.name, part_urdf(cache_root() / "held_hand", part)) for part in parts()]
 

@@ -9,7 +9,7 @@ from ..config import DatasetConfig
 from ..randomizers import REGISTRY, Context
 from ..randomizers import occlusion as occlusion_rnd
 from ..randomizers import pose as pose_rnd
-from ..rng import integer, stream
+from ..core.rng import helper_stream, integer, stream
 from . import held_hand
 from .sample import CameraSample, ObjectSample, SceneSample
 
@@ -33,7 +33,7 @@ class AssetInfo:
 
 
 def split_of(config: DatasetConfig, index: int) -> str:
-    rng = stream(config.seed, index, "split")
+    rng = helper_stream(config.seed, index, "split")
     return "val" if rng.random() < config.output.val_fraction else "train"
 
 
@@ -44,11 +44,11 @@ def choose_targets(config: DatasetConfig, index: int) -> list[tuple[str, int]]:
     its own stream, so configs without groups draw as before), with at least one copy. When
     `scene.max_targets` caps the list, a uniform random subset is kept, in order; the first copy
     of each group's pick is always among them."""
-    rng = stream(config.seed, index, "objects")
+    rng = helper_stream(config.seed, index, "objects")
     counts = {a.name: integer(rng, a.count) for a in config.assets}
     protected = set()
     if config.scene.one_of:
-        pick_rng = stream(config.seed, index, "one_of")
+        pick_rng = helper_stream(config.seed, index, "one_of")
         for group in config.scene.one_of:
             w = np.asarray(group.weights if group.weights is not None else [1.0] * len(group.assets), float)
             pick = group.assets[int(pick_rng.choice(len(group.assets), p=w / w.sum()))]
@@ -99,7 +99,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     c = config.camera
     camera = CameraSample(cam.K, c.width, c.height, c.near, c.far, cam.position, cam.quaternion)
     if pose.held_indices:  # once the camera is known, from their own stream: the other draws stay as they were
-        held_rng = stream(seed, index, "held")
+        held_rng = helper_stream(seed, index, "held")
         held = []
         for i in pose.held_indices:
             h = pose_rnd.held(rnd.pose, held_rng, ctx.constraints[i], cam.position, cam.quaternion, cam.K,

@@ -10,19 +10,21 @@ import numpy as np
 import pybullet_data
 
 from ..config import DatasetConfig
-from ..errors import BadInput
-from ..labels.visibility import silhouette_mesh
-from ..renderers._quiet import pybullet as p
+from ..core.errors import BadInput
+from ..geometry.silhouettes import silhouette_mesh
+from ..core.quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
-from ..renderers.camera import rotation_matrix, sphere_box
+from ..geometry.camera import rotation_matrix, sphere_box
 from ..renderers.memory import trim_heap
-from ..renderers.pybullet import RenderOutput, Renderer, quiet
-from .assets import prepare
+from ..renderers.base import RenderOutput
+from ..core.quiet import quiet
+from ..renderers.pybullet import Renderer
+from ..assets.prepare import prepare
 from . import held_hand
 from .occluders import SilhouetteAim, place_occluder
 from .sample import SceneSample
 from .sampler import AssetInfo
-from .urdf_check import confine_urdf_paths
+from ..assets.urdf_check import confine_urdf_paths
 
 _PARK_Z = -50.0  # hidden bodies wait here, far outside any camera's view, spaced apart
 
@@ -112,8 +114,8 @@ class World:
         self.visual_sphere = self._visual_spheres() if occ.enabled and occ.occluders[1] > 0 else {}
         self.park_spot = {uid: [5.0 * n, 0, _PARK_Z] for n, uid in enumerate(self.bodies.values())}
         # PyBullet keeps every OBJ it parsed (tinyobj's arrays), for a later load of the same file;
-        # a world loads all its files above, once. Turning the file cache off empties it (~100 MB
-        # on configs/lmo.yaml, benchmarks/worker_memory.py); on again, for any later world.
+        # a world loads all its files above, once. Turning the file cache off empties it (its size:
+        # docs/ROBUSTNESS.md, "Measurements behind the code"); on again, for any later world.
         p.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=c)
         p.setPhysicsEngineParameter(enableFileCaching=1, physicsClientId=c)
         trim_heap()  # and hand what it held back now, before the warm-up and the labeler need more
@@ -315,7 +317,7 @@ class World:
         spheres' images: a body whose sphere's image misses both (by `margin` pixels) cannot change
         any of them, where it stands or parked (50 m below, never between the camera and the
         desk). Yet in view, llvmpipe clips, sets up and bins every triangle of it in each preview
-        (configs/lmo.yaml, 160 px: 33 ms a preview with every body in place, 13 with all parked;
+        (what parking saves: docs/ROBUSTNESS.md, "Measurements behind the code";
         the rest is vertex shading, done for parked bodies too). Bodies with links or of unknown
         extent stay.
         """

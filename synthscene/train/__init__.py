@@ -1,15 +1,9 @@
-"""Ultralytics wrappers: train, evaluate on a real gold set, and the synthetic-vs-real benchmark."""
+"""Ultralytics wrappers: train a detector, evaluate it on a real gold set (the benchmark that runs
+both is synthscene.benchmark)."""
 from __future__ import annotations
 
 from .evaluate import evaluate
 from .fit import train
 
 
-def run_benchmark(config, **kwargs):
-    """Run every arm of a benchmark config; see synthscene.train.benchmark.run_benchmark."""
-    from .benchmark import run_benchmark as _run
-
-    return _run(config, **kwargs)
-
-
-__all__ = ["train", "evaluate", "run_benchmark"]
+__all__ = ["train", "evaluate"]

@@ -12,7 +12,7 @@ import difflib
 import re
 from typing import Any, Iterable
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from .offline import ultralytics
 
 # Keys synthscene decides itself, and why; everything else in Ultralytics' default config passes through.

@@ -19,8 +19,8 @@ import contextlib
 import io
 from pathlib import Path
 
-from ..errors import BadInput
-from .data import bop_dir, bop_key, read_bop, read_yaml, yolo_rows
+from ..core.errors import BadInput
+from ..realdata.gold import bop_dir, bop_key, read_bop, read_data_yaml, yolo_rows
 
 CONVENTIONS = ("visible", "amodal")
 MIN_VISIB_FRACT = 0.1  # BOP: instances under 10% visible are ignored
@@ -91,7 +91,7 @@ def _iou(a: list[float], b: list[float]) -> float:
 
 def declared_convention(data_yaml: Path) -> str | None:
     """`box_convention: visible|amodal` in the gold set's data.yaml, if it says."""
-    value = read_yaml(data_yaml).get("box_convention")
+    value = read_data_yaml(data_yaml).get("box_convention")
     if value is not None and value not in CONVENTIONS:
         raise BadInput(f"box_convention must be one of {list(CONVENTIONS)}, got {value!r}", data_yaml, "box_convention")
     return value

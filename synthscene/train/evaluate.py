@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput
-from ..files import check_out_file
-from ..labels.io import atomic_write
+from ..core.errors import BadInput
+from ..core.files import atomic_write, check_out_file
 from .args import EVAL_OWNED, check_args
 from .coco_eval import CONVENTIONS, coco_block, declared_convention
-from .data import GoldSet, load_gold, write_view
+from ..realdata.gold import GoldSet, load_gold, write_view
 from .offline import set_threads, ultralytics
 from .weights import check_weights
 

@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput
-from ..files import check_out_folder
-from ..labels.io import atomic_write
-from .data import resolve_data_yaml
+from ..core.errors import BadInput
+from ..core.files import atomic_write, check_out_folder
+from ..realdata.gold import resolve_data_yaml
 from .args import TRAIN_OWNED, check_args
 from .offline import chatter_to_stderr, patch_amp_check, set_threads, ultralytics
 from .profiles import train_profile

@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..files import atomic_write
+from ..core.files import atomic_write
 
 CONFIG_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "synthscene" / "ultralytics"
 _NO_NETWORK = {"sync": False, "hub": False, "wandb": False, "mlflow": False, "comet": False, "clearml": False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 
 TRAIN_PROFILES: dict[str, dict[str, Any]] = {
     # 2 CPU cores, no GPU: YOLOv8n from its YAML at 256 px, batch 8, no warm-up, AdamW at 0.002 (docs/RESULTS.md).

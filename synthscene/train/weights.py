@@ -18,7 +18,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from .offline import ultralytics
 
 #: largest total uncompressed size of a checkpoint archive's members (YOLO11x's best.pt is ~110 MB)

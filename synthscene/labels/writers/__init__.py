@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ...config import DatasetConfig
     from ..annotate import Frame
 
-from .base import PARTS, WRITERS, Writer, check_formats, part_file, read_parts, register, stem  # noqa: F401
+from .base import PARTS, WRITERS, Writer, part_file, read_parts, register, stem  # noqa: F401
 
 
 def image_files(config: "DatasetConfig", frame: "Frame") -> dict[str, bytes | str]:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...core.formats import FORMATS
+
 if TYPE_CHECKING:
     from ...config import DatasetConfig
     from ..annotate import Frame
@@ -29,6 +31,8 @@ WRITERS: dict[str, Writer] = {}
 
 
 def register(cls: type[Writer]) -> type[Writer]:
+    if cls.name not in FORMATS:
+        raise ValueError(f"writer {cls.name!r}: add its name to core/formats.py FORMATS (what configs may name)")
     WRITERS[cls.name] = cls()
     return cls
 
@@ -46,10 +50,3 @@ def stem(frame: "Frame") -> tuple[str, str]:
     return frame.sample.split, f"{frame.sample.index:06d}"
 
 
-def check_formats(names: list[str]) -> list[str]:
-    unknown = [n for n in names if n not in WRITERS]
-    if unknown:
-        raise ValueError(f"unknown formats {unknown}; known: {sorted(WRITERS)}")
-    if "yolo" not in names:
-        raise ValueError("yolo (detect labels, data.yaml) is always written: keep `yolo` in the list")
-    return list(dict.fromkeys(names))

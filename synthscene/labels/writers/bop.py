@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write
-from ..visibility import pose_matrix
+from ...core.files import atomic_write
+from ...geometry.silhouettes import pose_matrix
 from .base import Writer, part_file, read_parts, register
 from .coco import xywh
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from ..io import atomic_write
+from ...core.files import atomic_write
 from .base import Writer, part_file, read_parts, register
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...errors import SynthsceneError
+from ...core.errors import SynthsceneError
 from .base import Writer, register, stem
 
 

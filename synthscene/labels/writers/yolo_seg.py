@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..io import atomic_write
+from ...core.files import atomic_write
 from ..yolo import data_yaml
 from .base import Writer, register, stem
 
