@@ -24,11 +24,12 @@ from ..labels import writers
 from ..core.files import atomic_write
 from ..labels.manifest import write_manifest
 from ..labels.yolo import data_yaml
-from ..renderers.pybullet import resolve_backend
+from ..renderers.pybullet import resolve_renderer
 from . import outdir
 from .outdir import RESOLVED, read_records
-from .producer import ImageProducer, produce_and_write
+from .producer import ImageProducer
 from ..core.version import versions
+from .executors.inline import run_inline
 from .executors.local import run_processes
 
 
@@ -69,18 +70,13 @@ def _prepare_output(out_dir: Path, config: DatasetConfig, resume: bool, overwrit
         raise BadInput(f"cannot write the output folder ({err.strerror})", out_dir, "--out") from None
 
 
-def _run_local(config: DatasetConfig, backend: str, out_dir: Path, todo: Sequence[int], workers: int,
+def _run_local(config: DatasetConfig, renderer: str, out_dir: Path, todo: Sequence[int], workers: int,
                producer_class: type[ImageProducer] = ImageProducer) -> Iterable[dict]:
     """Records of `todo`, rendered inline (one worker) or by worker processes."""
     if workers > 1:
-        yield from run_processes(config, backend, out_dir, todo, workers, producer_class)
-        return
-    producer = producer_class(config, backend)
-    try:
-        for i in todo:
-            yield produce_and_write(producer, out_dir, i)
-    finally:
-        producer.close()
+        yield from run_processes(config, renderer, out_dir, todo, workers, producer_class)
+    else:
+        yield from run_inline(config, renderer, out_dir, todo, producer_class)
 
 
 @dataclass
@@ -89,7 +85,12 @@ class GenerateResult:
     rendered: int
     total: int
     seconds: float
-    backend: str
+    renderer: str  # the renderer that drew (egl | tiny), not the executor (generate's `backend`)
+
+    @property
+    def backend(self) -> str:
+        """The renderer's name under the attribute's old name, for callers of before."""
+        return self.renderer
 
     @property
     def images_per_s(self) -> float:
@@ -141,7 +142,8 @@ def generate(
 
     `config` is a DatasetConfig, or a config file path (loaded with load_config), or a mapping of
     config keys. Every argument is checked before anything is written (BadInput, exit 2).
-    `producer` is the per-image job's class, the same for every backend (tests pass subclasses)."""
+    `backend` is the executor (local | ray; the renderer is the config's `renderer.backend`).
+    `producer` is the per-image job's class, the same for every executor (tests pass subclasses)."""
     from ..assets.prepare import prepare
 
     config = prepare(_as_config(config))  # assets render-ready (or refused) before the folder is touched
@@ -162,7 +164,7 @@ def generate(
     bad = [i for i in indices if not 0 <= i < config.count] if only else []
     if bad:
         raise BadInput(f"image indices {bad} are outside 0..{config.count - 1}", None, "--only")
-    renderer = resolve_backend(config.renderer.backend)
+    renderer = resolve_renderer(config.renderer.backend)
     if backend == "ray":  # refused now, before the folder is touched
         from .executors.ray import _check_reachable, _ray
 
@@ -183,11 +185,11 @@ def generate(
     return GenerateResult(out_dir, len(todo), config.count, seconds, renderer)
 
 
-def _render(config, renderer, backend, out_dir, todo, workers, ray_address, progress, producer) -> float:
+def _render(config, renderer, executor, out_dir, todo, workers, ray_address, progress, producer) -> float:
     """Render `todo` with a progress bar; seconds taken."""
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="img", desc="generate", disable=not progress, file=sys.stderr)
-    if backend == "ray":
+    if executor == "ray":
         from .executors.ray import run_ray
 
         records = run_ray(config, out_dir, todo, workers, ray_address, producer)

@@ -8,22 +8,22 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from ...core.errors import BadInput, SynthsceneError
-from ..faults import WorkerTraceback, failure_message, formatted_traceback
-from ..producer import IN_FLIGHT, Pending, produce_and_write
+from ..faults import WorkerTraceback, formatted_traceback
+from ..producer import produce_and_write
+from .dispatch import dispatch
 
 
-def _child(conn: Connection, config, backend: str, out_dir: str, producer_class) -> None:
+def _child(conn: Connection, config, renderer: str, out_dir: str, producer_class) -> None:
     """A worker's loop: build the producer, then render each index it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no KeyboardInterrupt spew
     try:
-        producer = producer_class(config, backend)
+        producer = producer_class(config, renderer)
     except SynthsceneError as err:
         conn.send(("init_error", -1, (isinstance(err, BadInput), str(err), formatted_traceback(err))))
         return
@@ -76,65 +76,79 @@ def _environment(env: dict[str, str]):
 class _Slot:
     proc: mp.process.BaseProcess
     conn: Connection
-    queued: deque = field(default_factory=deque)  # indices sent, in order: the first is on the stage
+    ready: bool = False  # it answered "ready": a death from now on is an image's
+    working: bool = True  # it may still be sent indices
 
 
-def run_processes(config, backend: str, out_dir: Path, todo: Sequence[int], workers: int, producer_class) -> Iterator[dict]:
+class ProcessWorkers:
+    """Worker processes for the dispatch loop (`dispatch.Workers`): a pipe each, answers in order."""
+
+    replays_after_death = False  # the pipe keeps the answers sent before a death: the image on the stage killed it
+
+    def __init__(self, config, renderer: str, out_dir: Path, n: int, producer_class):
+        self._ctx = mp.get_context("spawn")
+        self._args = (config, renderer, str(out_dir), producer_class)
+        self._env = renderer_threads_env(n)
+        self._slots: list[_Slot | None] = [None] * n
+
+    def start(self, k: int) -> None:
+        if self._slots[k] is not None:
+            self._end(self._slots[k], clean=False)
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_child, args=(child, *self._args), daemon=True)
+        with _environment(self._env):
+            proc.start()
+        child.close()
+        self._slots[k] = _Slot(proc, parent)
+
+    def submit(self, k: int, index: int) -> None:
+        self._slots[k].conn.send(index)
+
+    def next_event(self, k: int | None = None):
+        among = [j for j, s in enumerate(self._slots) if s is not None and s.working] if k is None else [k]
+        ready = wait([self._slots[j].conn for j in among] + [self._slots[j].proc.sentinel for j in among])
+        k = next(j for j in among if self._slots[j].conn in ready or self._slots[j].proc.sentinel in ready)
+        slot = self._slots[k]
+        try:
+            kind, index, payload = slot.conn.recv()
+        except (EOFError, OSError):
+            slot.proc.join(1)
+            code = slot.proc.exitcode
+            if not slot.ready:
+                raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
+            return k, ("died", f"its worker process died (exit code {code})")
+        if kind == "init_error":
+            bad, message, tb = payload
+            raise (BadInput if bad else SynthsceneError)(message) from WorkerTraceback(tb)
+        if kind == "ready":
+            slot.ready = True
+        return k, (kind, payload)
+
+    def stop(self, k: int) -> None:
+        self._slots[k].conn.send(None)
+        self._slots[k].working = False
+
+    def close(self, clean: bool) -> None:
+        for slot in self._slots:
+            if slot is not None:
+                self._end(slot, clean)
+
+    @staticmethod
+    def _end(slot: _Slot, clean: bool) -> None:
+        if clean:
+            slot.proc.join(30)
+        if slot.proc.is_alive():
+            slot.proc.terminate()
+            slot.proc.join(5)
+        if slot.proc.is_alive():
+            slot.proc.kill()
+            slot.proc.join()
+        slot.conn.close()
+
+
+def run_processes(config, renderer: str, out_dir: Path, todo: Sequence[int], workers: int, producer_class) -> Iterator[dict]:
     """Records of `todo` as workers finish them; raises naming the image whose worker failed."""
     if not todo:
         return
-    ctx = mp.get_context("spawn")
-    slots: list[_Slot] = []
-    pending = Pending(todo)
-    clean = False
-    try:
-        n = min(workers, len(todo))
-        env = renderer_threads_env(n)
-        for _ in range(n):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_child, args=(child, config, backend, str(out_dir), producer_class), daemon=True)
-            with _environment(env):
-                proc.start()
-            child.close()
-            slots.append(_Slot(proc, parent))
-        live = list(slots)
-        while live:
-            ready = wait([s.conn for s in live] + [s.proc.sentinel for s in live])
-            for slot in list(live):
-                if slot.conn not in ready and slot.proc.sentinel not in ready:
-                    continue
-                try:
-                    kind, index, payload = slot.conn.recv()
-                except (EOFError, OSError):
-                    slot.proc.join(1)
-                    code = slot.proc.exitcode
-                    if not slot.queued:
-                        raise SynthsceneError(f"a worker process died while starting (exit code {code})") from None
-                    raise SynthsceneError(failure_message(slot.queued[0], config.seed, f"its worker process died (exit code {code})")) from None
-                if kind == "init_error":
-                    bad, message, tb = payload
-                    raise (BadInput if bad else SynthsceneError)(message) from WorkerTraceback(tb)
-                if kind == "error":
-                    message, tb = payload
-                    raise SynthsceneError(message) from WorkerTraceback(tb)
-                if kind == "done":
-                    slot.queued.popleft()
-                    yield payload
-                while pending and len(slot.queued) < IN_FLIGHT:
-                    slot.queued.append(pending.popleft())
-                    slot.conn.send(slot.queued[-1])
-                if not slot.queued:
-                    slot.conn.send(None)
-                    live.remove(slot)
-        clean = True
-    finally:
-        for slot in slots:
-            if clean:
-                slot.proc.join(30)
-            if slot.proc.is_alive():
-                slot.proc.terminate()
-                slot.proc.join(5)
-            if slot.proc.is_alive():
-                slot.proc.kill()
-                slot.proc.join()
-            slot.conn.close()
+    n = min(workers, len(todo))
+    yield from dispatch(ProcessWorkers(config, renderer, out_dir, n, producer_class), n, todo, config.seed)

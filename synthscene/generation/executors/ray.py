@@ -1,6 +1,6 @@
-"""The Ray backend: image indices dealt to Ray actors, each holding one PyBullet world (assets
+"""The Ray executor: image indices dealt to Ray actors, each holding one PyBullet world (assets
 loaded once) for its whole life. Actors return the encoded files and the driver writes them, so
-the cluster needs no shared file system and the output is the local backend's, byte for byte.
+the cluster needs no shared file system and the output is the local executor's, byte for byte.
 
     synthscene generate CONFIG --backend ray [--ray-address ADDR] [--workers N]
 
@@ -13,20 +13,21 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from ...core.errors import BadInput, SynthsceneError
-from ..faults import WorkerTraceback, failure_message, formatted_traceback
-from ..producer import IN_FLIGHT, ImageProducer, Pending, write_files
+from ..faults import formatted_traceback
+from ..producer import ImageProducer, write_files
+from .dispatch import dispatch
 
 
 class ImageActor:
     """One Ray worker: an ImageProducer (or the given subclass) kept between tasks."""
 
-    def __init__(self, config, backend: str, producer_class=ImageProducer):
+    def __init__(self, config, renderer: str, producer_class=ImageProducer):
         import os
 
-        from ...renderers.pybullet import resolve_backend
+        from ...renderers.pybullet import resolve_renderer
 
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor: see workers.renderer_threads_env
-        self.producer = producer_class(config, resolve_backend(backend, announce=False))
+        self.producer = producer_class(config, resolve_renderer(renderer, announce=False))
 
     def ready(self) -> bool:
         """Answers once the world is built: a failure here is a failure to start, not an image's."""
@@ -61,27 +62,66 @@ def _check_reachable(address: str) -> None:
         raise BadInput(f"no Ray cluster answers at {address} ({err.strerror or err})", None, "--ray-address") from None
 
 
-def _isolate(ray, Actor, config, producer_class, out_dir: Path, indices: list[int]):
-    """Re-render a dead actor's calls one by one on a new actor: the image that kills it again is
-    the culprit (an image is a function of its index, so it dies the same way); the ones before it
-    are written, so --resume keeps them. Returns the new actor and the records written."""
-    actor = Actor.remote(config, config.renderer.backend, producer_class)
-    records = []
-    for index in indices:
+class ActorWorkers:
+    """Ray actors for the dispatch loop (`dispatch.Workers`): an actor runs its calls in order, so
+    each answer is its oldest outstanding call's; the driver writes the files actors return."""
+
+    replays_after_death = True  # a dead actor's finished replies may be lost with it: render them again
+
+    def __init__(self, ray, config, out_dir: Path, n: int, producer_class):
+        self._ray, self._config, self._out_dir, self._producer_class = ray, config, out_dir, producer_class
+        self._Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
+        self._actors = [None] * n
+        self._calls: list[deque] = [deque() for _ in range(n)]  # per actor: (object ref, index or None: ready)
+        self._owner = {}  # object ref → actor number
+
+    def start(self, k: int) -> None:
+        if self._actors[k] is not None:
+            for ref, _ in self._calls[k]:
+                del self._owner[ref]
+            self._calls[k].clear()
+            self._ray.kill(self._actors[k])
+        self._actors[k] = self._Actor.remote(self._config, self._config.renderer.backend, self._producer_class)
+        self._call(k, self._actors[k].ready.remote(), None)
+
+    def _call(self, k: int, ref, index: int | None) -> None:
+        self._calls[k].append((ref, index))
+        self._owner[ref] = k
+
+    def submit(self, k: int, index: int) -> None:
+        self._call(k, self._actors[k].render.remote(index), index)
+
+    def next_event(self, k: int | None = None):
+        ray = self._ray
+        if k is None:
+            [done], _ = ray.wait(list(self._owner), num_returns=1)
+            # The actor's oldest call is finished too: take that one first, or a death reported on
+            # a later call would be blamed on (and hide) its result.
+            k = self._owner[done]
+        ref, index = self._calls[k].popleft()
+        del self._owner[ref]
         try:
-            records.append(_write(out_dir, ray.get(actor.render.remote(index))))
+            result = ray.get(ref)
         except ray.exceptions.RayActorError as err:
-            ray.kill(actor)
-            raise SynthsceneError(failure_message(index, config.seed, f"its Ray actor died ({type(err).__name__})")) from None
-    return actor, records
+            if index is None:
+                lines = str(err).strip().splitlines()  # a raise in __init__ ends with its own last line
+                raise SynthsceneError(f"a Ray actor failed to start: {lines[-1] if 'creation task' in lines[0] else lines[0]}") from None
+            return k, ("died", f"its Ray actor died ({type(err).__name__})")
+        if index is None:
+            return k, ("ready", None)
+        if result[0] == "error":
+            return k, ("error", (result[2], result[3]))
+        _, index, record, files = result
+        write_files(self._out_dir, index, files)
+        return k, ("done", record)
 
+    def stop(self, k: int) -> None:
+        pass  # an idle actor is ended with the others
 
-def _write(out_dir: Path, result) -> dict:
-    if result[0] == "error":
-        raise SynthsceneError(result[2]) from WorkerTraceback(result[3])
-    _, index, record, files = result
-    write_files(out_dir, index, files)
-    return record
+    def close(self, clean: bool) -> None:
+        for actor in self._actors:
+            if actor is not None:
+                self._ray.kill(actor)
 
 
 def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, address: str | None = None,
@@ -98,55 +138,10 @@ def run_ray(config, out_dir: Path, todo: Sequence[int], workers: int | None, add
         except (ConnectionError, ValueError, RuntimeError) as err:
             raise BadInput(f"cannot connect to Ray ({err})", None, "--ray-address") from None
         started = True
-    actors = []
     try:
         n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         n = min(n, len(todo)) or 1
-        Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
-        actors = [Actor.remote(config, config.renderer.backend, producer_class) for _ in range(n)]
-        try:
-            ray.get([a.ready.remote() for a in actors])
-        except ray.exceptions.RayActorError as err:
-            lines = str(err).strip().splitlines()  # a raise in __init__ ends with its own last line
-            raise SynthsceneError(f"a Ray actor failed to start: {lines[-1] if 'creation task' in lines[0] else lines[0]}") from None
-        pending = Pending(todo)
-        queued: dict[int, deque] = {k: deque() for k in range(n)}  # actor → indices sent, in order
-        owner = {}  # object ref → (actor number, index)
-        ref_of = {}  # (actor number, index) → object ref
-
-        def submit(k: int) -> None:
-            while pending and len(queued[k]) < IN_FLIGHT:
-                index = pending.popleft()
-                ref = actors[k].render.remote(index)
-                owner[ref], ref_of[k, index] = (k, index), ref
-                queued[k].append(index)
-
-        for k in range(n):
-            submit(k)
-        while owner:
-            [ready], _ = ray.wait(list(owner), num_returns=1)
-            # An actor runs its calls in order, so its oldest call is finished too: take that one
-            # first, or a death reported on a later call would be blamed on (and hide) its result.
-            k = owner[ready][0]
-            index = queued[k][0]
-            ref = ref_of.pop((k, index))
-            del owner[ref]
-            try:
-                records = [_write(out_dir, ray.get(ref))]
-            except ray.exceptions.RayActorError:
-                # The death may have lost the replies of calls it had finished, so which image
-                # killed it is unknown: render its calls again one at a time on a fresh actor.
-                for i in list(queued[k])[1:]:
-                    ref = ref_of.pop((k, i))
-                    del owner[ref]
-                actors[k], records = _isolate(ray, Actor, config, producer_class, out_dir, list(queued[k]))
-                queued[k].clear()
-            else:
-                queued[k].popleft()
-            yield from records
-            submit(k)
+        yield from dispatch(ActorWorkers(ray, config, out_dir, n, producer_class), n, todo, config.seed)
     finally:
-        for actor in actors:
-            ray.kill(actor)
         if started:
             ray.shutdown()
