@@ -12,7 +12,7 @@ import pytest
 from synthscene.config import config_from_dict
 from synthscene.core.quiet import pybullet as p
 from synthscene.geometry.camera import sphere_box
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 from synthscene.scenes.sampler import sample_scene
 from synthscene.scenes.world import World
 from test_randomizers import randomized
@@ -35,16 +35,16 @@ def world():
         pose={"mode": "free", "volume": {"x": [-0.2, 0.2], "y": [-0.2, 0.2], "z": [0.0, 0.05]}},
         camera={"mode": "distance", "distance": [0.5, 0.9], "aim": "targets", "elevation_deg": [30, 70]},
         lighting={"shadow_probability": 0.5})
-    w = World(config_from_dict(copy.deepcopy(data), base), resolve_backend("auto", announce=False))
+    w = World(config_from_dict(copy.deepcopy(data), base), resolve_renderer("auto", announce=False))
     yield w
     w.close()
 
 
 def test_preview_draws_the_depth_and_segmentation_of_a_full_render(world):
-    if world.renderer.backend != "egl":
+    if world.renderer.name != "egl":
         pytest.skip("the lighter mode is EGL's")
     for i in range(4):
-        s = sample_scene(world.config, i, world.asset_info, world.renderer.backend)
+        s = sample_scene(world.config, i, world.asset_info, world.renderer.name)
         world.pose(s)
         for shadow in (False, True):
             light = replace(s.lighting, shadow=shadow)
@@ -64,16 +64,16 @@ def test_what_is_drawn_of_a_body_lies_inside_its_spheres_image(world):
     (by less than the rule's 2 px margin), whatever its pose."""
     checked = 0
     for i in range(6):
-        s = sample_scene(world.config, i, world.asset_info, world.renderer.backend)
+        s = sample_scene(world.config, i, world.asset_info, world.renderer.name)
         world.pose(s)
         cam = s.camera
         seg = world.render(s).segmentation
         for o in s.objects:
             uid = world.uid_of(o)
             rows, cols = np.nonzero(seg == uid)
-            if uid not in world.visual_sphere or not len(rows):
+            if uid not in world.aiming.visual_sphere or not len(rows):
                 continue
-            box = sphere_box(cam.K, cam.position, cam.quaternion, *world._sphere(uid, *p.getBasePositionAndOrientation(uid, physicsClientId=world.client)))
+            box = sphere_box(cam.K, cam.position, cam.quaternion, *world.aiming.sphere(uid, *p.getBasePositionAndOrientation(uid, physicsClientId=world.client)))
             assert box is not None
             assert box[0] - 1 <= cols.min() and cols.max() <= box[2] + 1 and box[1] - 1 <= rows.min() and rows.max() <= box[3] + 1, (o.asset, box)
             checked += 1
@@ -95,13 +95,13 @@ def _aims(world, indices, fast: bool) -> list:
     def nothing_parked(*args, **kwargs):
         yield
 
-    saved = world.renderer.preview, world._parked_unless_near
+    saved = world.renderer.preview, world.aiming.parked_unless_near
     world.renderer.preview = preview
     if not fast:
-        world._parked_unless_near = nothing_parked
+        world.aiming.parked_unless_near = nothing_parked
     try:
         for i in indices:
-            s = sample_scene(world.config, i, world.asset_info, world.renderer.backend)
+            s = sample_scene(world.config, i, world.asset_info, world.renderer.name)
             seen.clear()
             world.pose(s)
             occ = [o for o in s.objects if o.aim is not None]
@@ -110,14 +110,14 @@ def _aims(world, indices, fast: bool) -> list:
             r = world.render(s)
             out.append((read, [(o.position, o.aim.result.placed, o.aim.result.preview_visibility) for o in occ], r.rgb.tobytes(), r.segmentation.tobytes()))
     finally:
-        world.renderer.preview, world._parked_unless_near = saved
+        world.renderer.preview, world.aiming.parked_unless_near = saved
     return out
 
 
 def test_aiming_with_parked_bodies_and_light_previews_places_occluders_as_before(world, monkeypatch):
     parked = []
-    repose = world._repose
-    monkeypatch.setattr(world, "_repose", lambda uid, *a: (parked.append(uid), repose(uid, *a)))
+    repose = world.aiming.repose
+    monkeypatch.setattr(world.aiming, "repose", lambda uid, *a: (parked.append(uid), repose(uid, *a)))
     indices = range(10)
     fast = _aims(world, indices, fast=True)
     assert len(parked) >= 10, "few bodies were parked: the test would not test parking"
@@ -129,16 +129,16 @@ def test_aiming_with_parked_bodies_and_light_previews_places_occluders_as_before
 
 
 def test_a_parked_body_is_drawn_back_exactly_as_it_was(world):
-    """Set back as read, these would be drawn a float32 ulp turned: _repose nudges them back."""
-    uid = next(u for u in world.visual_sphere if u not in world.read_back)
+    """Set back as read, these would be drawn a float32 ulp turned: OccluderAiming.repose nudges them back."""
+    uid = next(u for u in world.aiming.visual_sphere if u not in world.aiming.read_back)
     c = world.client
     for q in NEAR_BOUNDARY:
         p.resetBasePositionAndOrientation(uid, [0.0, 0.0, 1.0], q, physicsClientId=c)
         assert not np.array_equal(np.float32(p.getBasePositionAndOrientation(uid, physicsClientId=c)[1]), np.float32(q))
-        world._repose(uid, (0.0, 0.0, 1.0), q)
+        world.aiming.repose(uid, (0.0, 0.0, 1.0), q)
         assert np.array_equal(np.float32(p.getBasePositionAndOrientation(uid, physicsClientId=c)[1]), np.float32(q))
-        assert world._base_pose(uid) == ((0.0, 0.0, 1.0), q)  # a later read gets what was read before parking
-    world.read_back.clear()
+        assert world.aiming.base_pose(uid) == ((0.0, 0.0, 1.0), q)  # a later read gets what was read before parking
+    world.aiming.read_back.clear()
 
 
 def test_silhouette_aim_predicts_as_with_the_occluder_mask_shifted_too():

@@ -4,24 +4,21 @@ from __future__ import annotations
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import replace
 
 import numpy as np
 import pybullet_data
 
 from ..config import DatasetConfig
 from ..core.errors import BadInput
-from ..geometry.silhouettes import silhouette_mesh
 from ..core.quiet import pybullet as p
 from ..randomizers import occlusion as occlusion_rnd
-from ..geometry.camera import rotation_matrix, sphere_box
 from ..renderers.memory import trim_heap
 from ..renderers.base import RenderOutput
 from ..core.quiet import quiet
 from ..renderers.pybullet import Renderer
 from ..assets.prepare import prepare
 from . import held_hand
-from .occluders import SilhouetteAim, place_occluder
+from .occluders import OccluderAiming
 from .sample import SceneSample
 from .sampler import AssetInfo
 from ..assets.urdf_check import confine_urdf_paths
@@ -50,13 +47,8 @@ class StageTimes:
             self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - c
 
 
-def _apart(a, b, margin: float) -> bool:
-    """Whether two pixel boxes (u0, v0, u1, v1) are more than `margin` apart."""
-    return a[2] + margin < b[0] or b[2] + margin < a[0] or a[3] + margin < b[1] or b[3] + margin < a[1]
-
-
 class World:
-    def __init__(self, config: DatasetConfig, backend: str):
+    def __init__(self, config: DatasetConfig, renderer: str):
         self.config = config = prepare(config)  # idempotent: generate and ImageProducer have done it
         self.times = StageTimes()  # settle and occluder aiming of the last pose; the producer adds its stages
         with quiet():
@@ -69,7 +61,7 @@ class World:
         # poses differing in the 7th digit; tests/test_generate.py, the crowded test).
         p.resetSimulation(p.RESET_USE_SIMPLE_BROADPHASE, physicsClientId=self.client)
         # The EGL plugin must be in place before bodies exist so that it sees them all.
-        self.renderer = Renderer(self.client, backend)
+        self.renderer = Renderer(self.client, renderer)
         c = self.client
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
         # Islands solved one by one: Bullet otherwise batches small islands and stops iterating on the
@@ -79,7 +71,6 @@ class World:
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         self.loads: Counter[str] = Counter()  # URDF path → times loaded; only ever at start-up
         self.sources: dict[int, tuple[str, float]] = {}  # body → (URDF, scale) it was loaded from
-        self.read_back: dict[int, tuple] = {}  # see _repose
         self.ground = None
         if config.scene.ground is not None:
             self.ground = self._load(config.scene.ground.urdf, "scene.ground.urdf", fixed=True)
@@ -111,7 +102,7 @@ class World:
         # Where each body's box centre sits in its own frame (bodies are still at their load pose).
         self.centre_offset = {uid: np.mean(self._aabb(uid), axis=0) - np.asarray(p.getBasePositionAndOrientation(uid, physicsClientId=c)[0])
                               for uid in self.bodies.values()}
-        self.visual_sphere = self._visual_spheres() if occ.enabled and occ.occluders[1] > 0 else {}
+        self.aiming = OccluderAiming(self, spheres=occ.enabled and occ.occluders[1] > 0, park_z=_PARK_Z)
         self.park_spot = {uid: [5.0 * n, 0, _PARK_Z] for n, uid in enumerate(self.bodies.values())}
         # PyBullet keeps every OBJ it parsed (tinyobj's arrays), for a later load of the same file;
         # a world loads all its files above, once. Turning the file cache off empties it (its size:
@@ -121,23 +112,6 @@ class World:
         trim_heap()  # and hand what it held back now, before the warm-up and the labeler need more
         self._park_all()
         self.renderer.warm_up()
-
-    def _visual_spheres(self) -> dict[int, tuple[np.ndarray, float]]:
-        """Body → a sphere (centre in its base frame, radius) around what is drawn of it: its
-        silhouette mesh, the geometry the labels trust. Occluder aiming parks bodies by it.
-        Bodies with links (drawn from the stored quaternion itself, see _repose) or whose mesh only
-        PyBullet reads have none, and are never parked."""
-        c, files, out = self.client, {}, {}
-        for uid in self.bodies.values():
-            if p.getNumJoints(uid, physicsClientId=c):
-                continue
-            try:
-                v = silhouette_mesh(c, uid, *self.sources[uid], files).vertices
-            except BadInput:
-                continue
-            mid = (v.min(axis=0) + v.max(axis=0)) / 2 if len(v) else np.zeros(3)
-            out[uid] = (mid, float(np.linalg.norm(v - mid, axis=1).max()) if len(v) else 0.0)
-        return out
 
     def _keep_upright(self, uid: int) -> None:
         """Upright assets stay upright through the settle, as objects standing on a desk do.
@@ -199,7 +173,7 @@ class World:
         """Show exactly the sample's objects at its poses; settle them if asked and record where they land."""
         c = self.client
         self._park_all()
-        self.read_back = {}
+        self.aiming.reset()
         shown, held = [], []
         for obj in sample.objects:
             if obj.aim is not None:  # occluders wait until the targets have landed
@@ -226,156 +200,12 @@ class World:
         with self.times("aiming"):
             for obj in sample.objects:
                 if obj.aim is not None:
-                    self._place_occluder(sample, obj, targets[obj.aim.target])
+                    self.aiming.place(sample, obj, targets[obj.aim.target])
 
     def _show(self, uid: int, position, quaternion) -> None:
         c = self.client
         p.setCollisionFilterGroupMask(uid, -1, 1, -1, physicsClientId=c)
         p.resetBasePositionAndOrientation(uid, position, quaternion, physicsClientId=c)
-
-    def _place_occluder(self, sample: SceneSample, obj, target, preview_width: int = 160) -> None:
-        """Kinematic (massless) occluder between the camera and the target, aimed at a visibility.
-
-        The disc model gives the depth and a first offset; two small renders (the target alone,
-        the occluder on the ray) then give the offset that reaches the aimed visibility, and up to
-        `correction_renders` more correct it. Those previews read only the target's and the
-        occluder's pixels: they are drawn in a lighter mode (Renderer.preview) with the bodies that
-        cannot touch those pixels parked (_parked_unless_near), which changes none of them.
-        """
-        cam = sample.camera
-        uid, tuid = self.uid_of(obj), self.uid_of(target)
-        tpos, tquat = self._base_pose(tuid)
-        centre = np.asarray(tpos) + rotation_matrix(tquat) @ self.centre_offset[tuid]
-        plan = place_occluder(obj.aim, cam.position, cam.quaternion, centre,
-                                            self.asset_info[target.asset].half_extents,
-                                            self.asset_info[obj.asset].half_extents, cam.near)
-        obj.aim.result.placed = plan is not None  # recorded: no room in front of the target leaves it parked
-        if plan is None:
-            return
-        k = min(1.0, preview_width / cam.width)
-        small = replace(cam, width=max(int(cam.width * k), 16), height=max(int(cam.height * k), 16),
-                        K=(np.asarray(cam.K) * [[k], [k], [1]]).tolist())
-        watched = [self._sphere(tuid, tpos, tquat), self._sphere(uid, self._centred_base(uid, plan["on_ray"], obj.quaternion), obj.quaternion)]
-        with self._parked_unless_near(sample, small, watched, keep={uid, tuid}):
-            self._aim(sample, obj, plan, small, uid, tuid, tpos, tquat)
-
-    def _aim(self, sample: SceneSample, obj, plan: dict, small, uid: int, tuid: int, tpos, tquat) -> None:
-        """The previews of `_place_occluder`, and the occluder put where they say."""
-        c = self.client
-        alone = self.renderer.preview(small, sample.lighting)
-        self._put_centred(uid, plan["on_ray"], obj.quaternion)
-        p.resetBasePositionAndOrientation(tuid, [0, -10.0, _PARK_Z], tquat, physicsClientId=c)  # whole silhouette
-        on_ray = self.renderer.preview(small, sample.lighting)
-        p.resetBasePositionAndOrientation(tuid, tpos, tquat, physicsClientId=c)
-        self.read_back.pop(tuid, None)  # stored as given now: PyBullet's own answer from here on
-        target_mask = alone.segmentation == tuid
-        aim = SilhouetteAim(target_mask, on_ray.segmentation == uid, obj.aim.angle, alone.depth, on_ray.depth)
-        if not aim.ok:
-            obj.position = self._put_centred(uid, plan["position"], obj.quaternion)
-            return
-        R = rotation_matrix(small.quaternion)
-        want = obj.aim.visibility
-
-        def put(k: float, measure: bool = True) -> float | None:  # place at shift k; the measured visibility
-            rows, cols = aim.shift(k)
-            metres = plan["depth"] * (cols / small.K[0][0] * R[:, 0] + rows / small.K[1][1] * R[:, 1])
-            obj.position = self._put_centred(uid, (np.asarray(plan["on_ray"]) + metres).tolist(), obj.quaternion)
-            if not measure:
-                return None
-            seg = self.renderer.preview(small, sample.lighting).segmentation
-            return float((seg == tuid).sum()) / aim.n_t
-
-        k = aim.best(want)
-        got = put(k)
-        tried = [(k, got)]
-        h = aim.reach / 48
-        for _ in range(self.config.randomizers.occlusion.correction_renders):  # along the predicted slope
-            slope = (aim.predicted(k + h) - aim.predicted(k - h)) / (2 * h)
-            if abs(got - want) < 0.03 or abs(slope) < 1e-6:
-                break
-            k = float(np.clip(k + (want - got) / slope, -aim.reach, aim.reach))
-            got = put(k)
-            tried.append((k, got))
-        best, obj.aim.result.preview_visibility = min(tried, key=lambda t: abs(t[1] - want))
-        if best != k:
-            put(best, measure=False)
-
-    def _sphere(self, uid: int, position, quaternion) -> tuple[np.ndarray, float] | None:
-        """World centre and radius of a sphere around what is drawn of body `uid` at this base pose."""
-        if uid not in self.visual_sphere:
-            return None
-        mid, radius = self.visual_sphere[uid]
-        return np.asarray(position, dtype=float) + rotation_matrix(quaternion) @ mid, radius
-
-    @contextmanager
-    def _parked_unless_near(self, sample: SceneSample, camera, watched: list, keep: set[int], margin: float = 2.0):
-        """Park, for the previews inside, every other body of the scene whose image cannot meet the
-        images of the `watched` spheres; then put each back so that what is drawn of it, and what
-        PyBullet answers for its pose, are exactly what they were.
-
-        The previews read pixels of the target and of the occluder only, and those lie inside their
-        spheres' images: a body whose sphere's image misses both (by `margin` pixels) cannot change
-        any of them, where it stands or parked (50 m below, never between the camera and the
-        desk). Yet in view, llvmpipe clips, sets up and bins every triangle of it in each preview
-        (what parking saves: docs/ROBUSTNESS.md, "Measurements behind the code";
-        the rest is vertex shading, done for parked bodies too). Bodies with links or of unknown
-        extent stay.
-        """
-        boxes = [None if w is None else sphere_box(camera.K, camera.position, camera.quaternion, *w) for w in watched]
-        c, parked = self.client, []
-        for o in sample.objects:
-            uid = self.uid_of(o)
-            if uid in keep or not (o.aim is None or o.aim.result.placed) or uid not in self.visual_sphere:
-                continue  # the watched bodies, occluders still parked, bodies that must stay
-            pos, quat = self._base_pose(uid)
-            box = sphere_box(camera.K, camera.position, camera.quaternion, *self._sphere(uid, pos, quat))
-            if box is not None and all(w is not None and _apart(box, w, margin) for w in boxes):
-                parked.append((uid, pos, quat, p.getBaseVelocity(uid, physicsClientId=c)))
-        try:
-            for uid, *_ in parked:
-                p.resetBasePositionAndOrientation(uid, self.park_spot[uid], [0, 0, 0, 1], physicsClientId=c)
-            yield
-        finally:
-            for uid, pos, quat, (v, w) in parked:
-                self._repose(uid, pos, quat)
-                p.resetBaseVelocity(uid, v, w, physicsClientId=c)
-
-    def _base_pose(self, uid: int) -> tuple:
-        """The base pose PyBullet gave for `uid` before any preview of this image moved it."""
-        return self.read_back.get(uid) or p.getBasePositionAndOrientation(uid, physicsClientId=self.client)
-
-    def _repose(self, uid: int, position, quaternion) -> None:
-        """Put a parked body back at the pose `_base_pose` gave, with what is drawn unchanged.
-
-        PyBullet answers a body's orientation through a rotation matrix (getRotation of the matrix
-        of the stored quaternion: f(q)), and draws it from the same answer, as float32. Setting the
-        answer back stores it, and f(answer) may differ from the answer in its last double bits
-        (in ~60% of quaternions, measured); in float32, only for the rare answer within a few ulps
-        of a float32 rounding boundary. So: the drawn float32 quaternion is checked, and nudged
-        away from the boundary until it is what it was; later reads in this image of its pose
-        (a later occluder's target) get the answer from before (`read_back`), as they would have.
-        """
-        c, want = self.client, np.float32(quaternion)
-        q = list(quaternion)
-        for ulps in (0, 8, 64, 512):
-            if ulps:
-                q = [x if g == w else x + ulps * float(np.spacing(x)) * float(np.sign(float(w) - x))
-                     for x, g, w in zip(quaternion, np.float32(got), want)]
-            p.resetBasePositionAndOrientation(uid, position, q, physicsClientId=c)
-            got = p.getBasePositionAndOrientation(uid, physicsClientId=c)[1]
-            if np.array_equal(np.float32(got), want):
-                self.read_back[uid] = (tuple(position), tuple(quaternion))
-                return
-        raise RuntimeError(f"body {uid}: cannot restore its drawn orientation {quaternion}")
-
-    def _centred_base(self, uid: int, centre, quaternion) -> list[float]:
-        return (np.asarray(centre) - rotation_matrix(quaternion) @ self.centre_offset[uid]).tolist()
-
-    def _put_centred(self, uid: int, centre, quaternion) -> list[float]:
-        """Pose a body so that its bounding-box centre (not its origin) is at `centre`; its base position."""
-        base = self._centred_base(uid, centre, quaternion)
-        p.resetBasePositionAndOrientation(uid, base, quaternion, physicsClientId=self.client)
-        return base
 
     def _settle(self, max_steps: int, uids: list[int], check_every: int = 20) -> None:
         c = self.client
