@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config, prepare  # noqa: E402
 from synthscene.generation.pipeline import _prepare_output, _run_local, finish  # noqa: E402
-from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
+from synthscene.renderers.pybullet import resolve_renderer  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -45,7 +45,7 @@ def main() -> None:
     args = ap.parse_args()
 
     config = prepare(load_config(args.config)).with_overrides(count=args.images)
-    backend = resolve_backend(config.renderer.backend)
+    backend = resolve_renderer(config.renderer.backend)
     start_rss, end_rss = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "soak"

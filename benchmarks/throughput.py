@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from synthscene import load_config, prepare  # noqa: E402
 from synthscene.generation.producer import ImageProducer, without_torch, write_image  # noqa: E402
-from synthscene.renderers.pybullet import resolve_backend  # noqa: E402
+from synthscene.renderers.pybullet import resolve_renderer  # noqa: E402
 from synthscene.scenes.sampler import sample_scene  # noqa: E402
 
 #: randomizer functions timed as stages by wrapping them here (their modules stay untouched):
@@ -102,7 +102,7 @@ def _end_to_end(producer: ImageProducer, indices, out: Path) -> tuple[float, flo
 
 def _pure_render(producer: ImageProducer, indices) -> tuple[float, float]:
     """(images/s, CPU s per image) of the GL draw alone: each scene posed first (untimed), then drawn."""
-    world, backend = producer.world, producer.world.renderer.backend
+    world, backend = producer.world, producer.world.renderer.name
     wall = cpu = 0.0
     for i in indices:
         s = sample_scene(producer.config, i, world.asset_info, backend)
@@ -214,7 +214,7 @@ def main() -> None:
         config = config.model_copy(update={"renderer": config.renderer.model_copy(update={"backend": args.backend})})
     if args.formats:
         config = config.model_copy(update={"output": config.output.model_copy(update={"formats": args.formats.split(",")})})
-    backend = resolve_backend(config.renderer.backend)
+    backend = resolve_renderer(config.renderer.backend)
     t0 = time.perf_counter()
     producer = ImageProducer(config, backend)
     producer.produce(0)  # warm-up: first-use costs (shader compilation, page faults, caches)

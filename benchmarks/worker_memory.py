@@ -132,7 +132,7 @@ def child(pickled: str, images: int) -> dict:
 
     def renderer(self, *a, **k):
         orig_renderer(self, *a, **k)
-        st(f"World: PyBullet client + {a[1] if len(a) > 1 else k.get('backend')} renderer")
+        st(f"World: PyBullet client + {a[1] if len(a) > 1 else k.get('name')} renderer")
 
     def warm(self):
         st(f"World: distractor pool ({pool['n']} bodies), then PyBullet file cache emptied")
@@ -261,11 +261,11 @@ def _prepared(config_path: str, backend: str | None) -> bytes:
     sys.path.insert(0, str(ROOT))
     from synthscene import load_config, prepare
     from synthscene.generation.producer import without_torch
-    from synthscene.renderers.pybullet import resolve_backend
+    from synthscene.renderers.pybullet import resolve_renderer
 
     with without_torch():
         config = prepare(load_config(config_path))
-    return pickle.dumps((config, backend or resolve_backend(config.renderer.backend, announce=False)))
+    return pickle.dumps((config, backend or resolve_renderer(config.renderer.backend, announce=False)))
 
 
 def main() -> None:

@@ -91,5 +91,5 @@ class RaiseAt4(ImageProducer):
 class FailsToStart(ImageProducer):
     """A worker whose world cannot be built (as a missing GL driver would)."""
 
-    def __init__(self, config, backend):
+    def __init__(self, config, renderer):
         raise RuntimeError("no GL here")

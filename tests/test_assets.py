@@ -353,7 +353,7 @@ def test_upright_assets_stay_upright_through_the_drop(tmp_path):
     marked upright, it lands and stays standing, as LM-O's driller and glue stand on the desk."""
     from scipy.spatial.transform import Rotation
 
-    from synthscene.renderers.pybullet import resolve_backend
+    from synthscene.renderers.pybullet import resolve_renderer
     from synthscene.scenes.sampler import sample_scene
     from synthscene.scenes.world import World
 
@@ -367,7 +367,7 @@ def test_upright_assets_stay_upright_through_the_drop(tmp_path):
         "camera": {"width": 64, "height": 48},
         "randomizers": {"pose": {"mode": "drop", "volume": {"x": [-0.3, 0.3], "y": [-0.3, 0.3], "z": [0.0, 0.02]}}},
     }, tmp_path)
-    world = World(cfg, resolve_backend("tiny", announce=False))
+    world = World(cfg, resolve_renderer("tiny", announce=False))
     try:
         up = {"standing": [], "turned": []}
         for i in range(12):

@@ -8,7 +8,7 @@ import pytest
 
 from synthscene.geometry.camera import intrinsics_from_fov, look_at, project, projection_matrix, rotation_matrix, sphere_box, view_matrix
 from synthscene.core.quiet import quiet
-from synthscene.renderers.pybullet import Renderer, resolve_backend
+from synthscene.renderers.pybullet import Renderer, resolve_renderer
 from synthscene.scenes.sample import CameraSample
 from synthscene.randomizers.lighting import LightingDraw
 
@@ -80,7 +80,7 @@ def test_sphere_box_bounds_the_image_of_a_sphere_tightly():
 @pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
 @pytest.mark.parametrize("backend", ["tiny", "egl"])
 def test_a_point_projected_with_K_lands_where_the_renderer_draws_it(backend):
-    if backend == "egl" and resolve_backend("auto", announce=False) != "egl":
+    if backend == "egl" and resolve_renderer("auto", announce=False) != "egl":
         pytest.skip("PyBullet's EGL plugin does not load on this machine")
     W, H = 320, 240
     K = np.array([[300.0, 0, 140.3], [0, 280.0, 131.7], [0, 0, 1]])  # off-centre, non-square pixels

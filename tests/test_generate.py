@@ -10,7 +10,7 @@ import yaml
 import synthscene
 from conftest import run_cli, small_config
 from synthscene.generation.producer import ImageProducer
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 
 
 def tree(root: Path, pattern: str) -> dict[str, bytes]:
@@ -86,7 +86,7 @@ def test_identical_output_whatever_the_worker_count_and_only(write_config, tmp_p
 
 def test_assets_are_loaded_once_per_worker_not_per_image(write_config):
     cfg = synthscene.load_config(write_config(small_config(count=12)))
-    producer = ImageProducer(cfg, resolve_backend("auto", announce=False))
+    producer = ImageProducer(cfg, resolve_renderer("auto", announce=False))
     try:
         loads_at_start = dict(producer.world.loads)
         # one load per copy: max count of each asset, plus the ground
@@ -124,7 +124,7 @@ def test_preview_draws_a_contact_sheet(write_config, tmp_path):
 
 def last_of(cfg, seq) -> tuple[str, bytes]:
     """Record (JSON) and image bytes of the last index of `seq`, rendered after the others by one new worker."""
-    producer = ImageProducer(cfg, resolve_backend("auto", announce=False))
+    producer = ImageProducer(cfg, resolve_renderer("auto", announce=False))
     try:
         out = [producer.produce(i) for i in seq][-1]
     finally:

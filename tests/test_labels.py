@@ -18,7 +18,7 @@ from synthscene.geometry.silhouettes import SilhouetteMesh, pose_matrix, rasteri
 from synthscene.labels.writers.yolo_seg import polygon
 from synthscene.randomizers.lighting import LightingDraw
 from synthscene.geometry.camera import look_at
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 from synthscene.scenes.sample import CameraSample, ObjectSample, SceneSample
 from synthscene.scenes.world import World
 
@@ -43,7 +43,7 @@ def scene():
         "camera": {"width": W, "height": H, "fov_deg": 50},
         "labels": {"min_box_px": 2},
     })
-    world = World(cfg, resolve_backend("auto", announce=False))
+    world = World(cfg, resolve_renderer("auto", announce=False))
     yield cfg, world, Labeler(cfg, world)
     world.close()
 

@@ -12,14 +12,14 @@ from synthscene.config import config_from_dict
 from synthscene.generation.producer import ImageProducer
 from synthscene.randomizers import background
 from synthscene.geometry.camera import project
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 from synthscene.scenes.sampler import sample_scene
 from test_randomizers import randomized
 
 
 def producer(**changes) -> ImageProducer:
     data, base = randomized(**changes)
-    return ImageProducer(config_from_dict(copy.deepcopy(data), base), resolve_backend("auto", announce=False))
+    return ImageProducer(config_from_dict(copy.deepcopy(data), base), resolve_renderer("auto", announce=False))
 
 
 @pytest.mark.slow  # renders or runs a process (measured > 1.5 s)
@@ -29,7 +29,7 @@ def test_occluders_sit_between_camera_and_target_over_its_box():
     w, checked = pr.world, 0
     try:
         for i in range(10):
-            s = sample_scene(pr.config, i, w.asset_info, w.renderer.backend)
+            s = sample_scene(pr.config, i, w.asset_info, w.renderer.name)
             w.pose(s)
             occ = [o for o in s.objects if o.role == "occluder"]
             if not occ:
@@ -66,7 +66,7 @@ def test_occluders_reach_their_visibility_range():
     w, measured = pr.world, []
     try:
         for i in range(16):
-            s = sample_scene(pr.config, i, w.asset_info, w.renderer.backend)
+            s = sample_scene(pr.config, i, w.asset_info, w.renderer.name)
             w.pose(s)
             occ = [o for o in s.objects if o.role == "occluder" and o.aim.result.placed]
             if not occ:
@@ -168,7 +168,7 @@ def test_no_halo_around_objects_in_a_real_render():
                   texture={"enabled": False}, post={"enabled": False})
     try:
         w = pr.world
-        s = sample_scene(pr.config, 1, w.asset_info, w.renderer.backend)
+        s = sample_scene(pr.config, 1, w.asset_info, w.renderer.name)
         w.pose(s)
         a = w.render(s)
         p.changeVisualShape(w.ground, -1, rgbaColor=[1, 0, 1, 1], physicsClientId=w.client)

@@ -13,7 +13,7 @@ from scipy.spatial.transform import Rotation
 from synthscene.config import config_from_dict
 from synthscene.core.errors import BadInput
 from synthscene.randomizers import REGISTRY, Context, background, camera, lighting, occlusion, pose, post, texture
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 from synthscene.core.rng import stream
 from synthscene.scenes import occluders
 from synthscene.scenes.sampler import AssetInfo, sample_scene
@@ -67,7 +67,7 @@ def test_lighting_records_the_shadows_the_backend_draws():
     """EGL draws shadows in every image (next test), so its records say so; TinyRenderer follows
     the coin, which is thrown on both, so that no later draw moves."""
     cfg = lighting.LightingConfig(shadow_probability=0.3)
-    egl, tiny = ([lighting.sample(cfg, stream(5, i, "lighting"), Context(5, i, backend=b)) for i in range(N)] for b in ("egl", "tiny"))
+    egl, tiny = ([lighting.sample(cfg, stream(5, i, "lighting"), Context(5, i, renderer=b)) for i in range(N)] for b in ("egl", "tiny"))
     assert all(d.shadow and d.applied["shadow"] == "always" for d in egl)
     assert 0.2 < np.mean([d.shadow for d in tiny]) < 0.4 and tiny[0].applied["shadow"] == "renderer"
     assert [dataclasses.replace(d, shadow=None, applied=None) for d in egl] == [dataclasses.replace(d, shadow=None, applied=None) for d in tiny]
@@ -81,7 +81,7 @@ def test_only_tinyrenderer_follows_the_shadow_flag(backend):
     from conftest import small_config
     from synthscene.scenes.world import World
 
-    if backend == "egl" and resolve_backend("auto", announce=False) != "egl":
+    if backend == "egl" and resolve_renderer("auto", announce=False) != "egl":
         pytest.skip("no EGL here")
     data = small_config(count=2)
     data["camera"] = {"width": 96, "height": 72, "fov_deg": 50}

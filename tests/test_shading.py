@@ -218,18 +218,18 @@ def test_a_config_without_shading_hashes_dumps_and_records_as_before():
 
 def test_a_render_is_shaded_only_inside_the_objects_and_reproducibly():
     from synthscene.generation.producer import ImageProducer
-    from synthscene.renderers.pybullet import resolve_backend
+    from synthscene.renderers.pybullet import resolve_renderer
     from synthscene.scenes.sampler import sample_scene
 
     data = small_config(randomizers={**small_config()["randomizers"],
                                      "shading": {"ground": False, "specular": [0.2, 0.4], "lights": [2, 3]}})
     cfg = config_from_dict(copy.deepcopy(data))
-    pr = ImageProducer(cfg, resolve_backend("auto", announce=False))
+    pr = ImageProducer(cfg, resolve_renderer("auto", announce=False))
     try:
         w = pr.world
         first = [pr.produce(i) for i in range(2)]
         for i in range(2):
-            s = sample_scene(cfg, i, w.asset_info, w.renderer.backend)
+            s = sample_scene(cfg, i, w.asset_info, w.renderer.name)
             w.pose(s)
             render = w.render(s)
             lit = pr.randomize_image.scene(s, render, w.uid_of, w.ground).rgb

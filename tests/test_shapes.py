@@ -17,7 +17,7 @@ from synthscene.config import config_from_dict
 from synthscene.core.errors import BadInput
 from synthscene.generation.producer import ImageProducer
 from synthscene.randomizers import occlusion
-from synthscene.renderers.pybullet import resolve_backend
+from synthscene.renderers.pybullet import resolve_renderer
 from synthscene.assets import shapes
 from synthscene.scenes.sampler import AssetInfo, sample_scene
 from test_generate import tree
@@ -162,11 +162,11 @@ def test_end_to_end_only_targets_are_labelled_and_bytes_repeat(tmp_path, write_c
         label = a / "labels" / r["split"] / f"{r['index']:06d}.txt"
         assert len(label.read_text().splitlines()) == sum(o["kept"] for o in r["objects"])
     assert len(list((tmp_path / "cache" / "shapes").glob("*/model.urdf"))) == 8
-    pr = ImageProducer(cfg, resolve_backend("auto", announce=False))  # the distractors are in the pictures
+    pr = ImageProducer(cfg, resolve_renderer("auto", announce=False))  # the distractors are in the pictures
     try:
         w, seen = pr.world, 0
         for i in range(4):
-            s = sample_scene(cfg, i, w.asset_info, w.renderer.backend)
+            s = sample_scene(cfg, i, w.asset_info, w.renderer.name)
             w.pose(s)
             seg = w.render(s).segmentation
             seen += sum(bool((seg == w.uid_of(o)).any()) for o in s.objects if o.role == "distractor")

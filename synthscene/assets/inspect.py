@@ -18,7 +18,7 @@ from ..core.files import atomic_write
 from ..geometry.camera import intrinsics_from_fov, look_at
 from ..renderers.base import FixedLight, FixedView, RenderOutput
 from ..core.quiet import quiet
-from ..renderers.pybullet import Renderer, resolve_backend
+from ..renderers.pybullet import Renderer, resolve_renderer
 from . import convert
 
 LIGHT = FixedLight(direction=[0.4, -0.5, 0.8], color=[1.0, 1.0, 1.0], distance=3.0, ambient=0.6, diffuse=0.5,
@@ -68,18 +68,18 @@ def decorate(client: int, lo: np.ndarray, hi: np.ndarray) -> tuple[float, np.nda
 
 
 def render_views(urdf: str | Path, scale: float = 1.0, views: list[tuple[float, float]] = ((30.0, 25.0),),
-                 size: tuple[int, int] = (160, 120), backend: str = "auto", distance: float | None = None) -> list[RenderOutput]:
+                 size: tuple[int, int] = (160, 120), renderer: str = "auto", distance: float | None = None) -> list[RenderOutput]:
     """The asset alone, centred, seen from each (azimuth°, elevation°) at a distance that fits it."""
-    return _render(urdf, scale, views, size, backend, distance, decorated=False)[0]
+    return _render(urdf, scale, views, size, renderer, distance, decorated=False)[0]
 
 
-def _render(urdf, scale, views, size, backend, distance, decorated: bool) -> tuple[list[RenderOutput], float]:
+def _render(urdf, scale, views, size, renderer_name, distance, decorated: bool) -> tuple[list[RenderOutput], float]:
     """render_views; `decorated`: on a ground plane with axes and a scale bar (its length returned)."""
     bar = 0.0
-    backend = resolve_backend(backend, announce=False)
+    renderer_name = resolve_renderer(renderer_name, announce=False)
     with quiet():  # the EGL plugin prints as it comes and goes
         client = p.connect(p.DIRECT)
-        renderer = Renderer(client, backend)
+        renderer = Renderer(client, renderer_name)
         uid = p.loadURDF(str(urdf), globalScaling=scale, physicsClientId=client)
     try:
         lo, hi = (np.asarray(x) for x in p.getAABB(uid, -1, physicsClientId=client))

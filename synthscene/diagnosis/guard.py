@@ -99,12 +99,12 @@ def render_stats(config, count: int = CHECK_IMAGES) -> dict[str, np.ndarray]:
     import cv2
 
     from ..generation.producer import ImageProducer, image_files
-    from ..renderers.pybullet import resolve_backend
+    from ..renderers.pybullet import resolve_renderer
     from ..assets.prepare import prepare
     from .stats import IMAGE_STATS, image_stats_bgr
 
     config = prepare(config)
-    producer = ImageProducer(config, resolve_backend(config.renderer.backend))
+    producer = ImageProducer(config, resolve_renderer(config.renderer.backend))
     rows = []
     try:
         for i in range(min(count, config.count)):

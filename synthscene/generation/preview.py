@@ -10,7 +10,7 @@ import numpy as np
 from ..config import DatasetConfig
 from ..core.files import atomic_write, check_out_file
 from ..labels.records import ObjectLabel
-from ..renderers.pybullet import resolve_backend
+from ..renderers.pybullet import resolve_renderer
 
 _TILE_W = 320
 
@@ -87,7 +87,7 @@ def preview(config: DatasetConfig, out: str | Path, count: int = 16, overwrite: 
     config = prepare(config)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise BadInput(f"the number of images to preview must be at least 1, got {count!r}", None, "--count")
-    producer = ImageProducer(config, resolve_backend(config.renderer.backend))
+    producer = ImageProducer(config, resolve_renderer(config.renderer.backend))
     try:
         tiles = []
         for i in range(min(count, config.count)):

@@ -1,4 +1,4 @@
-"""The per-image job, one object shared by every backend (inline, local worker processes, Ray
+"""The per-image job, one object shared by every executor (inline, local worker processes, Ray
 actors): an ImageProducer builds its PyBullet world once, then `produce(index)` turns an index
 into an image, its record and its label files. `image_files` encodes what produce returned into
 the files written for it, in the order that keeps a crash harmless (the record last)."""
@@ -59,13 +59,13 @@ class ImageProducer:
     """One worker: its own PyBullet world with every asset loaded once, re-posed per image.
     Tests inject failures by passing a subclass as generate(producer=...)."""
 
-    def __init__(self, config: DatasetConfig, backend: str):
+    def __init__(self, config: DatasetConfig, renderer: str):
         config = prepare(config)  # a no-op for the prepared config generate passes
         self.config = config
-        self.world = World(config, backend)
+        self.world = World(config, renderer)
         self.labeler = Labeler(config, self.world)
         with without_torch():  # the post pipeline (albumentations) is built here
-            self.randomize_image = ImageRandomizers(config, backend)
+            self.randomize_image = ImageRandomizers(config, renderer)
         gc.collect()  # trimesh's meshes, read for the silhouettes, are reference cycles
         trim_heap()  # what parsing the meshes freed (renderers/memory.py)
         self.timings: dict[str, float] = {}  # seconds of the last image's stages, for benchmarks
@@ -74,7 +74,7 @@ class ImageProducer:
         times = self.world.times  # per stage, wall and CPU, for benchmarks/throughput.py
         times.reset()
         with times("sample"):
-            sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.backend)
+            sample = sample_scene(self.config, index, self.world.asset_info, self.world.renderer.name)
         with times("pose"):  # includes the world's own "settle" and "aiming"
             self.world.pose(sample)
         with times("draw"):

@@ -37,7 +37,7 @@ class Context:
 
     seed: int
     index: int
-    backend: str | None = None  # the concrete renderer (lighting records how it applied)
+    renderer: str | None = None  # the concrete renderer, egl | tiny (lighting records how it applied)
     K: Any = None  # configured intrinsics (3×3)
     radii: tuple[float, ...] = ()  # each target's bounding radius
     footprints: tuple[float, ...] = ()  # each target's room on the desk: horizontal radius if upright, else `radii`

@@ -29,13 +29,13 @@ class Pixels:
     sample: Any = None
     uid_of: Callable | None = None
     ground_uid: int | None = None
-    backend: str | None = None
+    renderer: str | None = None  # the concrete renderer's name (egl | tiny)
 
 
 class ImageRandomizers:
-    def __init__(self, config, backend: str):
+    def __init__(self, config, renderer: str):
         rnd = config.randomizers
-        self.backend = backend
+        self.renderer = renderer
         missing = [n for n, r in REGISTRY.items() if r.apply is not None and n not in IMAGE_ORDER]
         if missing:
             raise RuntimeError(f"randomizers {missing} act on pixels but have no place in IMAGE_ORDER")
@@ -46,7 +46,7 @@ class ImageRandomizers:
 
     def scene(self, sample, render: RenderOutput, uid_of, ground_uid: int | None) -> RenderOutput:
         """Texture → lighting tint → shading → background: everything before post-processing."""
-        px = Pixels(render.rgb.copy(), render.segmentation, render.depth, sample, uid_of, ground_uid, self.backend)
+        px = Pixels(render.rgb.copy(), render.segmentation, render.depth, sample, uid_of, ground_uid, self.renderer)
         for name in IMAGE_ORDER[:-1]:
             REGISTRY[name].apply(self.state[name], sample.draws[name], px)
         return RenderOutput(px.rgb, px.depth, px.segmentation)

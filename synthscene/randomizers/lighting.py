@@ -40,7 +40,7 @@ def _mid(r) -> float:
 @dataclass(frozen=True)
 class LightingDraw(Draw):
     """Light parameters as PyBullet's getCameraImage takes them, the angles drawn, and how each
-    parameter reaches the image with the backend (`applied`, None when sampled without one)."""
+    parameter reaches the image with the renderer (`applied`, None when sampled without one)."""
 
     azimuth_deg: float
     elevation_deg: float
@@ -70,22 +70,22 @@ def sample(cfg: LightingConfig, rng: np.random.Generator, ctx: Context | None = 
         shadow, intensity = False, 1.0
     a, e = math.radians(az), math.radians(el)
     direction = [math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]
-    backend = ctx.backend if ctx is not None else None
-    if backend is not None and LIGHTING[backend]["shadow"] == "always":  # the coin above still keeps later draws in place
+    renderer = ctx.renderer if ctx is not None else None
+    if renderer is not None and LIGHTING[renderer]["shadow"] == "always":  # the coin above still keeps later draws in place
         shadow = True
     return LightingDraw(az, el, direction, color, intensity, dist, amb, dif, spec, shadow,
-                        applied(backend) if backend else None)
+                        applied(renderer) if renderer else None)
 
 
-def applied(backend: str) -> dict:
+def applied(renderer: str) -> dict:
     """How each drawn parameter reached the image with this renderer (recorded in the manifest)."""
-    return dict(LIGHTING[backend])
+    return dict(LIGHTING[renderer])
 
 
-def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: LightingDraw, backend: str) -> np.ndarray:
+def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: LightingDraw, renderer: str) -> np.ndarray:
     """The rendered scene (pixels where something was hit) times the light's colour and intensity."""
     gain = np.full(3, float(lighting.intensity), np.float32)
-    if LIGHTING[backend]["color"] == "image":
+    if LIGHTING[renderer]["color"] == "image":
         gain *= np.asarray(lighting.color, np.float32)
     if np.allclose(gain, 1.0):
         return rgb
@@ -97,7 +97,7 @@ def apply_tint(rgb: np.ndarray, segmentation: np.ndarray, lighting: LightingDraw
 
 def apply(state, draw: LightingDraw, px) -> None:
     """Image stage: the tint (see randomizers/image.py)."""
-    px.rgb = apply_tint(px.rgb, px.segmentation, draw, px.backend)
+    px.rgb = apply_tint(px.rgb, px.segmentation, draw, px.renderer)
 
 
 RANDOMIZER = register(Randomizer("lighting", LightingConfig, LightingConfig(), sample, apply))

@@ -92,10 +92,10 @@ class RenderOutput:
 
 
 class Renderer(Protocol):
-    """What the world, the producer and the asset preview call. `backend` is the renderer's name
+    """What the world, the producer and the asset preview call. `name` is the renderer's name
     (one of RENDERERS); `lighting` is its LIGHTING entry."""
 
-    backend: str
+    name: str
 
     def warm_up(self) -> None:
         """Draw whatever makes the next frames independent of how many came before."""

@@ -30,8 +30,8 @@ def load_egl(client: int) -> bool:
         return p.loadPlugin(path, "_eglRendererPlugin", physicsClientId=client) >= 0
 
 
-def resolve_backend(name: str, announce: bool = True) -> str:
-    """The concrete backend for `auto` | `egl` | `tiny`, probed once in a throwaway client."""
+def resolve_renderer(name: str, announce: bool = True) -> str:
+    """The concrete renderer for `auto` | `egl` | `tiny` (the config's `renderer.backend`), probed once in a throwaway client."""
     global _announced
     if name == "tiny":
         chosen = "tiny"
@@ -54,19 +54,19 @@ def resolve_backend(name: str, announce: bool = True) -> str:
 
 class Renderer:
     """PyBullet's renderers behind the renderers.base.Renderer seam: draws a client's world from a
-    View under a Light; `backend` must be concrete (egl or tiny)."""
+    View under a Light; `name` must be concrete (egl or tiny)."""
 
-    def __init__(self, client: int, backend: str):
-        if backend not in RENDERERS:
-            raise ValueError(f"backend must be egl or tiny, got {backend!r}")
+    def __init__(self, client: int, name: str):
+        if name not in RENDERERS:
+            raise ValueError(f"renderer must be egl or tiny, got {name!r}")
         self.client = client
-        self.backend = backend
-        self.lighting = LIGHTING[backend]
-        if backend == "egl":
+        self.name = name
+        self.lighting = LIGHTING[name]
+        if name == "egl":
             with released_zero_pages():  # the plugin's 136 MiB vertex buffer, zero-filled by llvmpipe (renderers/memory.py)
                 if not load_egl(client):
                     raise SynthsceneError("PyBullet's EGL plugin failed to load")
-        self._renderer = p.ER_BULLET_HARDWARE_OPENGL if backend == "egl" else p.ER_TINY_RENDERER
+        self._renderer = p.ER_BULLET_HARDWARE_OPENGL if name == "egl" else p.ER_TINY_RENDERER
 
     def warm_up(self) -> None:
         """Two throwaway frames once the world is loaded. EGL draws the first frames after loading
@@ -93,7 +93,7 @@ class Renderer:
         render, so later images do not change. RGB differs (no shadows, projected texture).
         TinyRenderer draws as `render` does.
         """
-        return self._draw(camera, lighting, p.ER_USE_PROJECTIVE_TEXTURE if self.backend == "egl" else 0)
+        return self._draw(camera, lighting, p.ER_USE_PROJECTIVE_TEXTURE if self.name == "egl" else 0)
 
     def _draw(self, camera: View, lighting: Light, flags: int) -> RenderOutput:
         w, h = camera.width, camera.height

@@ -65,7 +65,7 @@ def choose_targets(config: DatasetConfig, index: int) -> list[tuple[str, int]]:
     return chosen
 
 
-def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo], backend: str | None = None) -> SceneSample:
+def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo], renderer: str | None = None) -> SceneSample:
     """Every registered randomizer draws, in registry order, from its own stream; each sees what
     the earlier ones added to the Context. The SceneSample's objects are then built from the draws."""
     seed = config.seed
@@ -74,7 +74,7 @@ def sample_scene(config: DatasetConfig, index: int, assets: dict[str, AssetInfo]
     by_name = {a.name: a for a in config.assets}
 
     targets = choose_targets(config, index)
-    ctx = Context(seed, index, backend, config.camera.K,
+    ctx = Context(seed, index, renderer, config.camera.K,
                   radii=tuple(assets[name].radius for name, _ in targets),
                   footprints=tuple(assets[name].footprint if config.stands_upright(by_name[name]) else assets[name].radius
                                    for name, _ in targets),
