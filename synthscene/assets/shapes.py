@@ -14,10 +14,8 @@ body's frame, and the UVs serve any textured material.
 from __future__ import annotations
 
 import colorsys
-import hashlib
 import json
 import math
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -220,21 +218,18 @@ def _obj_text(mesh, normals: bool) -> str:
 def shape_urdf(folder, v: dict) -> str:
     """The variant as visual OBJ + convex-hull collision OBJ + URDF in `folder/<kind>-<key>/`,
     written once (the key hashes the parameters; the folder appears by one rename)."""
-    from ..core.files import atomic_dir
+    from ..core.files import urdf_made_once
 
     params = json.dumps({"v": BUILDER_VERSION, **v}, sort_keys=True)
-    final = Path(folder) / f"{v['kind']}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
-    urdf = final / "model.urdf"
-    if urdf.is_file():
-        return str(urdf)
-    mesh = build_mesh(v)
-    hull = mesh.convex_hull
-    mass = DENSITY[v["kind"]] * float(hull.volume)
-    com = hull.center_mass
-    inertia = hull.moment_inertia * (mass / float(hull.mass))  # about the centre of mass
-    (ixx, ixy, ixz), (_, iyy, iyz), (_, _, izz) = inertia
-    r, g, b, a = v["rgba"]
-    with atomic_dir(final) as tmp:
+
+    def make(tmp):
+        mesh = build_mesh(v)
+        hull = mesh.convex_hull
+        mass = DENSITY[v["kind"]] * float(hull.volume)
+        com = hull.center_mass
+        inertia = hull.moment_inertia * (mass / float(hull.mass))  # about the centre of mass
+        (ixx, ixy, ixz), (_, iyy, iyz), (_, _, izz) = inertia
+        r, g, b, a = v["rgba"]
         (tmp / "model.obj").write_text(_obj_text(mesh, normals=True))
         (tmp / "collision.obj").write_text(_obj_text(hull, normals=False))
         (tmp / "model.urdf").write_text(f"""<?xml version="1.0"?>
@@ -252,7 +247,8 @@ def shape_urdf(folder, v: dict) -> str:
 </robot>
 """)
         (tmp / "params.json").write_text(params + "\n")
-    return str(urdf)
+
+    return urdf_made_once(folder, v["kind"], params, make)
 
 
 def shape_urdfs(cfg: ShapesConfig, seed: int, count: int, folder) -> list[str]:

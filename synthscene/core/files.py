@@ -2,6 +2,7 @@
 and which suffixes are images (it imports only synthscene.core.errors)."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -92,6 +93,18 @@ def _check_parents(path: Path, field: str) -> None:
             if not parent.is_dir():
                 raise BadInput(f"{parent} is a file, not a folder", path, field)
             return
+
+
+def urdf_made_once(folder: str | os.PathLike, name: str, params: str, make) -> str:
+    """`folder/NAME-<hash of params>/model.urdf`, its folder filled by `make(tmp)` the first time only
+    (atomic_dir: workers making the same one at once all get the same files). The key is the
+    parameters, so a folder made once serves every later run that asks for the same body."""
+    final = Path(folder) / f"{name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
+    urdf = final / "model.urdf"
+    if not urdf.is_file():
+        with atomic_dir(final) as tmp:
+            make(tmp)
+    return str(urdf)
 
 
 @contextmanager

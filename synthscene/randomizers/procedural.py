@@ -58,19 +58,13 @@ def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
     """A capsule body (a cylinder with hemispherical caps along z, `length` overall) as an OBJ and
     a URDF in `folder/<key>/`, written once: the key is a hash of the parameters, and the folder
     appears by one rename, so workers creating it at the same time all get the same files."""
-    import hashlib
-    from pathlib import Path
-
     import trimesh
 
-    from ..core.files import atomic_dir
+    from ..core.files import urdf_made_once
 
     params = f"capsule r={radius!r} l={length!r} rgba={[float(c) for c in rgba]!r}"
-    final = Path(folder) / f"{name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
-    urdf = final / "model.urdf"
-    if urdf.is_file():
-        return str(urdf)
-    with atomic_dir(final) as tmp:
+
+    def make(tmp):
         mesh = trimesh.creation.capsule(height=length - 2 * radius, radius=radius, count=[16, 16])
         mesh.export(tmp / "capsule.obj", include_normals=True)
         mass = 1000.0 * float(mesh.volume)  # water's density, as flesh roughly is
@@ -87,4 +81,5 @@ def capsule_urdf(folder, name: str, radius: float, length: float, rgba) -> str:
 </robot>
 """)
         (tmp / "params.txt").write_text(params + "\n")
-    return str(urdf)
+
+    return urdf_made_once(folder, name, params, make)

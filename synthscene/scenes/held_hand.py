@@ -16,10 +16,8 @@ by its edge.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -81,14 +79,11 @@ def part_urdf(folder, part: Part) -> str:
     simulated), as OBJ + URDF in `folder/<name>-<hash>/`, written once (see procedural.capsule_urdf)."""
     import trimesh
 
-    from ..core.files import atomic_dir
+    from ..core.files import urdf_made_once
 
     params = f"held hand {part.name} r={part.radius!r} l={part.length!r} flat={part.flat!r}"
-    final = Path(folder) / f"{part.name}-{hashlib.sha256(params.encode()).hexdigest()[:16]}"
-    urdf = final / "model.urdf"
-    if urdf.is_file():
-        return str(urdf)
-    with atomic_dir(final) as tmp:
+
+    def make(tmp):
         mesh = trimesh.creation.capsule(height=max(part.length - 2 * part.radius, 1e-4), radius=part.radius, count=[16, 16])
         mesh.apply_scale([1.0, part.flat, 1.0])
         mesh.export(tmp / "part.obj", include_normals=True)
@@ -102,7 +97,8 @@ def part_urdf(folder, part: Part) -> str:
 </robot>
 """)
         (tmp / "params.txt").write_text(params + "\n")
-    return str(urdf)
+
+    return urdf_made_once(folder, part.name, params, make)
 
 
 def part_urdfs() -> list[tuple[str, str]]:
