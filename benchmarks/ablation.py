@@ -18,6 +18,16 @@ images at fewer epochs). Each dataset variant renders its own images (same seed,
 randomizers draw the same: each draws from its own stream). Variants already trained are cached,
 like benchmark arms; `--base-arms` points the unchanged variant at a benchmark run's arms folder's
 parent (OUT/PROFILE) so its seeds are not trained twice.
+
+`--finetune K`: each variant's synthetic detectors (every seed) are also fine-tuned on the first K
+real pool photos, and real-only references (the bench config's `real_k`) are trained once and
+cached in OUT/references; the steer profile trains both until val mAP on the diagnosis split
+stops improving. A variant's difference to the base is paired by seed; a difference smaller than
+twice the pooled seed std is "no measurable effect", in the table itself. Synthetic datasets go to
+--data (default: the bench config's `out`, where `synthscene benchmark` puts them).
+
+    python benchmarks/ablation.py configs/bench_lmo.yaml --profile steer --finetune 10 \\
+        --dataset dense=configs/lmo_dense.yaml --out ../out/bench_lmo/steer-ablation
 """
 from __future__ import annotations
 
@@ -64,6 +74,48 @@ def summary(values: list[float]) -> dict:
             "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0, "n_seeds": len(values)}
 
 
+def paired(base: dict[int, float], other: dict[int, float]) -> dict | None:
+    """The variant minus the base over the seeds both trained, and whether it clears the noise.
+
+    Noise: the pooled seed std (root mean of the two variances). A difference smaller than twice
+    it is "no measurable effect"; with one seed there is no noise estimate and no verdict."""
+    seeds = sorted(set(base) & set(other))
+    if not seeds:
+        return None
+    diffs = [other[s] - base[s] for s in seeds]
+    mean = statistics.fmean(diffs)
+    if len(seeds) < 2:
+        return {"delta": round(mean, 4), "delta_std": None, "pooled_std": None, "seeds": seeds,
+                "verdict": "one seed: no noise estimate"}
+    pooled = ((statistics.variance([base[s] for s in seeds]) + statistics.variance([other[s] for s in seeds])) / 2) ** 0.5
+    verdict = ("no measurable effect" if abs(mean) < 2 * pooled
+               else "better" if mean > 0 else "worse")
+    return {"delta": round(mean, 4), "delta_std": round(statistics.stdev(diffs), 4), "pooled_std": round(pooled, 4),
+            "seeds": seeds, "verdict": verdict}
+
+
+def mean_curve(runs: list[dict]) -> list[dict]:
+    """Synthetic val mAP50 per epoch, mean over the seeds that recorded a curve."""
+    curves = [r["curve"] for r in runs if r.get("curve")]
+    if not curves:
+        return []
+    n = min(len(c) for c in curves)
+    return [{"epoch": curves[0][i]["epoch"], "mAP50": round(statistics.fmean(c[i]["mAP50"] for c in curves), 4)}
+            for i in range(n)]
+
+
+def cell(s: dict) -> str:
+    return f"{s['mean']:.3f} ± {s['std']:.3f}"
+
+
+def verdict_cell(p: dict | None) -> str:
+    if p is None:
+        return ""
+    spread = f" (± {p['delta_std']:.3f})" if p["delta_std"] is not None else ""
+    noise = f"; 2σ = {2 * p['pooled_std']:.3f}" if p["pooled_std"] is not None else ""
+    return f"{p['delta']:+.3f}{spread}: {p['verdict']}{noise}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("bench", help="benchmark config (its dataset, gold set, seed, split and profile)")
@@ -86,12 +138,16 @@ def main() -> None:
     ap.add_argument("--fixed-threads", action="store_true",
                     help="train with exactly --threads however busy the machine (reproducible weights)")
     ap.add_argument("--base-arms", help="OUT/PROFILE of a benchmark run: the unchanged variant's arms live there")
+    ap.add_argument("--finetune", type=int, metavar="K",
+                    help="also fine-tune each variant's detectors on the first K real photos, and train the "
+                         "real-only references once")
+    ap.add_argument("--data", help="folder of the rendered synthetic datasets (default: the bench config's out)")
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
 
     from synthscene import load_config, prepare
     from synthscene.benchmark.bench_config import load_bench_config
-    from synthscene.benchmark.run import Arm, Runner, ensure_synthetic, epochs_for, split_gold
+    from synthscene.benchmark.run import Arm, Runner, converged_note, ensure_synthetic, epochs_for, split_gold
     from synthscene.realdata.gold import load_gold
 
     cfg = load_bench_config(args.bench)
@@ -119,35 +175,86 @@ def main() -> None:
         name, kv = parse_train(spec)
         variants.append((name, base, {k: v for k, v in kv.items() if k in BUDGET_KEYS},
                          {k: v for k, v in kv.items() if k not in BUDGET_KEYS}))
+    if args.finetune is not None and not 1 <= args.finetune <= len(split.train):
+        raise SystemExit(f"--finetune {args.finetune}: the train pool has {len(split.train)} photos")
     out = Path(args.out).resolve()
+    data_dir = Path(args.data or cfg.out or args.out).resolve()
+    wall = time.perf_counter()
+
+    def real_arm(kind: str, k: int, label: str, seed: int, start: int | None = None) -> Arm:
+        if kind in b.converge:
+            c = b.converged
+            return Arm(kind, k, label, c.max_epochs, seed, k, None, converged_note(c), start)
+        epochs, want, note = epochs_for(b, k, getattr(b.epochs, kind))
+        return Arm(kind, k, label, epochs, seed, k, want, note, start)
+
     rows = {}
     for name, dcfg, budget_over, train_over in variants:
         vb = b.model_copy(update={**budget_over, "args": {**b.args, **train_over}})
         start = time.perf_counter()
-        synthetic, h, names, _ = ensure_synthetic(cfg, vb, out, dataset=dcfg)
+        synthetic, h, names, _ = ensure_synthetic(cfg, vb, data_dir, dataset=dcfg)
         arms_dir = Path(args.base_arms).resolve() if name == base_name and args.base_arms else out / name
-        runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print)
         n = len([p for p in (synthetic / "images" / "train").iterdir()])
         epochs, want, note = epochs_for(vb, n, vb.epochs.synthetic)  # as the benchmark's arms (cached ones match)
-        runs = [runner.run(Arm("synthetic", None, "0", epochs, s, n, want, note)) for s in seeds]
+        synth_arms = [Arm("synthetic", None, "0", epochs, s, n, want, note) for s in seeds]
+        runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print, synth_arms)
+        runs = [runner.run(a) for a in synth_arms]
         rows[name] = {
             "mAP50": summary([r["eval"]["mAP50"] for r in runs]),
             "mAP50-95": summary([r["eval"]["mAP50-95"] for r in runs]),
-            "per_seed_mAP50": [round(r["eval"]["mAP50"], 4) for r in runs],
+            "per_seed_mAP50": {r["seed"]: round(r["eval"]["mAP50"], 4) for r in runs},
             "images_seen": runs[0]["images_seen"], "epochs": epochs, "train_images": n, "imgsz": vb.imgsz,
             "train_seconds": round(statistics.fmean(r["train_seconds"] for r in runs), 1),
-            "args": {**budget_over, **train_over}, "dataset_hash": h[:10],
-            "minutes": round((time.perf_counter() - start) / 60, 1)}
+            "args": {**budget_over, **train_over}, "dataset_hash": h[:10], "curve": mean_curve(runs)}
+        if args.finetune:
+            label = "all" if args.finetune == len(split.train) else str(args.finetune)
+            ft = [runner.run(real_arm("finetune", args.finetune, label, s, s)) for s in seeds]
+            rows[name]["finetune"] = {
+                "mAP50": summary([r["eval"]["mAP50"] for r in ft]),
+                "mAP50-95": summary([r["eval"]["mAP50-95"] for r in ft]),
+                "per_seed_mAP50": {r["seed"]: round(r["eval"]["mAP50"], 4) for r in ft},
+                "epochs_run": [r["epochs_run"] for r in ft], "k": args.finetune,
+                "train_seconds": round(statistics.fmean(r["train_seconds"] for r in ft), 1)}
+        rows[name]["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    references = {}  # after the variants: a run cut short has the comparisons first
+    if args.finetune:
+        ref_runner = Runner(cfg, b, out / "references", split, gold, out, None, list(gold.names), print)
+        ks = sorted({len(split.train) if k == "all" else k for k in cfg.real_k})
+        for k in ks:
+            label = "all" if k == len(split.train) else str(k)
+            r = ref_runner.run(real_arm("real", k, label, seeds[0]))
+            references[f"real-k{label}"] = {"mAP50": round(r["eval"]["mAP50"], 4),
+                                             "mAP50-95": round(r["eval"]["mAP50-95"], 4),
+                                             "epochs_run": r["epochs_run"], "images_seen": r["images_seen"],
+                                             "train_seconds": round(r["train_seconds"], 1), "seed": seeds[0]}
     base_row = rows.get(base_name)
-    print(f"\n| variant | mAP50 (mean ± std) | mAP50-95 | Δ mAP50 vs {base_name} | images seen | train s | seeds |\n"
-          "|---|---|---|---|---|---|---|")
     for name, row in rows.items():
-        d = f"{row['mAP50']['mean'] - base_row['mAP50']['mean']:+.3f}" if base_row else ""
-        print(f"| {name} | {row['mAP50']['mean']:.3f} ± {row['mAP50']['std']:.3f} | "
-              f"{row['mAP50-95']['mean']:.3f} ± {row['mAP50-95']['std']:.3f} | {d} | {row['images_seen']} | "
-              f"{row['train_seconds']:.0f} | {row['mAP50']['n_seeds']} |")
-    print(json.dumps({"benchmark": "ablation", "config": args.bench, "seeds": seeds, "images_seen": b.images_seen,
-                      "imgsz": b.imgsz, "eval_images": len(split.eval), "variants": rows}))
+        if base_row and name != base_name:
+            row["vs_base"] = paired(base_row["per_seed_mAP50"], row["per_seed_mAP50"])
+            if "finetune" in row:
+                row["finetune"]["vs_base"] = paired(base_row["finetune"]["per_seed_mAP50"],
+                                                    row["finetune"]["per_seed_mAP50"])
+    ft_head = f" fine-tune k={args.finetune} mAP50 | Δ fine-tune vs {base_name} |" if args.finetune else ""
+    print(f"\n| variant | synthetic mAP50 (mean ± std) | mAP50-95 | Δ mAP50 vs {base_name} (paired) |{ft_head} "
+          f"images seen | train s | seeds |\n|---|---|---|---|{'---|---|' if args.finetune else ''}---|---|---|")
+    for name, row in rows.items():
+        ft = row.get("finetune")
+        ft_cells = f" {cell(ft['mAP50'])} | {verdict_cell(ft.get('vs_base'))} |" if ft else ""
+        print(f"| {name} | {cell(row['mAP50'])} | {cell(row['mAP50-95'])} | {verdict_cell(row.get('vs_base'))} |"
+              f"{ft_cells} {row['images_seen']} | {row['train_seconds']:.0f} | {row['mAP50']['n_seeds']} |")
+    for name, ref in references.items():
+        print(f"| reference {name} (real only, one seed) | {ref['mAP50']:.3f} | {ref['mAP50-95']:.3f} | | "
+              f"{'| |' if args.finetune else ''} {ref['images_seen']} ({ref['epochs_run']} epochs) | "
+              f"{ref['train_seconds']:.0f} | 1 |")
+    curves = {n: r["curve"] for n, r in rows.items() if r["curve"]}
+    if curves:
+        print("\nSynthetic val mAP50 by epoch (mean over seeds):\n")
+        for n, c in curves.items():
+            print(f"- {n}: " + ", ".join(f"{p['epoch']}: {p['mAP50']:.3f}" for p in c))
+    print(json.dumps({"benchmark": "ablation", "config": args.bench, "profile": args.profile or cfg.profile,
+                      "seeds": seeds, "images_seen": b.images_seen, "imgsz": b.imgsz, "threads": b.threads,
+                      "fixed_threads": b.fixed_threads, "eval_images": len(split.eval), "references": references,
+                      "variants": rows, "wall_minutes": round((time.perf_counter() - wall) / 60, 1)}))
 
 
 if __name__ == "__main__":

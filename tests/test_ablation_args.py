@@ -28,3 +28,23 @@ def test_summary_is_mean_and_sample_std_over_seeds():
     s = ablation.summary([0.2, 0.4])
     assert s == {"mean": 0.3, "std": 0.1414, "n_seeds": 2}
     assert ablation.summary([0.5])["std"] == 0.0
+
+
+def test_paired_difference_below_twice_the_seed_noise_is_no_measurable_effect():
+    base = {0: 0.30, 1: 0.34}
+    small = ablation.paired(base, {0: 0.31, 1: 0.36})  # +0.015; seed stds 0.028 and 0.035
+    assert small["verdict"] == "no measurable effect" and small["delta"] == 0.015
+    assert small["pooled_std"] == pytest.approx(((0.0008 + 0.00125) / 2) ** 0.5, abs=1e-4)  # sample variances
+    big = ablation.paired(base, {0: 0.45, 1: 0.47})
+    assert big["verdict"] == "better" and big["delta"] == 0.14 and big["delta_std"] == pytest.approx(0.0141, abs=1e-4)
+    assert ablation.paired(base, {0: 0.10, 1: 0.12})["verdict"] == "worse"
+    assert ablation.paired(base, {0: 0.5})["verdict"] == "one seed: no noise estimate"
+    assert ablation.paired(base, {5: 0.5}) is None  # no seed in common: nothing paired
+    assert "no measurable effect" in ablation.verdict_cell(small)
+
+
+def test_mean_curve_over_seeds_and_to_the_shortest():
+    runs = [{"curve": [{"epoch": 1, "mAP50": 0.1}, {"epoch": 2, "mAP50": 0.3}]},
+            {"curve": [{"epoch": 1, "mAP50": 0.2}]}, {}]
+    assert ablation.mean_curve(runs) == [{"epoch": 1, "mAP50": 0.15}]
+    assert ablation.mean_curve([{}]) == []

@@ -601,3 +601,48 @@ def test_fixed_threads_enter_the_arm_spec_and_unfixed_specs_stay_as_they_were(tm
     assert spec(b.model_copy(update={"threads": 2, "fixed_threads": True}))["threads"] == 2
     cores = len(os.sched_getaffinity(0))  # fixed without a count: every core, as trained
     assert spec(b.model_copy(update={"threads": None, "fixed_threads": True}))["threads"] == cores
+
+
+# ---- the steer profile: converging arms and the synthetic curve ------------------------------------
+
+
+def test_lmo_steer_profile_compares_datasets():
+    """The steer profile is what docs/RESULTS.md's recipe comparison ran: fixed threads, ≥ 2 seeds,
+    ~36,000 synthetic presentations with the val curve, fine-tune and real-only to convergence."""
+    b = lmo().budget("steer")
+    assert b.fixed_threads and b.threads == 2 and len(b.seeds) >= 2
+    assert b.images_seen == 36000 and b.synthetic_curve and set(b.converge) == {"real", "finetune"}
+    assert "finetune-k10" in b.seeded_arms
+
+
+def test_converging_arms_stop_on_the_diagnosis_split_and_say_so(tmp_path):
+    from synthscene.benchmark.bench_config import load_bench_config
+    from synthscene.benchmark.run import Runner, plan_arms, split_gold
+    from synthscene.realdata.gold import load_gold
+
+    toy = {**TOY, "converge": ["real", "finetune"], "converged": {"max_epochs": 7, "patience": 3},
+           "synthetic_curve": True}
+    cfg = load_bench_config(bench_file(tmp_path, diagnosis_fraction=0.3, profiles={"toy": toy}))
+    gold = load_gold(tmp_path / "gold")
+    split = split_gold(gold, 1, 0.34, None, 0.3)
+    arms = {a.id: a for a in plan_arms(cfg, cfg.budget(), len(split.train), 5)}
+    real, ft, syn = arms["real-k2-s0"], arms["finetune-k2-s0"], arms["synthetic-s0"]
+    assert real.epochs == ft.epochs == 7 and real.budget is None and "patience 3" in real.note
+    assert syn.epochs == 2 and syn.budget == 10  # the synthetic arm keeps its images_seen budget
+    r = Runner(cfg, cfg.budget(), tmp_path / "o", split, gold, tmp_path, "h", gold.names, print, list(arms.values()))
+    assert r.spec(ft)["converged"]["patience"] == 3 and len(r.spec(ft)["converged"]["val"]) == len(split.diagnosis)
+    assert r.spec(syn)["curve"] is True and "converged" not in r.spec(syn)
+    doc = yaml.safe_load(r.data_yaml(ft).read_text())  # early stopping on the diagnosis photos, never the train ones
+    assert Path(doc["val"]).parent.name == "diagnosis"
+    with pytest.raises(BadInput, match="converge.*diagnosis_fraction"):
+        load_bench_config(bench_file(tmp_path, profiles={"toy": toy}))
+
+
+def test_read_curve_takes_ultralytics_results_csv(tmp_path):
+    from synthscene.benchmark.run import read_curve
+
+    f = tmp_path / "results.csv"
+    f.write_text("epoch,time,train/box_loss,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B)\n"
+                 "1,10.5,3.1,0.1,0.2,0.05123,0.02\n2,20.9,2.9,0.2,0.3,0.11,0.051\n")
+    assert read_curve(f) == [{"epoch": 1, "mAP50": 0.0512, "mAP50-95": 0.02}, {"epoch": 2, "mAP50": 0.11, "mAP50-95": 0.051}]
+    assert read_curve(tmp_path / "absent.csv") == []

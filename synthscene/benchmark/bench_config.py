@@ -65,6 +65,13 @@ class Budget(StrictModel):
     # every other arm trains once, with the first seed.
     seeded_arms: list[str] = ["synthetic", "real-k10", "real-kall", "finetune-k10", "targeted", "untargeted"]
     converged: Converged = Converged()
+    # Arm kinds trained like the converged reference instead of to images_seen: until val mAP on the
+    # diagnosis split stops improving (`converged`'s patience and cap), best weights kept. The steer
+    # profile converges real-only (a reference) and fine-tune (the user's "ten labelled photos").
+    converge: list[Literal["real", "finetune"]] = []
+    # Validate the synthetic arm on the synthetic val split after every epoch and record the curve
+    # (mAP50 per epoch in the arm's record): shows whether its budget let it flatten.
+    synthetic_curve: bool = False
     targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones, per round
     bootstrap: int = Field(200, ge=1)  # resamples of the evaluation images for the mAP50 interval
 
@@ -116,6 +123,9 @@ class BenchConfig(StrictModel):
             bad = [n for n, b in self.profiles.items() if not b.targeted_images]
             if bad:
                 raise ValueError(f"arms: targeted/untargeted need targeted_images ≥ 1 in profiles {bad}")
+        bad = [n for n, b in self.profiles.items() if b.converge and not self.diagnosis_fraction]
+        if bad:
+            raise ValueError(f"profiles {bad}: `converge` stops early on the diagnosis split: set diagnosis_fraction > 0")
         return self
 
     def budget(self, profile: str | None = None) -> Budget:

@@ -180,6 +180,9 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
     def add(kind: str, k: int | None, label: str, n: int, legacy: int) -> None:
         probe = Arm(kind, k, label, 0)
         epochs, want, note = epochs_for(budget, n, legacy)
+        if kind in budget.converge:
+            c = budget.converged
+            epochs, want, note = c.max_epochs, None, converged_note(c)
         for s in seeds_of(probe.group):
             start = (s if s in synth_seeds else seeds[0]) if kind in ("finetune", "targeted", "untargeted") else None
             if kind in ROUND2:  # round 2 continues the round-1 arm of its seed (or of the first seed)
@@ -202,8 +205,7 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
     if "converged" in cfg.arms:
         c = budget.converged
         for s in seeds if "real-converged" in budget.seeded_arms else seeds[:1]:
-            arms.append(Arm("converged", n_train, "all", c.max_epochs, s, n_train, None,
-                            f"reference: until val mAP plateaus (patience {c.patience}, ≤ {c.max_epochs} epochs)"))
+            arms.append(Arm("converged", n_train, "all", c.max_epochs, s, n_train, None, converged_note(c)))
     for kind in ("targeted", "untargeted"):
         if kind in cfg.arms:
             add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic)
@@ -211,6 +213,27 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
         if kind in cfg.arms:
             add(kind, None, "0", n_synth + 2 * budget.targeted_images, budget.epochs.synthetic)
     return arms
+
+
+def converged_note(c) -> str:
+    return f"until val mAP on the diagnosis split plateaus (patience {c.patience}, ≤ {c.max_epochs} epochs)"
+
+
+def converges(budget: Budget, arm: Arm) -> bool:
+    """Trained until val mAP on the diagnosis split stops improving (best weights), not to a budget."""
+    return arm.kind == "converged" or arm.kind in budget.converge
+
+
+def read_curve(results_csv: Path) -> list[dict]:
+    """Ultralytics' per-epoch validation (results.csv) as [{epoch, mAP50, mAP50-95}]."""
+    import csv
+
+    if not results_csv.is_file():
+        return []
+    with results_csv.open() as f:
+        rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(f)]
+    return [{"epoch": int(float(r["epoch"])), "mAP50": round(float(r["metrics/mAP50(B)"]), 4),
+             "mAP50-95": round(float(r["metrics/mAP50-95(B)"]), 4)} for r in rows if r.get("metrics/mAP50(B)")]
 
 
 def _hash(obj) -> str:
@@ -373,7 +396,7 @@ class Runner:
             train_dirs = [syn_train] + [d for e in extras for d in (e / "images" / "train", e / "images" / "val")
                                         if _image_files(d)]
             val_dir = syn_val
-        elif arm.kind == "converged":  # early stopping on the diagnosis split, else on its own photos
+        elif converges(self.budget, arm):  # early stopping on the diagnosis split, else on its own photos
             real = self.real_view(arm.k).parent / "images"
             val_dir = self.gold_view("diagnosis") / "images" if self.split.diagnosis else real
             train_dirs = [real]
@@ -446,8 +469,10 @@ class Runner:
                              "diagnosis": sorted(file_digest(p) for p in self.split.diagnosis)}
             if arm.round > 1:
                 spec["extra"]["round"] = arm.round
-        if arm.kind == "converged":
+        if converges(b, arm):
             spec["converged"] = {**b.converged.model_dump(), "val": sorted(file_digest(p) for p in self.split.diagnosis)}
+        if arm.kind == "synthetic" and b.synthetic_curve:  # validating each epoch leaves the weights as they were
+            spec["curve"] = True
         return spec
 
     def arm_hash(self, arm: Arm) -> str:
@@ -490,6 +515,8 @@ class Runner:
                   "lr_schedule": lr_schedule(self.args_of(arm)),
                   "start": record["spec"]["start"], "eval_file": str(eval_file), "eval": metrics,
                   "bootstrap_mAP50": boot, "hash": h}
+        if record.get("curve"):
+            result["curve"] = record["curve"]
         if arm.kind in EXTRA_KINDS:
             result["targeted"] = self.slice_effect(arm, record)
         return result
@@ -589,16 +616,19 @@ class Runner:
         run_dir = adir / "run"
         if run_dir.exists():
             shutil.rmtree(run_dir)  # an interrupted run is redone from its start
-        conv = arm.kind == "converged"
+        conv = converges(b, arm)
+        curve = arm.kind == "synthetic" and b.synthetic_curve
         extra_args = {"patience": b.converged.patience} if conv else {}
         res = train(data, model=model, epochs=arm.epochs, imgsz=b.imgsz, batch=b.batch, device=b.device,
                     out=run_dir, workers=b.workers, threads=b.threads, fixed_threads=b.fixed_threads, seed=arm.seed,
-                    val=conv, plots=False,
+                    val=conv or curve, plots=False,
                     **self.args_of(arm), **extra_args)
         epochs_run = res.epochs_run or arm.epochs
         record = {"hash": h, "spec": self.spec(arm), "weights": str(res.best if conv else res.last),
                   "seconds": res.seconds, "train_images": n, "epochs_run": epochs_run, "images_seen": epochs_run * n,
                   "threads": res.threads}
+        if conv or curve:  # on the diagnosis split (converging arms) or the synthetic val split
+            record["curve"] = read_curve(run_dir / "results.csv")
         if info is not None:
             record["extra"] = info
         return record
