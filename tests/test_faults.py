@@ -13,7 +13,7 @@ from synthscene import load_config
 from synthscene.core.errors import SynthsceneError
 from synthscene.core.files import atomic_write
 from synthscene.generation.pipeline import generate
-from robust_helpers import RaiseAt4, SegfaultAt3, cli, dataset_files, popen, small_config_file
+from robust_helpers import KilledOnceAt2, RaiseAt4, SegfaultAt3, cli, dataset_files, popen, small_config_file
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,18 @@ def test_worker_crash_names_index_and_seed_and_keeps_work(reference, tmp_path, p
     assert index not in kept and kept  # what was done before the crash is kept
     generate(load_config(cfg), out, workers=2, resume=True, progress=False)
     assert dataset_files(out) == ref
+
+
+def test_a_worker_that_dies_once_is_replaced_and_the_run_completes(reference, tmp_path, capfd):
+    """A crash that does not happen again (a flaky driver) costs a new worker, not the run: the
+    image is rendered again and the output is the uninterrupted run's bytes. (A crash that does
+    happen again is named: test_worker_crash_names_index_and_seed_and_keeps_work.)"""
+    cfg, ref = reference
+    res = generate(load_config(cfg), tmp_path / "o", workers=2, progress=False, producer=KilledOnceAt2)
+    assert res.rendered == 24 and (cfg.parent / "killed-once").exists()
+    assert dataset_files(tmp_path / "o") == ref
+    assert "rendering its images again on a new worker" in capfd.readouterr().err
+    (cfg.parent / "killed-once").unlink()
 
 
 def test_resume_removes_stray_temporaries(reference, tmp_path):

@@ -1,11 +1,14 @@
 """The one dispatch loop every executor runs: indices sent to workers IN_FLIGHT at a time, records
-yielded as they finish, and on a worker's death the image that killed it found and named.
+yielded as they finish, and on a worker's death its images rendered again on a replacement: a
+crash that happens once (a flaky driver: a 1-in-2,000 llvmpipe segfault was seen on LM-O renders)
+costs a restart, one that happens again on the same image is named.
 
 An executor provides `Workers` (inline: `inline.py`, processes: `local.py`, Ray actors: `ray.py`):
 n workers, each holding one ImageProducer and answering the indices it is sent in the order sent,
 so each answer of worker k is about the oldest index still queued on k."""
 from __future__ import annotations
 
+import sys
 from collections import deque
 from typing import Iterator, Protocol, Sequence
 
@@ -24,11 +27,6 @@ Event = tuple[str, object]
 
 class Workers(Protocol):
     """What an executor gives the dispatch loop."""
-
-    replays_after_death: bool
-    """False: a dead worker's answers so far all arrived, so the image it was on killed it (local
-    processes: the pipe keeps them). True: its death may have lost answers, so its queued indices
-    are rendered again one at a time on a replacement, and the one that kills that is named (Ray)."""
 
     def start(self, k: int) -> None:
         """Start worker k, or replace it (what the old one had queued is dropped); "ready" follows."""
@@ -69,8 +67,8 @@ def dispatch(workers: Workers, n: int, todo: Sequence[int], seed: int) -> Iterat
             elif kind == "error":
                 _raise_error(payload)
             elif kind == "died":
-                if not workers.replays_after_death:
-                    raise SynthsceneError(failure_message(queued[k][0], seed, payload))
+                print(f"synthscene: {payload} on image {queued[k][0]}; rendering its images again on a new worker",
+                      file=sys.stderr, flush=True)
                 yield from _replay(workers, k, list(queued[k]), seed)
                 queued[k].clear()
             fill(k)
@@ -83,9 +81,10 @@ def dispatch(workers: Workers, n: int, todo: Sequence[int], seed: int) -> Iterat
 
 
 def _replay(workers: Workers, k: int, indices: list[int], seed: int) -> Iterator[dict]:
-    """A dead worker's indices again, one at a time, on its replacement: the image that kills it
-    again is the culprit (an image is a function of its index, so it dies the same way); the ones
-    before it are written, so --resume keeps them."""
+    """A dead worker's indices again, one at a time, on its replacement (answers a dead Ray actor
+    had finished may be lost with it): the image that kills the replacement too is the culprit (an
+    image is a function of its index, so a real fault dies the same way); the ones before it are
+    written, so --resume keeps them."""
     workers.start(k)
     workers.next_event(k)  # "ready" (a replacement that cannot start raises)
     for index in indices:

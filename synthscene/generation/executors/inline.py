@@ -13,8 +13,6 @@ from .dispatch import dispatch
 class InlineWorkers:
     """One worker, this process (`dispatch.Workers`): an index is rendered when its answer is asked for."""
 
-    replays_after_death = False  # a death here is the whole run's
-
     def __init__(self, config, renderer: str, out_dir: Path, producer_class):
         self._args = (config, renderer)
         self._out_dir, self._producer_class = out_dir, producer_class

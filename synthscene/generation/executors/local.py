@@ -83,8 +83,6 @@ class _Slot:
 class ProcessWorkers:
     """Worker processes for the dispatch loop (`dispatch.Workers`): a pipe each, answers in order."""
 
-    replays_after_death = False  # the pipe keeps the answers sent before a death: the image on the stage killed it
-
     def __init__(self, config, renderer: str, out_dir: Path, n: int, producer_class):
         self._ctx = mp.get_context("spawn")
         self._args = (config, renderer, str(out_dir), producer_class)

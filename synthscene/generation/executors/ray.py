@@ -66,8 +66,6 @@ class ActorWorkers:
     """Ray actors for the dispatch loop (`dispatch.Workers`): an actor runs its calls in order, so
     each answer is its oldest outstanding call's; the driver writes the files actors return."""
 
-    replays_after_death = True  # a dead actor's finished replies may be lost with it: render them again
-
     def __init__(self, ray, config, out_dir: Path, n: int, producer_class):
         self._ray, self._config, self._out_dir, self._producer_class = ray, config, out_dir, producer_class
         self._Actor = ray.remote(num_cpus=1, max_restarts=0)(ImageActor)
