@@ -135,6 +135,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", help="training seeds (default: the profile's)")
     ap.add_argument("--images", type=int, help="synthetic images per variant (default: the profile's)")
     ap.add_argument("--threads", type=int, help="torch threads (default: the profile's)")
+    ap.add_argument("--images-seen", type=int, help="synthetic presentations per arm (default: the profile's)")
     ap.add_argument("--fixed-threads", action="store_true",
                     help="train with exactly --threads however busy the machine (reproducible weights)")
     ap.add_argument("--base-arms", help="OUT/PROFILE of a benchmark run: the unchanged variant's arms live there")
@@ -153,7 +154,8 @@ def main() -> None:
     cfg = load_bench_config(args.bench)
     b = cfg.budget(args.profile)
     b = b.model_copy(update={"synthetic_images": args.images or b.synthetic_images, "threads": args.threads or b.threads,
-                            "fixed_threads": args.fixed_threads or b.fixed_threads})
+                            "fixed_threads": args.fixed_threads or b.fixed_threads,
+                            "images_seen": args.images_seen or b.images_seen})
     seeds = args.seeds or b.seeds or [cfg.seed]
     gold = load_gold(cfg.gold)
     split = split_gold(gold, cfg.seed, cfg.eval_fraction, None, cfg.diagnosis_fraction)
