@@ -172,7 +172,7 @@ def init_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing config file."),
     fov: Optional[float] = typer.Option(None, "--fov", help="The camera's vertical field of view, degrees \\[default: the photos' EXIF, else guessed]."),
     intrinsics: Optional[str] = typer.Option(None, "--intrinsics", metavar="FX,FY,CX,CY", help="The camera's intrinsics in pixels, at the photos' size."),
-    scene: Optional[str] = typer.Option(None, "--scene", help="How the objects appear: tabletop (dropped on a table), held (in a hand), free (floating), pile \\[default: tabletop]."),
+    scene: Optional[str] = typer.Option(None, "--scene", help="How the objects appear: tabletop (dropped on a table), dense (packed together among clutter), held (in a hand), free (floating), pile \\[default: tabletop]."),
 ) -> None:
     """Write a complete dataset config for your meshes (the LM-O recipe, fitted to your photos when given).
 

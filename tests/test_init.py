@@ -105,6 +105,31 @@ def test_init_from_lmo_photos_matches_their_camera_and_box_sizes(shared, tmp_pat
     text = out.read_text()
     for what in ("the photos' size", "the photos' camera", "estimated distance", "estimated elevation"):
         assert what in text  # every estimated value says where it came from
+    assert "`synthscene init --scene dense` lays them out so" in text  # the photos' objects stand packed
+    # --scene dense: the region from the spread of the photos' box centres (hand-tuned lmo_dense.yaml: 0.40-0.60 m)
+    notes: list[str] = []
+    dense = load_config(init_config(meshes, tmp_path / "dense.yaml", units="mm", gold=gold, upright=True,
+                                    scene="dense", notes=notes))
+    lo, hi = dense.randomizers.pose.dense.size
+    assert dense.randomizers.pose.mode == "dense" and 0.3 < lo < 0.5 < hi < 0.8
+    assert any(n.startswith("read: dense region") for n in notes)
+
+
+def test_packing_and_region_size_measure_what_inspect_measures():
+    """init's reading of the photos' layout: the composition statistics of diagnosis/composition.py."""
+    from collections import Counter
+
+    from synthscene.commands.init_config import Gold, packing, region_size
+
+    touching = np.array([[100, 100, 200, 200], [190, 100, 290, 200], [100, 190, 200, 290]], float)
+    apart = np.array([[0, 0, 50, 50], [500, 400, 550, 450]], float)
+    g = Gold(Path("."), ["a"], (640, 480), Counter(), layouts=[(touching, 640, 480), (apart[:1], 640, 480)])
+    p = packing(g)
+    assert p["photos"] == 1 and p["overlap"] == 1.0 and p["nn_distance"] < 0.7  # the lone box is left out
+    assert packing(Gold(Path("."), ["a"], (640, 480), Counter(), layouts=[(apart[:1], 640, 480)])) is None
+    assert packing(Gold(Path("."), ["a"], (640, 480), Counter(), layouts=[(apart, 640, 480)]))["overlap"] == 0.0
+    # LM-O: spread 0.158 of the 800 px diagonal at 0.93 m, f = 573 px → about half a metre
+    assert region_size(0.158, (640, 480), 0.93, 573.0) == pytest.approx(0.502, abs=0.005)
 
 
 def test_init_reads_the_viewpoints_of_its_own_photos_only(tmp_path):

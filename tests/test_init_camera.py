@@ -96,7 +96,7 @@ def test_scene_held_loads_and_holds_every_object(tmp_path):
     assert rec["randomization"]["pose"]["modes"] == ["held"]
 
 
-@pytest.mark.parametrize("scene, mode", [("free", "free"), ("pile", "pile"), ("tabletop", "drop")])
+@pytest.mark.parametrize("scene, mode", [("free", "free"), ("pile", "pile"), ("tabletop", "drop"), ("dense", "dense")])
 def test_other_scenes_use_their_pose_mode(tmp_path, scene, mode):
     cfg = load_config(init_config([str(DUCK)], tmp_path / "s.yaml", scene=scene))
     assert cfg.randomizers.pose.mode == mode and all(a.pose is None for a in cfg.assets)
@@ -111,7 +111,7 @@ def test_other_scenes_use_their_pose_mode(tmp_path, scene, mode):
     (["--intrinsics", "-300,300,320,240"], "--intrinsics", "fx, fy > 0"),
     (["--intrinsics", "500,500,960,540"], "--intrinsics", "outside the 640×480 image"),
     (["--fov", "60", "--intrinsics", "500,500,320,240"], "--fov/--intrinsics", "not both"),
-    (["--scene", "underwater"], "--scene", "tabletop, held, free, pile"),
+    (["--scene", "underwater"], "--scene", "tabletop, held, free, pile, dense"),
 ])
 def test_bad_camera_or_scene_exits_2_naming_the_flag(tmp_path, args, flag, message):
     r = run_cli("init", DUCK, *args, "--out", "x.yaml", cwd=tmp_path, check=False)

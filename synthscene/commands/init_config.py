@@ -36,7 +36,12 @@ SCENES = {
     "held": "held in a hand in front of the camera (asset pose mode held), clutter on the ground behind",
     "free": "floating anywhere in a volume above the ground, any rotation (pose mode free)",
     "pile": "dropped onto each other in a heap (pose mode pile)",
+    "dense": "packed together on a table among everyday clutter, touching and hiding each other (pose mode dense)",
 }
+# The photos' objects stand packed (scene dense fits them) when their boxes' nearest neighbour is at
+# most this many box diagonals away (median) and at least this share of boxes overlap another:
+# LM-O's photos 0.59 and 72%, lmo.yaml's spread-out renders 0.89 and 40% (docs/RESULTS.md, Composition).
+PACKED_NN, PACKED_OVERLAP = 1.0, 0.5
 HELD_FRACTION = (0.4, 0.6)  # scene held: the object's distance as a fraction of the camera's (pose.held_distance)
 POST = """\
   # A consumer camera: soft, noisy, compressed, with an automatic exposure (as configs/lmo.yaml).
@@ -77,6 +82,7 @@ class Gold:
     poses_file: Path | None = None
     focal35: list[float] = field(default_factory=list)  # EXIF FocalLengthIn35mmFilm (mm), one per photo that has it
     focal_mm_only: int = 0  # photos whose EXIF has a focal length but no 35 mm equivalent (sensor size unknown)
+    layouts: list = field(default_factory=list)  # per photo: (boxes x0 y0 x1 y1 px, width, height)
 
 
 @dataclass
@@ -147,7 +153,10 @@ def read_gold(root: str | os.PathLike) -> Gold:
     gold = Gold(root, names, sizes.most_common(1)[0][0], sizes, focal35=focal35, focal_mm_only=focal_mm_only)
     for img in images:
         w, h = per_image[img.stem]
-        gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in yolo_rows(gs.label_of(img), len(names))]
+        rows = yolo_rows(gs.label_of(img), len(names))
+        gold.boxes += [(names[c], bw * w, bh * h) for c, _, _, bw, bh in rows]
+        gold.layouts.append((np.array([[(x - bw / 2) * w, (y - bh / 2) * h, (x + bw / 2) * w, (y + bh / 2) * h]
+                                       for _, x, y, bw, bh in rows]).reshape(-1, 4), w, h))
     if not gold.boxes:
         raise BadInput("no labelled boxes in labels/*.txt: the photos' object sizes cannot be measured", root, "--gold")
 
@@ -242,6 +251,31 @@ def _relative(path: Path, config_dir: Path) -> str:
     if os.path.commonpath([path, config_dir]) == os.path.dirname(os.path.commonpath([path, config_dir])):
         return str(path)  # nothing in common but the root: an absolute path reads better
     return os.path.relpath(path, config_dir)
+
+
+def packing(gold: Gold) -> dict | None:
+    """How the photos' objects are laid out, measured as `inspect --gold` measures it
+    (diagnosis/composition.py): medians of the centre spread (of the image diagonal) and of the
+    nearest-neighbour distance (box diagonals), and the share of boxes overlapping another.
+    None when no photo has two boxes."""
+    from ..diagnosis.composition import center_spread, nn_distance, overlaps
+
+    many = [(b, w, h) for b, w, h in gold.layouts if len(b) >= 2]
+    if not many:
+        return None
+    return {"photos": len(many),
+            "center_spread": float(np.median([center_spread(b, w, h) for b, w, h in many])),
+            "nn_distance": float(np.median(np.concatenate([nn_distance(b) for b, _, _ in many]))),
+            "overlap": float(np.mean(np.concatenate([overlaps(b) for b, _, _ in many])))}
+
+
+def region_size(spread: float, size: tuple[int, int], distance: float, f: float) -> float:
+    """The side (m) of a square region whose objects spread as much in the image as the photos' do.
+
+    Centres uniform over a square of side L have sqrt(var x + var y) = L/√6; the photos' spread (a
+    fraction of the image diagonal) is turned into metres at the median camera distance. LM-O: 0.158
+    of 800 px at 0.93 m with f = 573 px → 0.50 m (the hand-tuned lmo_dense.yaml: 0.40–0.60)."""
+    return math.sqrt(6) * spread * math.hypot(*size) * distance / f
 
 
 def distance_estimate(gold: Gold, meshes: list[Mesh], f: float) -> tuple[tuple[float, float], str]:
@@ -457,6 +491,25 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         add(f"  # spot anywhere in {_fmt(2 * vol)} × {_fmt(2 * vol)} m.")
         add(f"  pose: {{mode: pile, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, "
             f"pile: {{radius: {round(0.04 * k, 4)}, gap: {round(0.01 * k, 4)}}}}}")
+    elif scene == "dense":
+        pk = packing(gold) if gold else None
+        if pk:
+            side = region_size(pk["center_spread"], gold.size, math.sqrt(dlo * dhi), f)
+            lo, hi = round(max(0.1 * k, 0.8 * side), 3), round(max(0.15 * k, 1.2 * side), 3)
+            add(f"  # Packed into one region of the table drawn per image, {_fmt(lo)}–{_fmt(hi)} m across: the photos' box")
+            add(f"  # centres spread over {pk['center_spread']:.3f} of the image diagonal (median of {pk['photos']} photos),")
+            add(f"  # {side:.2f} m at {math.sqrt(dlo * dhi):.2f} m (init_config.region_size); neighbours touch or nearly")
+            add("  # (spacing < 1), some lean on each other; a ring of clutter around it (docs/RANDOMIZERS.md).")
+            said.append(f"read: dense region {lo}–{hi} m, from the spread of the photos' box centres")
+        else:
+            lo, hi = round(0.40 * k, 3), round(0.60 * k, 3)
+            add(f"  # Packed into one region of the table drawn per image, {_fmt(lo)}–{_fmt(hi)} m across (lmo_dense.yaml's,")
+            add("  # scaled to the meshes); neighbours touch or nearly, a ring of clutter around (docs/RANDOMIZERS.md).")
+            said.append(f"guessed: dense region {lo}–{hi} m (configs/lmo_dense.yaml's, scaled to the meshes' size)")
+        c = round(0.05 * k, 4)
+        add(f"  pose: {{mode: dense, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, dense: {{centre: {{x: [{-c}, {c}], "
+            f"y: [{-c}, {c}]}}, size: [{lo}, {hi}], spacing: [0.55, 0.85], ring: [{round(0.1 * k, 3)}, {round(0.3 * k, 3)}], "
+            "ring_share: [0.4, 0.7]}}")
     else:
         what = "The distractors are dropped" if scene == "held" else f"Dropped from at most {_fmt(0.02 * k)} m"
         add(f"  # {what} onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m: room for")
@@ -464,6 +517,13 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         add("  # (lmo.yaml: ±0.35 m for eight LM-O-sized objects; a distractor with no room is left out).")
         held_distance = f", held_distance: {list(HELD_FRACTION)}" if scene == "held" else ""
         add(f"  pose: {{mode: drop, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}{held_distance}}}")
+        pk = packing(gold) if gold and scene == "tabletop" else None
+        if pk and pk["nn_distance"] <= PACKED_NN and pk["overlap"] >= PACKED_OVERLAP:
+            add(f"  # The photos' objects stand packed (nearest neighbour {pk['nn_distance']:.2f} box diagonals, "
+                f"{pk['overlap']:.0%} of boxes")
+            add("  # overlap another): `synthscene init --scene dense` lays them out so.")
+            said.append(f"read: the photos' objects stand packed (nearest neighbour {pk['nn_distance']:.2f} box diagonals, "
+                        f"{pk['overlap']:.0%} overlapping): try --scene dense")
     if scene == "held":
         add(f"  # held: the object {HELD_FRACTION[0]}–{HELD_FRACTION[1]} of the way from the camera to the table, so the camera")
         add(f"  # stands back: the object's own distance is about the one below × {sum(HELD_FRACTION) / 2:g}.")
@@ -488,14 +548,23 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
     add("    color: [0.75, 1.0]")
     add("    intensity: [0.6, 1.3]")
     add("    shadow_probability: 0.5")
-    add("  # Unlabelled clutter: PyBullet's random shapes, scaled to about the targets' size. To try:")
-    add('  # sources: ["synthscene:shapes"] (everyday cartons, cans, cups, bottles ...; docs/RANDOMIZERS.md), scale: 1 (real sizes),')
-    add("  # distractors: [4, 10]: what it did on LM-O is in docs/RESULTS.md (clutter).")
-    add("  occlusion:")
-    add('    sources: ["pybullet:random_urdfs"]')
-    add("    pool_size: 48")
-    add(f"    scale: {_fmt(1.2 * k)}")
-    add("    distractors: [2, 6]")
+    if scene == "dense":
+        add("  # Everyday clutter at its real size: PyBullet's random shapes, procedural cartons, cans, cups and")
+        add("  # bottles, and scanned YCB objects (CC BY 4.0; synthscene/data/distractors/README.md), as lmo_dense.yaml.")
+        add("  occlusion:")
+        add('    sources: ["pybullet:random_urdfs", "synthscene:shapes", {meshes: "synthscene:distractors/ycb", units: m}]')
+        add("    pool_size: 48")
+        add("    scale: 1.0")
+        add("    distractors: [6, 12]")
+    else:
+        add("  # Unlabelled clutter: PyBullet's random shapes, scaled to about the targets' size. To try:")
+        add('  # sources: ["synthscene:shapes"] (everyday cartons, cans, cups, bottles ...; docs/RANDOMIZERS.md), scale: 1 (real sizes),')
+        add("  # distractors: [4, 10]: what it did on LM-O is in docs/RESULTS.md (clutter).")
+        add("  occlusion:")
+        add('    sources: ["pybullet:random_urdfs"]')
+        add("    pool_size: 48")
+        add(f"    scale: {_fmt(1.2 * k)}")
+        add("    distractors: [2, 6]")
     add("    occluders: [0, 1]")
     add("    visibility: [0.4, 0.8]")
     add("  texture:")
