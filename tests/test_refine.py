@@ -421,3 +421,60 @@ def test_inspect_diagnose_and_refine_measure_one_brightness(tmp_path):
     res = refine(src, diag, tmp_path / "new.yaml")
     (light,) = _by_key(res)["randomizers.lighting.intensity"]
     assert f"({inspected:.3g} grey levels, per image" in light["why"]
+
+
+def _with_composition(diag: Path, spread_out: bool, only: tuple[str, ...] | None = None) -> Path:
+    """report.json given a composition table as `diagnose` writes it: renders whose objects stand
+    farther apart, overlap less and spread more than the photos' (or the reverse)."""
+    from synthscene.diagnosis.composition import advice, compare
+
+    rng = np.random.default_rng(0)
+    packed = {"nn_distance": rng.uniform(0.3, 0.8, 300), "overlap": (rng.random(300) < 0.7).astype(float),
+              "center_spread": rng.uniform(0.12, 0.18, 60), "visibility": rng.uniform(0.5, 1.0, 300)}
+    apart = {"nn_distance": rng.uniform(0.8, 1.4, 300), "overlap": (rng.random(300) < 0.3).astype(float),
+             "center_spread": rng.uniform(0.18, 0.26, 60), "visibility": np.ones(300)}
+    syn, gold = (apart, packed) if spread_out else (packed, apart)
+    if only:
+        syn = {k: (v if k in only else gold[k]) for k, v in syn.items()}
+    table = compare(syn, gold)
+    rep = json.loads((diag / "report.json").read_text())
+    rep["composition"] = {"statistics": table, "advice": advice(table)}
+    (diag / "report.json").write_text(json.dumps(rep))
+    return diag
+
+
+def test_renders_spread_out_more_than_the_photos_get_the_dense_layout_then_a_smaller_region(tmp_path):
+    """diagnosis/composition.py's large gaps, two or more packing statistics agreeing: drop → dense
+    (lmo_dense.yaml's region scaled to the assets), then dense → a region ×¾ and tighter spacing."""
+    images = [_image(f"d{k}", BIG, "duck", True) for k in range(12)]
+    diag = _with_composition(_diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4}] * 10), spread_out=True)
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "r1.yaml")
+    changes = _by_key(res)
+    assert changes["randomizers.pose.mode"][0]["to"] == "dense"
+    assert changes["randomizers.pose.mode"][0]["dimension"] == "composition"
+    assert "nn_distance" in changes["randomizers.pose.mode"][0]["slice"]
+    r1 = load_config(tmp_path / "r1.yaml")
+    assert r1.randomizers.pose.mode == "dense" and r1.randomizers.pose.dense.size[1] < 0.6  # the duck is small
+    res2 = refine(tmp_path / "r1.yaml", diag, tmp_path / "r2.yaml", force=True)
+    r2 = load_config(tmp_path / "r2.yaml").randomizers.pose.dense
+    assert r2.size == pytest.approx([x * 0.75 for x in r1.randomizers.pose.dense.size], rel=0.01)
+    assert r2.spacing[0] < r1.randomizers.pose.dense.spacing[0]
+    assert all(c["round"] == 2 for c in res2["changes"])
+
+
+def test_renders_more_packed_than_the_photos_spread_the_drop_volume(tmp_path):
+    images = [_image(f"d{k}", BIG, "duck", True) for k in range(12)]
+    diag = _with_composition(_diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4}] * 10), spread_out=False)
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "r.yaml")
+    (vol,) = _by_key(res)["randomizers.pose.volume"]
+    assert vol["to"]["x"][1] == pytest.approx(vol["from"]["x"][1] * 1.33, rel=0.01)
+    assert "randomizers.pose.mode" not in _by_key(res)
+
+
+def test_one_composition_gap_alone_changes_no_layout(tmp_path):
+    images = [_image(f"d{k}", BIG, "duck", True) for k in range(12)]
+    diag = _with_composition(_diagnosis(tmp_path, images, [{"class": "duck", "area": 4e4}] * 10), spread_out=True,
+                             only=("nn_distance",))
+    res = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "r.yaml")
+    assert not {"randomizers.pose.mode", "randomizers.pose.dense", "randomizers.pose.volume"} & set(_by_key(res))
+    assert any("composition nn_distance: a large gap alone" in n for n in res["notes"])

@@ -161,7 +161,8 @@ class _Plan:
         self.changes.append({"round": self.round, "key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new),
                              "slice": finding and finding["slice"], "dimension": finding and finding["dim"],
                              "bin": finding and finding["label"], "figures": finding and _figures(finding),
-                             "why": (f"{_finding_text(finding, self.overall)}; " if finding else "") + why})
+                             "why": (f"{finding.get('text') or _finding_text(finding, self.overall)}; " if finding else "")
+                             + why})
 
 
 def _r(x: float, digits: int = 3) -> float:
@@ -395,7 +396,67 @@ def _border_rule(plan: _Plan) -> None:
                     f"× (1 − 2·{gap:g}), so targets reach the image sides")
 
 
-RULES = (_class_rule, _size_rule, _visibility_rule, _brightness_rule, _blur_rule, _elevation_rule, _border_rule)
+# Composition statistics the layout moves (diagnosis/composition.py), and which way the synthetic
+# value lies when the renders are spread out more than the photos.
+PACKING = {"nn_distance": 1, "center_spread": 1, "overlap": -1, "visibility": 1}
+LMO_MEDIAN_EXTENT = 0.139  # m: the LM-O meshes' median largest side, the scale DenseConfig's defaults are for
+PACK, SPREAD = 0.75, 1.33  # one round's factor on the region (dense) or volume (drop): ×¾ packs, ×4/3 spreads
+
+
+def _composition_rule(plan: _Plan) -> None:
+    """Act on the layout when the composition table (report.json "composition", as `inspect --gold`)
+    has clearly large gaps in at least two packing statistics pointing the same way: the renders'
+    objects spread out more (or less) than the photos'. Drop → dense layout; dense → a smaller (larger)
+    region, tighter (looser) spacing; drop spread too thin → a larger volume. One sized step a round."""
+    comp = plan.report.get("composition") or {}
+    votes = {1: [], -1: []}  # 1: renders more spread out than the photos
+    for a in comp.get("advice") or []:
+        sign = PACKING.get(a["statistic"])
+        if sign and a["gap"]:
+            votes[sign if a["gap"] > 0 else -sign].append(a)
+    way = 1 if len(votes[1]) >= 2 else -1 if len(votes[-1]) >= 2 else 0
+    if not way:
+        for a in votes[1] + votes[-1]:
+            plan.notes.append(f"composition {a['statistic']}: a large gap alone; the layout is changed when two "
+                              "packing statistics agree")
+        return
+    pose, acting = plan.cfg.randomizers.pose, votes[way]
+    text = "; ".join(a["why"].split(": ")[0] for a in acting)
+    finding = {"slice": "composition " + ", ".join(a["statistic"] for a in acting), "dim": "composition",
+               "label": ",".join(a["statistic"] for a in acting), "text": text}
+    if pose.mode == "drop" and way == 1:
+        ext = _extents(plan.cfg)
+        k = float(np.median([e.max() for e in ext])) / LMO_MEDIAN_EXTENT if ext else 1.0
+        dense = {"centre": {"x": [-_r(0.05 * k), _r(0.05 * k)], "y": [-_r(0.05 * k), _r(0.05 * k)]},
+                 "size": _rng(0.40 * k, 0.60 * k), "aspect": [0.5, 2.0], "spacing": [0.55, 0.85],
+                 "ring": _rng(0.10 * k, 0.30 * k), "ring_share": [0.4, 0.7]}
+        plan.change("randomizers.pose.mode", "drop", "dense", finding,
+                    "the objects packed into one region drawn per image, among each other (pose mode dense)")
+        plan.change("randomizers.pose.dense", None, dense, finding,
+                    f"lmo_dense.yaml's region, scaled by the assets' size (× {k:.2g})")
+    elif pose.mode == "dense":
+        d = pose.dense
+        f = PACK if way == 1 else SPREAD
+        size = d.size if d else (0.40, 0.60)
+        spacing = d.spacing if d else (0.55, 0.85)
+        new = (d.model_dump(mode="json") if d else {})
+        new["size"] = _rng(*guard.bound_range(size, [x * f for x in size], 0.05))
+        new["spacing"] = _rng(*guard.bound_range(spacing, [min(1.5, x * (0.85 if way == 1 else 1.15)) for x in spacing],
+                                                  0.2, 1.5))
+        plan.change("randomizers.pose.dense", d.model_dump(mode="json") if d else None, new, finding,
+                    f"{'a smaller region, neighbours closer' if way == 1 else 'a larger region, neighbours farther apart'}"
+                    f" (region × {f:g})")
+    elif pose.mode == "drop":  # the renders' objects closer together than the photos': more room
+        v = pose.volume
+        old = {"x": list(v.x), "y": list(v.y), "z": list(v.z)}
+        new = {"x": _rng(v.x[0] * SPREAD, v.x[1] * SPREAD), "y": _rng(v.y[0] * SPREAD, v.y[1] * SPREAD), "z": list(v.z)}
+        plan.change("randomizers.pose.volume", old, new, finding, f"the objects spread over more ground (× {SPREAD:g})")
+    else:
+        plan.notes.append(f"{finding['slice']}: pose mode {pose.mode} has no layout to pack or spread; not changed")
+
+
+RULES = (_class_rule, _size_rule, _visibility_rule, _brightness_rule, _blur_rule, _elevation_rule, _border_rule,
+         _composition_rule)
 
 
 # ---- writing -------------------------------------------------------------------------------------
