@@ -26,8 +26,8 @@ import numpy as np
 
 from ..core.errors import BadInput
 from ..core.schema import ASSET_NAME, MAX_IMAGES, name_from_file
+from ..randomizers.layout import LMO_MEDIAN_EXTENT
 
-LMO_MEDIAN_EXTENT = 0.139  # m: the median largest side of the 8 LM-O meshes, the scale lmo.yaml's numbers are for
 DIAGONAL_35MM = math.hypot(36.0, 24.0)  # mm: a 35 mm film frame's diagonal, which the EXIF 35 mm equivalent refers to
 GUESSED_FOV = 50.0  # degrees, vertical: a phone or webcam's main camera, roughly
 #: `--scene`: how the objects appear in the photos, as the pose modes (randomizers/pose.py) can make it

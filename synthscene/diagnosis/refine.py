@@ -26,6 +26,7 @@ from ..core.schema import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash
 from ..core.yamlfile import read_yaml
 from ..core.errors import BadInput, SynthsceneError
 from ..core.schema import MAX_ASSET_COUNT
+from ..randomizers.layout import LMO_MEDIAN_EXTENT
 from . import guard
 
 ACTING = ("under-covered", "covered-failing")
@@ -399,7 +400,6 @@ def _border_rule(plan: _Plan) -> None:
 # Composition statistics the layout moves (diagnosis/composition.py), and which way the synthetic
 # value lies when the renders are spread out more than the photos.
 PACKING = {"nn_distance": 1, "center_spread": 1, "overlap": -1, "visibility": 1}
-LMO_MEDIAN_EXTENT = 0.139  # m: the LM-O meshes' median largest side, the scale DenseConfig's defaults are for
 PACK, SPREAD = 0.75, 1.33  # one round's factor on the region (dense) or volume (drop): ×¾ packs, ×4/3 spreads
 
 

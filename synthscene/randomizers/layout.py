@@ -29,6 +29,11 @@ from pydantic import field_validator
 from ..core.schema import Range, StrictModel
 
 
+#: m: the median largest side of the 8 LM-O meshes, the object size DenseConfig's defaults (and
+#: configs/lmo.yaml's lengths) were tuned for; `init` and `refine` scale them by the user's objects' size.
+LMO_MEDIAN_EXTENT = 0.139
+
+
 class DenseCentre(StrictModel):
     x: Range = (-0.05, 0.05)
     y: Range = (-0.05, 0.05)
