@@ -629,6 +629,10 @@ def test_converging_arms_stop_on_the_diagnosis_split_and_say_so(tmp_path):
     real, ft, syn = arms["real-k2-s0"], arms["finetune-k2-s0"], arms["synthetic-s0"]
     assert real.epochs == ft.epochs == 7 and real.budget is None and "patience 3" in real.note
     assert syn.epochs == 2 and syn.budget == 10  # the synthetic arm keeps its images_seen budget
+    conv = load_bench_config(bench_file(tmp_path, diagnosis_fraction=0.3, real_k=[2, "all"],
+                                        arms=["synthetic", "real", "finetune", "converged"], profiles={"toy": toy}))
+    ids = [a.id for a in plan_arms(conv, conv.budget(), len(split.train), 5)]
+    assert "real-kall-s0" in ids and "real-converged-s0" not in ids  # the same training: not twice
     r = Runner(cfg, cfg.budget(), tmp_path / "o", split, gold, tmp_path, "h", gold.names, print, list(arms.values()))
     assert r.spec(ft)["converged"]["patience"] == 3 and len(r.spec(ft)["converged"]["val"]) == len(split.diagnosis)
     assert r.spec(syn)["curve"] is True and "converged" not in r.spec(syn)

@@ -202,7 +202,8 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
                 legacy = min(budget.max_epochs, max(legacy, math.ceil(floor / k)))
             n = n_synth + k * budget.mixed_real_repeat if kind == "mixed" else k
             add(kind, k, label, n, legacy)
-    if "converged" in cfg.arms:
+    # With real arms converging, real-kall is the converged reference already: not trained twice.
+    if "converged" in cfg.arms and not ("real" in budget.converge and "real" in cfg.arms and "all" in cfg.real_k):
         c = budget.converged
         for s in seeds if "real-converged" in budget.seeded_arms else seeds[:1]:
             arms.append(Arm("converged", n_train, "all", c.max_epochs, s, n_train, None, converged_note(c)))
