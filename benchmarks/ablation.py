@@ -142,6 +142,8 @@ def main() -> None:
     ap.add_argument("--finetune", type=int, metavar="K",
                     help="also fine-tune each variant's detectors on the first K real photos, and train the "
                          "real-only references once")
+    ap.add_argument("--no-references", action="store_true",
+                    help="with --finetune: skip the real-only references (e.g. to print the table of cached arms)")
     ap.add_argument("--data", help="folder of the rendered synthetic datasets (default: the bench config's out)")
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
@@ -219,7 +221,7 @@ def main() -> None:
                 "train_seconds": round(statistics.fmean(r["train_seconds"] for r in ft), 1)}
         rows[name]["minutes"] = round((time.perf_counter() - start) / 60, 1)
     references = {}  # after the variants: a run cut short has the comparisons first
-    if args.finetune:
+    if args.finetune and not args.no_references:
         ref_runner = Runner(cfg, b, out / "references", split, gold, out, None, list(gold.names), print)
         ks = sorted({len(split.train) if k == "all" else k for k in cfg.real_k})
         for k in ks:
