@@ -26,7 +26,7 @@ from ..core.schema import PYBULLET_PREFIX, SYNTHSCENE_PREFIX, json_hash
 from ..core.yamlfile import read_yaml
 from ..core.errors import BadInput, SynthsceneError
 from ..core.schema import MAX_ASSET_COUNT
-from ..randomizers.layout import LMO_MEDIAN_EXTENT
+from ..randomizers.layout import LMO_MEDIAN_EXTENT, DenseConfig
 from . import guard
 
 ACTING = ("under-covered", "covered-failing")
@@ -435,15 +435,13 @@ def _composition_rule(plan: _Plan) -> None:
         plan.change("randomizers.pose.dense", None, dense, finding,
                     f"lmo_dense.yaml's region, scaled by the assets' size (× {k:.2g})")
     elif pose.mode == "dense":
-        d = pose.dense
+        d = pose.dense or DenseConfig()  # unset: the defaults mode dense draws from
         f = PACK if way == 1 else SPREAD
-        size = d.size if d else (0.40, 0.60)
-        spacing = d.spacing if d else (0.55, 0.85)
-        new = (d.model_dump(mode="json") if d else {})
-        new["size"] = _rng(*guard.bound_range(size, [x * f for x in size], 0.05))
-        new["spacing"] = _rng(*guard.bound_range(spacing, [min(1.5, x * (0.85 if way == 1 else 1.15)) for x in spacing],
+        new = d.model_dump(mode="json") if pose.dense else {}
+        new["size"] = _rng(*guard.bound_range(d.size, [x * f for x in d.size], 0.05))
+        new["spacing"] = _rng(*guard.bound_range(d.spacing, [min(1.5, x * (0.85 if way == 1 else 1.15)) for x in d.spacing],
                                                   0.2, 1.5))
-        plan.change("randomizers.pose.dense", d.model_dump(mode="json") if d else None, new, finding,
+        plan.change("randomizers.pose.dense", pose.dense.model_dump(mode="json") if pose.dense else None, new, finding,
                     f"{'a smaller region, neighbours closer' if way == 1 else 'a larger region, neighbours farther apart'}"
                     f" (region × {f:g})")
     elif pose.mode == "drop":  # the renders' objects closer together than the photos': more room
