@@ -28,6 +28,15 @@ twice the pooled seed std is "no measurable effect", in the table itself. Synthe
 
     python benchmarks/ablation.py configs/bench_lmo.yaml --profile steer --finetune 10 \\
         --dataset dense=configs/lmo_dense.yaml --out ../out/bench_lmo/steer-ablation
+
+`--loop 1` (or 2 rounds), with --finetune: the diagnose → refine loop on each variant's fine-tuned
+detectors (variants with a config file; `--loop-from synthetic`: on the synthetic-only ones, the M
+images added to the synthetic ones): per seed, the fine-tuned weights are diagnosed on the
+diagnosis split, the variant's config refined, the profile's `targeted_images` rendered from the
+refined config (targeted) and from the unchanged one with the same new seed (untargeted), and both
+continue the fine-tuned weights on the K photos (× `mixed_real_repeat`) + those images for
+`targeted_images_seen` presentations. Reported: targeted − untargeted paired by seed (with the
+noise verdict) and the recall of the aimed slices before and after.
 """
 from __future__ import annotations
 
@@ -104,6 +113,34 @@ def mean_curve(runs: list[dict]) -> list[dict]:
             for i in range(n)]
 
 
+def loop_summary(results: list[dict], targeted_summary) -> dict:
+    """The benchmark's targeted summary of the loop arms, with each round's mAP50 per arm kind and the
+    paired targeted − untargeted verdict."""
+    out = {"summary": targeted_summary(results), "rounds": {}}
+    for t, u in (("targeted", "untargeted"), ("targeted2", "untargeted2")):
+        per = {k: {r["seed"]: round(r["eval"]["mAP50"], 4) for r in results if r["kind"] == k} for k in (t, u)}
+        if per[t] and per[u]:
+            out["rounds"][t] = {"targeted": summary(list(per[t].values())), "untargeted": summary(list(per[u].values())),
+                                "per_seed": per, "images_seen": next(r["images_seen"] for r in results if r["kind"] == t),
+                                "vs_untargeted": paired(per[u], per[t])}
+    return out
+
+
+def print_loop(name: str, loop: dict) -> None:
+    s = loop["summary"] or {}
+    print(f"\nLoop on {name}'s {s.get('start', 'fine-tuned')} detectors (targeted − untargeted paired by seed):\n")
+    print("| round | images seen | targeted mAP50 | untargeted mAP50 | targeted − untargeted |\n|---|---|---|---|---|")
+    for rnd, r in loop["rounds"].items():
+        print(f"| {2 if rnd.endswith('2') else 1} | {r['images_seen']} | {cell(r['targeted'])} | "
+              f"{cell(r['untargeted'])} | {verdict_cell(r['vs_untargeted'])} |")
+    rows = [(w, sl, r["seed"], v) for r in s.get("per_seed", []) for w, sls in r["slices"].items() for sl, v in sls.items()]
+    if rows:
+        print("\n| split | aimed slice (round 1) | seed | before | targeted | untargeted |\n|---|---|---|---|---|---|")
+        for w, sl, seed, v in rows:
+            print(f"| {w} | {sl} | {seed} | " + " | ".join(
+                "–" if v[k] is None else f"{v[k]:.3f}" for k in ("before", "targeted", "untargeted")) + " |")
+
+
 def cell(s: dict) -> str:
     return f"{s['mean']:.3f} ± {s['std']:.3f}"
 
@@ -144,13 +181,21 @@ def main() -> None:
                          "real-only references once")
     ap.add_argument("--no-references", action="store_true",
                     help="with --finetune: skip the real-only references (e.g. to print the table of cached arms)")
+    ap.add_argument("--loop", type=int, choices=(1, 2),
+                    help="targeted vs untargeted images from each variant's detectors, 1 or 2 rounds")
+    ap.add_argument("--loop-from", choices=("finetune", "synthetic"), default="finetune",
+                    help="the detectors the loop builds on: the fine-tuned ones (needs --finetune; default) or the "
+                         "synthetic-only ones (their M images added to the synthetic ones, the synthetic budget)")
     ap.add_argument("--data", help="folder of the rendered synthetic datasets (default: the bench config's out)")
     ap.add_argument("--out", default="out/ablation")
     args = ap.parse_args()
 
     from synthscene import load_config, prepare
     from synthscene.benchmark.bench_config import load_bench_config
-    from synthscene.benchmark.run import Arm, Runner, converged_note, ensure_synthetic, epochs_for, split_gold
+    from synthscene.benchmark.bench_config import ROUND2
+    from synthscene.benchmark.report import targeted_summary
+    from synthscene.benchmark.run import (EXTRA_KINDS, Arm, Runner, converged_note, ensure_synthetic, epochs_for,
+                                          plan_arms, split_gold)
     from synthscene.realdata.gold import load_gold
 
     cfg = load_bench_config(args.bench)
@@ -164,23 +209,28 @@ def main() -> None:
     base_name, _, base_path = (args.base or "all=").partition("=")
     if not base_name:
         raise SystemExit(f"--base {args.base!r}: expected NAME=CONFIG")
-    base = prepare(load_config(base_path or cfg.dataset))
-    # (name, dataset config, budget overrides, Ultralytics arguments)
-    variants = [] if args.no_all else [(base_name, base, {}, {})]
-    variants += [(f"no-{n}", without(base, n), {}, {}) for n in args.off]
+    base_path = Path(base_path or cfg.dataset).resolve()
+    base = prepare(load_config(base_path))
+    # (name, dataset config, its file (None: changed in memory), budget overrides, Ultralytics arguments)
+    variants = [] if args.no_all else [(base_name, base, base_path, {}, {})]
+    variants += [(f"no-{n}", without(base, n), None, {}, {}) for n in args.off]
     if args.none:
-        variants.append(("none", without(base, *args.off), {}, {}))
+        variants.append(("none", without(base, *args.off), None, {}, {}))
     for spec in args.dataset:
         name, sep, path = spec.partition("=")
         if not sep:
             raise SystemExit(f"--dataset {spec!r}: expected NAME=CONFIG")
-        variants.append((name, prepare(load_config(path)), {}, {}))
+        variants.append((name, prepare(load_config(path)), Path(path).resolve(), {}, {}))
     for spec in args.train:
         name, kv = parse_train(spec)
-        variants.append((name, base, {k: v for k, v in kv.items() if k in BUDGET_KEYS},
+        variants.append((name, base, base_path, {k: v for k, v in kv.items() if k in BUDGET_KEYS},
                          {k: v for k, v in kv.items() if k not in BUDGET_KEYS}))
     if args.finetune is not None and not 1 <= args.finetune <= len(split.train):
         raise SystemExit(f"--finetune {args.finetune}: the train pool has {len(split.train)} photos")
+    if args.loop and args.loop_from == "finetune" and not args.finetune:
+        raise SystemExit("--loop builds on the fine-tuned detectors: give --finetune K too (or --loop-from synthetic)")
+    if args.loop and not b.targeted_images:
+        raise SystemExit(f"--loop: profile {args.profile or cfg.profile} has no targeted_images (M)")
     out = Path(args.out).resolve()
     data_dir = Path(args.data or cfg.out or args.out).resolve()
     wall = time.perf_counter()
@@ -192,16 +242,28 @@ def main() -> None:
         epochs, want, note = epochs_for(b, k, getattr(b.epochs, kind))
         return Arm(kind, k, label, epochs, seed, k, want, note, start)
 
+    label = "all" if args.finetune == len(split.train) else str(args.finetune)
     rows = {}
-    for name, dcfg, budget_over, train_over in variants:
-        vb = b.model_copy(update={**budget_over, "args": {**b.args, **train_over}})
+    for name, dcfg, path, budget_over, train_over in variants:
+        vb = b.model_copy(update={**budget_over, "args": {**b.args, **train_over}, "seeds": seeds,
+                                  "targeted_from": args.loop_from})
         start = time.perf_counter()
         synthetic, h, names, _ = ensure_synthetic(cfg, vb, data_dir, dataset=dcfg)
         arms_dir = Path(args.base_arms).resolve() if name == base_name and args.base_arms else out / name
         n = len([p for p in (synthetic / "images" / "train").iterdir()])
         epochs, want, note = epochs_for(vb, n, vb.epochs.synthetic)  # as the benchmark's arms (cached ones match)
         synth_arms = [Arm("synthetic", None, "0", epochs, s, n, want, note) for s in seeds]
-        runner = Runner(cfg, vb, arms_dir, split, gold, synthetic, h, names, print, synth_arms)
+        ft_arms = [real_arm("finetune", args.finetune, label, s, s) for s in seeds] if args.finetune else []
+        loop_arms = []
+        if args.loop and path is None:
+            print(f"{name}: --loop refines a config file; this variant is changed in memory: no loop")
+        elif args.loop:  # the benchmark's own plan of the targeted arms on the fine-tuned ones
+            kinds = ["targeted", "untargeted"] + (list(ROUND2) if args.loop == 2 else [])
+            vcfg = cfg.model_copy(update={"dataset": path, "real_k": [args.finetune or 1],
+                                          "arms": ["synthetic", "finetune", *kinds]})
+            loop_arms = [a for a in plan_arms(vcfg, vb, len(split.train), n) if a.kind in EXTRA_KINDS]
+        runner = Runner(cfg.model_copy(update={"dataset": path or base_path}), vb, arms_dir, split, gold, synthetic,
+                        h, names, print, synth_arms + ft_arms + loop_arms)
         runs = [runner.run(a) for a in synth_arms]
         rows[name] = {
             "mAP50": summary([r["eval"]["mAP50"] for r in runs]),
@@ -211,14 +273,15 @@ def main() -> None:
             "train_seconds": round(statistics.fmean(r["train_seconds"] for r in runs), 1),
             "args": {**budget_over, **train_over}, "dataset_hash": h[:10], "curve": mean_curve(runs)}
         if args.finetune:
-            label = "all" if args.finetune == len(split.train) else str(args.finetune)
-            ft = [runner.run(real_arm("finetune", args.finetune, label, s, s)) for s in seeds]
+            ft = [runner.run(a) for a in ft_arms]
             rows[name]["finetune"] = {
                 "mAP50": summary([r["eval"]["mAP50"] for r in ft]),
                 "mAP50-95": summary([r["eval"]["mAP50-95"] for r in ft]),
                 "per_seed_mAP50": {r["seed"]: round(r["eval"]["mAP50"], 4) for r in ft},
                 "epochs_run": [r["epochs_run"] for r in ft], "k": args.finetune,
                 "train_seconds": round(statistics.fmean(r["train_seconds"] for r in ft), 1)}
+        if loop_arms:
+            rows[name]["loop"] = loop_summary([runner.run(a) for a in loop_arms], targeted_summary)
         rows[name]["minutes"] = round((time.perf_counter() - start) / 60, 1)
     references = {}  # after the variants: a run cut short has the comparisons first
     if args.finetune and not args.no_references:
@@ -250,6 +313,9 @@ def main() -> None:
         print(f"| reference {name} (real only, one seed) | {ref['mAP50']:.3f} | {ref['mAP50-95']:.3f} | | "
               f"{'| |' if args.finetune else ''} {ref['images_seen']} ({ref['epochs_run']} epochs) | "
               f"{ref['train_seconds']:.0f} | 1 |")
+    for name, row in rows.items():
+        if row.get("loop"):
+            print_loop(name, row["loop"])
     curves = {n: r["curve"] for n, r in rows.items() if r["curve"]}
     if curves:
         print("\nSynthetic val mAP50 by epoch (mean over seeds):\n")

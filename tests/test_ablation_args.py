@@ -48,3 +48,24 @@ def test_mean_curve_over_seeds_and_to_the_shortest():
             {"curve": [{"epoch": 1, "mAP50": 0.2}]}, {}]
     assert ablation.mean_curve(runs) == [{"epoch": 1, "mAP50": 0.15}]
     assert ablation.mean_curve([{}]) == []
+
+
+def test_loop_rows_pair_targeted_with_untargeted_by_seed_and_print_the_aimed_slices(capsys):
+    from synthscene.benchmark.report import targeted_summary
+
+    def arm(kind, seed, m, small):
+        return {"kind": kind, "seed": seed, "images_seen": 3000, "epochs": 10, "eval": {"mAP50": m, "mAP50-95": m / 2},
+                "start": {"from": "finetune-k10", "seed": seed},
+                "targeted": {"after": {"eval": {"coco_size: small": small}}, "before": {"eval": {"coco_size: small": 0.2}}}}
+
+    results = [arm("targeted", 0, 0.70, 0.5), arm("targeted", 1, 0.72, 0.6),
+               arm("untargeted", 0, 0.60, 0.3), arm("untargeted", 1, 0.61, 0.3)]
+    loop = ablation.loop_summary(results, targeted_summary)
+    r1 = loop["rounds"]["targeted"]
+    assert r1["vs_untargeted"]["delta"] == pytest.approx(0.105) and r1["vs_untargeted"]["verdict"] == "better"
+    assert r1["targeted"]["mean"] == 0.71 and "targeted2" not in loop["rounds"]
+    assert loop["summary"]["start"] == "finetune-k10"
+    ablation.print_loop("lmo", loop)
+    out = capsys.readouterr().out
+    assert "Loop on lmo's finetune-k10 detectors" in out and "| 1 | 3000 | 0.710 ± 0.014 | 0.605 ± 0.007 |" in out
+    assert "| eval | coco_size: small | 1 | 0.200 | 0.600 | 0.300 |" in out

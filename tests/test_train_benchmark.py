@@ -307,7 +307,7 @@ def fake_pipeline(monkeypatch) -> tuple[dict, callable]:
         calls["diagnose"].append((arm, Path(gold).name, {file_digest(p) for p in (Path(gold) / "images").iterdir()}))
         Path(out).mkdir(parents=True)
         (Path(out) / "report.json").write_text(json.dumps({"slices": {"coco_size": {"bins": [
-            {"label": b, "recall": RECALL[b][_kind(arm)]} for b in ("small", "large")]}}}))
+            {"label": b, "recall": RECALL[b].get(_kind(arm), 0.2)} for b in ("small", "large")]}}}))
 
     def refine(config_path, diagnosis_dir, out, images=None):
         calls["refine"].append((Path(config_path), Path(diagnosis_dir).name, images))
@@ -384,6 +384,54 @@ def test_targeted_arm_with_a_stand_in_refine(tmp_path, monkeypatch):
     assert t["round2"] is None
     text = report_md.read_text()
     assert "## Targeted vs untargeted images" in text and "round 2" not in text
+
+
+@needs_gold
+def test_targeted_arms_can_build_on_the_fine_tuned_detector(tmp_path, monkeypatch):
+    """targeted_from finetune: the loop a user runs once ten photos are labelled. Diagnose the fine-tuned
+    weights, refine, render M images; both arms continue the fine-tuned weights of their seed on the k real
+    photos (listed mixed_real_repeat times) + the M images, targeted_images_seen presentations, with the
+    fine-tune arguments; aimed slices measured before (the fine-tuned arm) and after."""
+    from synthscene.benchmark import run as bm
+
+    calls, refine = fake_pipeline(monkeypatch)
+    toy = {**TOY, "seeds": [0, 1], "targeted_images": 4, "targeted_from": "finetune", "targeted_images_seen": 16,
+           "mixed_real_repeat": 2, "finetune_args": {"nbs": 4},
+           "seeded_arms": ["synthetic", "finetune-k2", "targeted", "untargeted"]}
+    bench = bench_file(tmp_path, arms=["synthetic", "real", "finetune", "targeted", "untargeted"],
+                       diagnosis_fraction=0.25, profiles={"toy": toy})
+    report_md = bm.run_benchmark(bench, refine=refine, log=lambda m: None)
+    out = report_md.parent
+    report = json.loads((out / "report.json").read_text())
+    arms = {a["id"]: a for a in report["arms"]}
+    trained = {t["arm"]: t for t in calls["train"]}
+    real = str(out / "real" / "train-k2" / "images")
+    for s in (0, 1):
+        t, u = trained[f"targeted-s{s}"], trained[f"untargeted-s{s}"]
+        assert t["model"].endswith(f"/finetune-k2-s{s}/run/weights/last.pt") and u["model"] == t["model"]
+        assert t["epochs"] == u["epochs"] == 2 and arms[f"targeted-s{s}"]["images_seen"] == 16
+        assert arms[f"targeted-s{s}"]["equal_budget"] and arms[f"targeted-s{s}"]["start"]["from"] == "finetune-k2"
+        extra = json.loads((out / "arms" / f"targeted-s{s}" / "arm.json").read_text())["extra"]
+        assert t["train"] == [real, real, extra["dataset"] + "/images/train"]  # no base synthetic images
+        assert json.loads((out / "arms" / f"untargeted-s{s}" / "arm.json").read_text())["spec"]["args"]["nbs"] == 4
+    # refine read the fine-tuned weights' diagnosis; the slice effect compares against them
+    assert len(calls["refine"]) == 2 and {a for a, w, _ in calls["diagnose"] if w == "diagnosis"} >= {
+        "finetune-k2-s0", "finetune-k2-s1"}
+    t = report["targeted"]
+    assert t["start"] == "finetune-k2"
+    assert t["per_seed"][0]["slices"]["eval"]["coco_size: small"] == {
+        "before": 0.2, "targeted": 0.9, "untargeted": 0.4, "diff": pytest.approx(0.5)}
+    assert "start from the same finetune-k2 arm's weights and train on the 2 real photos" in report_md.read_text()
+    _assert_no_leak(calls, *_split_digests(tmp_path, report))
+
+
+def test_targeted_from_finetune_needs_the_finetune_arm(tmp_path):
+    from synthscene.benchmark.bench_config import load_bench_config
+
+    bench = bench_file(tmp_path, arms=["synthetic", "targeted", "untargeted"], diagnosis_fraction=0.25,
+                       profiles={"toy": {**TOY, "targeted_images": 4, "targeted_from": "finetune"}})
+    with pytest.raises(BadInput, match="targeted_from finetune .* list `finetune`"):
+        load_bench_config(bench)
 
 
 @needs_gold
@@ -613,6 +661,21 @@ def test_lmo_steer_profile_compares_datasets():
     assert b.fixed_threads and b.threads == 2 and len(b.seeds) >= 2
     assert b.images_seen == 36000 and b.synthetic_curve and set(b.converge) == {"real", "finetune"}
     assert "finetune-k10" in b.seeded_arms
+
+
+def test_lmo_steer_loop_builds_on_the_fine_tuned_detectors():
+    """The steer profile's loop: each seed's targeted / untargeted arms start from that seed's fine-tune
+    on 10 photos and train 10 × 10 photos + 200 images (round 2: + 200 more) for 3,000 presentations."""
+    from synthscene.benchmark.run import plan_arms
+
+    cfg = lmo()
+    arms = {a.id: a for a in plan_arms(cfg, cfg.budget("steer"), 80, 1795)}
+    for s in (0, 1):
+        t, u, t2 = arms[f"targeted-s{s}"], arms[f"untargeted-s{s}"], arms[f"targeted2-s{s}"]
+        assert t.start_kind == "finetune-k10" and t.start_seed == s and t.on_finetune
+        assert t.n_images == u.n_images == 300 and t.epochs == u.epochs == 10 and t.equal
+        assert t2.start_kind == "targeted" and t2.n_images == 500 and t2.epochs == 6 and t2.on_finetune
+    assert arms["finetune-k10-s1"].start_kind == "synthetic" and not arms["finetune-k10-s1"].on_finetune
 
 
 def test_converging_arms_stop_on_the_diagnosis_split_and_say_so(tmp_path):

@@ -73,6 +73,12 @@ class Budget(StrictModel):
     # (mAP50 per epoch in the arm's record): shows whether its budget let it flatten.
     synthetic_curve: bool = False
     targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones, per round
+    # What the targeted / untargeted arms build on: the synthetic arm (they add their M images to the
+    # synthetic ones, `epochs.synthetic` / images_seen) or the fine-tuned one (the first real_k photos,
+    # listed `mixed_real_repeat` times, + the M images of each round; `targeted_images_seen`
+    # presentations, `finetune_args`): the user's loop once ten photos are labelled (docs/TARGETED.md).
+    targeted_from: Literal["synthetic", "finetune"] = "synthetic"
+    targeted_images_seen: int | None = Field(None, ge=1)  # from finetune: each arm's budget (unset: epochs.finetune)
     bootstrap: int = Field(200, ge=1)  # resamples of the evaluation images for the mAP50 interval
 
     @field_validator("seeds")
@@ -123,6 +129,10 @@ class BenchConfig(StrictModel):
             bad = [n for n, b in self.profiles.items() if not b.targeted_images]
             if bad:
                 raise ValueError(f"arms: targeted/untargeted need targeted_images ≥ 1 in profiles {bad}")
+            bad = [n for n, b in self.profiles.items() if b.targeted_from == "finetune" and "finetune" not in self.arms]
+            if bad:
+                raise ValueError(f"profiles {bad}: targeted_from finetune starts from the fine-tune arm's weights; "
+                                 "list `finetune` in arms too")
         bad = [n for n, b in self.profiles.items() if b.converge and not self.diagnosis_fraction]
         if bad:
             raise ValueError(f"profiles {bad}: `converge` stops early on the diagnosis split: set diagnosis_fraction > 0")

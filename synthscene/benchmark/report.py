@@ -73,7 +73,7 @@ def targeted_summary(arms: list[dict]) -> dict | None:
             for name, v in rows.items():
                 if v["diff"] is not None:
                     slice_diff.setdefault(which, {}).setdefault(name, []).append(v["diff"])
-    return {"per_seed": per_seed, "diff": diff,
+    return {"start": t[seeds[0]]["start"].get("from", "synthetic"), "per_seed": per_seed, "diff": diff,
             "slice_diff": {w: {n: summarize(v) for n, v in rows.items()} for w, rows in slice_diff.items()},
             "round2": round2_summary(arms)}
 
@@ -354,17 +354,20 @@ def markdown(report: dict) -> str:
 def targeted_markdown(t: dict | None) -> list[str]:
     if not t:
         return []
+    start = t.get("start", "synthetic")
+    data = ("the synthetic images" if start == "synthetic" else f"the {start.rsplit('-k', 1)[-1]} real photos it was "
+            "fine-tuned on")
     lines = ["", "## Targeted vs untargeted images", "",
-             "Both start from the same synthetic arm's weights and add the same number of images (targeted: from "
-             "the config refined on the diagnosis split; untargeted: the unchanged config, the same new seed), "
-             "trained for the same epochs. Difference = targeted − untargeted, per seed.", "",
+             f"Both start from the same {start} arm's weights and train on {data} plus the same number of new images "
+             "(targeted: from the config refined on the diagnosis split; untargeted: the unchanged config, the same "
+             "new seed), for the same epochs. Difference = targeted − untargeted, per seed.", "",
              "| seed | images seen | mAP50 targeted / untargeted / diff | mAP50-95 targeted / untargeted / diff |",
              "|---|---|---|---|"]
     for r in t["per_seed"]:
         cells = [" / ".join(_fmt(r[m][x]) for x in ("targeted", "untargeted", "diff")) for m in ("mAP50", "mAP50-95")]
         lines.append(f"| {r['seed']} | {r['images_seen']:,}{'' if r['equal'] else ' (**unequal**)'} | {cells[0]} | {cells[1]} |")
     lines.append(f"| mean ± std | | {_pm(t['diff']['mAP50'])} | {_pm(t['diff']['mAP50-95'])} |")
-    lines += ["", "Recall of the slices the refinement aimed at (its provenance), before (the synthetic arm) and after:", "",
+    lines += ["", f"Recall of the slices the refinement aimed at (its provenance), before (the {start} arm) and after:", "",
               "| split | slice | seed | before | targeted | untargeted | diff |", "|---|---|---|---|---|---|---|"]
     for r in t["per_seed"]:
         for which, rows in r["slices"].items():

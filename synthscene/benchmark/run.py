@@ -58,6 +58,7 @@ class Arm:
     budget: int | None = None  # the images_seen asked for (None: the old per-kind epochs)
     note: str = ""  # why images_seen is not the budget ("" when it is)
     start_seed: int | None = None  # seed of the arm it starts from (synthetic; for targeted2: targeted, …)
+    base: str = "synthetic"  # the group a round-1 targeted / untargeted arm builds on (or e.g. finetune-k10)
 
     @property
     def group(self) -> str:
@@ -78,7 +79,12 @@ class Arm:
     @property
     def start_kind(self) -> str | None:
         """The kind of the arm whose weights it starts from (None: the model from scratch)."""
-        return ROUND2.get(self.kind) or ("synthetic" if self.start_seed is not None else None)
+        return ROUND2.get(self.kind) or (self.base if self.start_seed is not None else None)
+
+    @property
+    def on_finetune(self) -> bool:
+        """A targeted / untargeted arm (either round) built on the fine-tuned weights and the k real photos."""
+        return self.kind in EXTRA_KINDS and self.base != "synthetic"
 
     @property
     def images_seen(self) -> int:
@@ -207,6 +213,19 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
         c = budget.converged
         for s in seeds if "real-converged" in budget.seeded_arms else seeds[:1]:
             arms.append(Arm("converged", n_train, "all", c.max_epochs, s, n_train, None, converged_note(c)))
+    if budget.targeted_from == "finetune":  # on the fine-tune arm of the smallest k and its k photos
+        k, label = _ks(cfg, n_train)[0]
+        b = budget.model_copy(update={"images_seen": budget.targeted_images_seen})
+        for rnd, kinds in ((1, ("targeted", "untargeted")), (2, tuple(ROUND2))):
+            for kind in kinds:
+                if kind in cfg.arms:
+                    n = k * budget.mixed_real_repeat + rnd * budget.targeted_images
+                    epochs, want, note = epochs_for(b, n, budget.epochs.finetune)
+                    ft = seeds_of(f"finetune-k{label}")
+                    for s in seeds_of(kind):
+                        start = s if s in (ft if rnd == 1 else seeds_of(ROUND2[kind])) else seeds[0]
+                        arms.append(Arm(kind, k, label, epochs, s, n, want, note, start, f"finetune-k{label}"))
+        return arms
     for kind in ("targeted", "untargeted"):
         if kind in cfg.arms:
             add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic)
@@ -393,6 +412,11 @@ class Runner:
         syn_train, syn_val = self.synth_dirs()
         if arm.kind == "synthetic":
             train_dirs, val_dir = [syn_train], syn_val
+        elif arm.on_finetune:  # the k real photos (repeated) + all M new images of each round
+            real = self.real_view(arm.k).parent / "images"
+            train_dirs = [real] * self.budget.mixed_real_repeat + [
+                d for e in extras for d in (e / "images" / "train", e / "images" / "val") if _image_files(d)]
+            val_dir = real
         elif arm.kind in EXTRA_KINDS:  # the base synthetic images + all M new ones of each round
             train_dirs = [syn_train] + [d for e in extras for d in (e / "images" / "train", e / "images" / "val")
                                         if _image_files(d)]
@@ -425,7 +449,7 @@ class Runner:
 
     def args_of(self, arm: Arm) -> dict:
         b = self.budget
-        return {**b.args, **(b.finetune_args if arm.kind == "finetune" else {})}
+        return {**b.args, **(b.finetune_args if arm.kind == "finetune" or arm.on_finetune else {})}
 
     def synth_arm(self, seed: int) -> Arm:
         return self.planned.get(f"synthetic-s{seed}") or Arm("synthetic", None, "0", self.budget.epochs.synthetic, seed)
@@ -458,7 +482,7 @@ class Runner:
             "batch": b.batch, "seed": arm.seed, "start": start, "real_images": real,
             "synthetic": self.synth_hash if synth else None,
             "synthetic_images": b.synthetic_images if synth else 0,
-            "mixed_real_repeat": b.mixed_real_repeat if arm.kind == "mixed" else None,
+            "mixed_real_repeat": b.mixed_real_repeat if arm.kind == "mixed" or arm.on_finetune else None,
             "args": self.args_of(arm), "names": self.names, "ultralytics": versions()["ultralytics"],
         }
         # The weights depend on the thread count: a fixed one is part of the key, as trained (None:
