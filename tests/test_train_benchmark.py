@@ -92,6 +92,21 @@ def test_targeted_and_untargeted_plan_equal_images_and_epochs():
         assert t[s].epochs == u[s].epochs and t[s].start_seed == u[s].start_seed == s
 
 
+def test_loop_from_the_synthetic_detector_trains_its_own_budget():
+    """targeted_images_seen bounds the loop arms built on the synthetic detector too: the steer regime's
+    synthetic arm is 36,000 presentations, and each loop arm repeating that would cost an hour."""
+    from synthscene.benchmark.run import plan_arms
+
+    cfg = lmo()
+    steer = cfg.budget("steer").model_copy(update={"targeted_from": "synthetic", "targeted_images_seen": 4000})
+    arms = {a.id: a for a in plan_arms(cfg, steer, 80, 1800)}
+    assert arms["synthetic-s0"].epochs == 20  # the synthetic arm keeps images_seen
+    for s in (0, 1):
+        t, u = arms[f"targeted-s{s}"], arms[f"untargeted-s{s}"]
+        assert t.n_images == u.n_images == 2000 and t.epochs == u.epochs == 2 and t.budget == 4000
+        assert t.start_kind == "synthetic" and t.start_seed == s
+
+
 def test_lmo_config_profiles():
     cfg = lmo()
     assert {"cpu", "gpu", "toy"} <= set(cfg.profiles) and cfg.profile == "cpu"

@@ -74,11 +74,12 @@ class Budget(StrictModel):
     synthetic_curve: bool = False
     targeted_images: int = Field(0, ge=0)  # M: images the targeted / untargeted arms add to the synthetic ones, per round
     # What the targeted / untargeted arms build on: the synthetic arm (they add their M images to the
-    # synthetic ones, `epochs.synthetic` / images_seen) or the fine-tuned one (the first real_k photos,
-    # listed `mixed_real_repeat` times, + the M images of each round; `targeted_images_seen`
-    # presentations, `finetune_args`): the user's loop once ten photos are labelled (docs/TARGETED.md).
+    # synthetic ones) or the fine-tuned one (the first real_k photos, listed `mixed_real_repeat` times,
+    # + the M images of each round; `finetune_args`): the user's loop once ten photos are labelled
+    # (docs/TARGETED.md). Each arm trains `targeted_images_seen` presentations; unset, images_seen
+    # (from synthetic: a second full budget) or epochs.finetune (from finetune).
     targeted_from: Literal["synthetic", "finetune"] = "synthetic"
-    targeted_images_seen: int | None = Field(None, ge=1)  # from finetune: each arm's budget (unset: epochs.finetune)
+    targeted_images_seen: int | None = Field(None, ge=1)
     bootstrap: int = Field(200, ge=1)  # resamples of the evaluation images for the mAP50 interval
 
     @field_validator("seeds")

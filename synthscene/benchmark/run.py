@@ -226,6 +226,8 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
                         start = s if s in (ft if rnd == 1 else seeds_of(ROUND2[kind])) else seeds[0]
                         arms.append(Arm(kind, k, label, epochs, s, n, want, note, start, f"finetune-k{label}"))
         return arms
+    if budget.targeted_images_seen:  # continuing the synthetic detector: its own budget, not a second full one
+        budget = budget.model_copy(update={"images_seen": budget.targeted_images_seen})
     for kind in ("targeted", "untargeted"):
         if kind in cfg.arms:
             add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.errors import BadInput
 from ..core.schema import ASSET_NAME, MAX_IMAGES, name_from_file
-from ..randomizers.layout import LMO_MEDIAN_EXTENT
+from ..randomizers.layout import LMO_MEDIAN_EXTENT, DenseConfig
 
 DIAGONAL_35MM = math.hypot(36.0, 24.0)  # mm: a 35 mm film frame's diagonal, which the EXIF 35 mm equivalent refers to
 GUESSED_FOV = 50.0  # degrees, vertical: a phone or webcam's main camera, roughly
@@ -492,6 +492,7 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
         add(f"  pose: {{mode: pile, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, "
             f"pile: {{radius: {round(0.04 * k, 4)}, gap: {round(0.01 * k, 4)}}}}}")
     elif scene == "dense":
+        layout = DenseConfig().scaled(k)  # its defaults, tuned on LM-O, for these meshes' size
         pk = packing(gold) if gold else None
         if pk:
             side = region_size(pk["center_spread"], gold.size, math.sqrt(dlo * dhi), f)
@@ -502,14 +503,15 @@ def render_config(meshes: list[Mesh], units: str, gold: Gold | None, tex: Path |
             add("  # (spacing < 1), some lean on each other; a ring of clutter around it (docs/RANDOMIZERS.md).")
             said.append(f"read: dense region {lo}–{hi} m, from the spread of the photos' box centres")
         else:
-            lo, hi = round(0.40 * k, 3), round(0.60 * k, 3)
+            lo, hi = (round(v, 3) for v in layout.size)
             add(f"  # Packed into one region of the table drawn per image, {_fmt(lo)}–{_fmt(hi)} m across (lmo_dense.yaml's,")
             add("  # scaled to the meshes); neighbours touch or nearly, a ring of clutter around (docs/RANDOMIZERS.md).")
             said.append(f"guessed: dense region {lo}–{hi} m (configs/lmo_dense.yaml's, scaled to the meshes' size)")
-        c = round(0.05 * k, 4)
-        add(f"  pose: {{mode: dense, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, dense: {{centre: {{x: [{-c}, {c}], "
-            f"y: [{-c}, {c}]}}, size: [{lo}, {hi}], spacing: [0.55, 0.85], ring: [{round(0.1 * k, 3)}, {round(0.3 * k, 3)}], "
-            "ring_share: [0.4, 0.7]}}")
+        (cx0, cx1), (cy0, cy1) = ((round(v, 4) for v in r) for r in (layout.centre.x, layout.centre.y))
+        ring0, ring1 = (round(v, 3) for v in layout.ring)
+        add(f"  pose: {{mode: dense, volume: {{{xy}, z: [0.0, {round(0.02 * k, 4)}]}}, dense: {{centre: {{x: [{cx0}, {cx1}], "
+            f"y: [{cy0}, {cy1}]}}, size: [{lo}, {hi}], spacing: {list(layout.spacing)}, ring: [{ring0}, {ring1}], "
+            f"ring_share: {list(layout.ring_share)}}}}}")
     else:
         what = "The distractors are dropped" if scene == "held" else f"Dropped from at most {_fmt(0.02 * k)} m"
         add(f"  # {what} onto the ground, spread over {_fmt(2 * vol)} × {_fmt(2 * vol)} m: room for")

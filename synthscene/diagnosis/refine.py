@@ -427,9 +427,10 @@ def _composition_rule(plan: _Plan) -> None:
     if pose.mode == "drop" and way == 1:
         ext = _extents(plan.cfg)
         k = float(np.median([e.max() for e in ext])) / LMO_MEDIAN_EXTENT if ext else 1.0
-        dense = {"centre": {"x": [-_r(0.05 * k), _r(0.05 * k)], "y": [-_r(0.05 * k), _r(0.05 * k)]},
-                 "size": _rng(0.40 * k, 0.60 * k), "aspect": [0.5, 2.0], "spacing": [0.55, 0.85],
-                 "ring": _rng(0.10 * k, 0.30 * k), "ring_share": [0.4, 0.7]}
+        d = DenseConfig().scaled(k)
+        dense = {"centre": {"x": _rng(*d.centre.x), "y": _rng(*d.centre.y)}, "size": _rng(*d.size),
+                 "aspect": list(d.aspect), "spacing": list(d.spacing), "ring": _rng(*d.ring),
+                 "ring_share": list(d.ring_share)}
         plan.change("randomizers.pose.mode", "drop", "dense", finding,
                     "the objects packed into one region drawn per image, among each other (pose mode dense)")
         plan.change("randomizers.pose.dense", None, dense, finding,

@@ -49,6 +49,12 @@ class DenseConfig(StrictModel):
     ring: Range = (0.10, 0.30)  # width of the clutter ring around the region, metres
     ring_share: Range = (0.4, 0.7)  # of the image's distractors, placed in the ring
 
+    def scaled(self, k: float) -> "DenseConfig":
+        """The same layout for objects k times the size it was tuned for: its lengths (centre, size, ring) × k."""
+        return self.model_copy(update={"centre": DenseCentre(x=tuple(k * v for v in self.centre.x),
+                                                             y=tuple(k * v for v in self.centre.y)),
+                                       "size": tuple(k * v for v in self.size), "ring": tuple(k * v for v in self.ring)})
+
     @field_validator("size", "ring")
     @classmethod
     def _positive(cls, v):
