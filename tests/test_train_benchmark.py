@@ -411,7 +411,7 @@ def test_targeted_arms_can_build_on_the_fine_tuned_detector(tmp_path, monkeypatc
 
     calls, refine = fake_pipeline(monkeypatch)
     toy = {**TOY, "seeds": [0, 1], "targeted_images": 4, "targeted_from": "finetune", "targeted_images_seen": 16,
-           "mixed_real_repeat": 2, "finetune_args": {"nbs": 4},
+           "mixed_real_repeat": 2, "finetune_args": {"nbs": 4}, "real_args": {"nbs": 2},
            "seeded_arms": ["synthetic", "finetune-k2", "targeted", "untargeted"]}
     bench = bench_file(tmp_path, arms=["synthetic", "real", "finetune", "targeted", "untargeted"],
                        diagnosis_fraction=0.25, profiles={"toy": toy})
@@ -429,6 +429,8 @@ def test_targeted_arms_can_build_on_the_fine_tuned_detector(tmp_path, monkeypatc
         extra = json.loads((out / "arms" / f"targeted-s{s}" / "arm.json").read_text())["extra"]
         assert t["train"] == [real, real, extra["dataset"] + "/images/train"]  # no base synthetic images
         assert json.loads((out / "arms" / f"untargeted-s{s}" / "arm.json").read_text())["spec"]["args"]["nbs"] == 4
+    assert json.loads((out / "arms" / "real-k2-s0" / "arm.json").read_text())["spec"]["args"]["nbs"] == 2
+    assert json.loads((out / "arms" / "synthetic-s0" / "arm.json").read_text())["spec"]["args"].get("nbs") is None
     # refine read the fine-tuned weights' diagnosis; the slice effect compares against them
     assert len(calls["refine"]) == 2 and {a for a, w, _ in calls["diagnose"] if w == "diagnosis"} >= {
         "finetune-k2-s0", "finetune-k2-s1"}

@@ -56,6 +56,7 @@ class Budget(StrictModel):
     mixed_real_repeat: int = Field(1, ge=1)  # the k real images listed this many times next to the synthetic ones
     args: dict[str, Scalar] = {}  # further Ultralytics train arguments, every arm
     finetune_args: dict[str, Scalar] = {}  # ... and for the fine-tuning arms on top (e.g. a lower lr0)
+    real_args: dict[str, Scalar] = {}  # ... and for the real-only arms and the converged reference
     # Fair arms: every arm trains this many image presentations (epochs = ceil(images_seen / its
     # training images), ≤ max_epochs; an arm whose epochs × images differs is reported unequal).
     # Unset: the epochs table above and the floors (the old, unequal-budget protocol).

@@ -451,6 +451,8 @@ class Runner:
 
     def args_of(self, arm: Arm) -> dict:
         b = self.budget
+        if arm.kind in ("real", "converged"):
+            return {**b.args, **b.real_args}
         return {**b.args, **(b.finetune_args if arm.kind == "finetune" or arm.on_finetune else {})}
 
     def synth_arm(self, seed: int) -> Arm:
