@@ -133,6 +133,8 @@ def print_loop(name: str, loop: dict) -> None:
     for rnd, r in loop["rounds"].items():
         print(f"| {2 if rnd.endswith('2') else 1} | {r['images_seen']} | {cell(r['targeted'])} | "
               f"{cell(r['untargeted'])} | {verdict_cell(r['vs_untargeted'])} |")
+    for arm, why in loop.get("skipped", {}).items():
+        print(f"\n{arm} skipped: {why}")
     rows = [(w, sl, r["seed"], v) for r in s.get("per_seed", []) for w, sls in r["slices"].items() for sl, v in sls.items()]
     if rows:
         print("\n| split | aimed slice (round 1) | seed | before | targeted | untargeted |\n|---|---|---|---|---|---|")
@@ -281,7 +283,8 @@ def main() -> None:
                 "epochs_run": [r["epochs_run"] for r in ft], "k": args.finetune,
                 "train_seconds": round(statistics.fmean(r["train_seconds"] for r in ft), 1)}
         if loop_arms:
-            rows[name]["loop"] = loop_summary([runner.run(a) for a in loop_arms], targeted_summary)
+            ran = [runner.run(a) for a in loop_arms]
+            rows[name]["loop"] = {**loop_summary([r for r in ran if r], targeted_summary), "skipped": runner.skipped}
         rows[name]["minutes"] = round((time.perf_counter() - start) / 60, 1)
     references = {}  # after the variants: a run cut short has the comparisons first
     if args.finetune and not args.no_references:

@@ -544,6 +544,34 @@ def test_round_two_continues_each_round_one_arm_on_top_of_a_cached_run(tmp_path,
         bm.run_benchmark(bench, refine=refine, log=lambda m: None)
 
 
+@needs_gold
+def test_a_refused_refinement_skips_that_seeds_round_and_the_report_says_why(tmp_path, monkeypatch):
+    """refine's checks may refuse a change (exit 2, nothing written): the benchmark goes on without that
+    seed's pair of the round (and what starts from it) and names the skipped arms and why."""
+    from synthscene.benchmark import run as bm
+
+    calls, refine = fake_pipeline(monkeypatch)
+
+    def refusing(config_path, diagnosis_dir, out, images=None):
+        if "targeted2-s1" in str(out):
+            raise BadInput("median contrast of 8 renders of the refined config is 26.8, below the gold photos'",
+                           out, "--out")
+        refine(config_path, diagnosis_dir, out, images)
+
+    bench = bench_file(tmp_path, arms=["synthetic", "real", "targeted", "untargeted", "targeted2", "untargeted2"],
+                       diagnosis_fraction=0.25, profiles={"toy": ROUND2_TOY})
+    report_md = bm.run_benchmark(bench, refine=refusing, log=lambda m: None)
+    report = json.loads((report_md.parent / "report.json").read_text())
+    ids = {a["id"] for a in report["arms"]}
+    assert {"targeted2-s0", "untargeted2-s0", "targeted-s1", "untargeted-s1"} <= ids
+    assert not {"targeted2-s1", "untargeted2-s1"} & ids
+    assert "refine refused" in report["skipped"]["targeted2-s1"] and "26.8" in report["skipped"]["targeted2-s1"]
+    assert report["skipped"]["untargeted2-s1"] == "its pair targeted2-s1 was skipped"
+    assert [r["seed"] for r in report["targeted"]["round2"]["per_seed"]] == [0]
+    assert not (report_md.parent / "arms" / "targeted2-s1" / "arm.json").exists()
+    assert "## Skipped arms" in report_md.read_text() and "targeted2-s1: refine refused" in report_md.read_text()
+
+
 def test_round_two_plan():
     """Round 2 trains base + 2M for the same images_seen budget (epochs as round 1 computes them), seeded by
     seeded_arms, from its own seed's round-1 arm (the first seed's when round 1 is not seeded)."""

@@ -342,6 +342,9 @@ def markdown(report: dict) -> str:
               "", "Precision and recall are at the confidence that maximises mean F1 (Ultralytics' convention); "
               "box sizes follow COCO (small < 32², medium < 96² pixels)."]
     lines += targeted_markdown(report.get("targeted"))
+    if report.get("skipped"):
+        lines += ["", "## Skipped arms", "", "Not trained, so not in any table above:", ""]
+        lines += [f"- {arm}: {why}" for arm, why in report["skipped"].items()]
     lines += ["", "## AP50 per class (first seed)", "", "| arm | " + " | ".join(report["classes"]) + " |",
               "|---|" + "---|" * len(report["classes"])]
     for a in _highlight(arms):

@@ -47,6 +47,11 @@ class Leak(SynthsceneError):
     """An evaluation photo reached an arm's training data (a bug, not the user's input)."""
 
 
+class Refused(SynthsceneError):
+    """refine wrote no config for a targeted arm (its checks refused the change, e.g. renders leaving the
+    gold photos' range): that seed's round is skipped and the report says why; the other arms go on."""
+
+
 @dataclass
 class Arm:
     kind: str
@@ -384,6 +389,7 @@ class Runner:
         self.planned = {a.id: a for a in arms}
         self.weights: dict[str, Path] = {}
         self.records: dict[str, dict] = {}
+        self.skipped: dict[str, str] = {}  # arm id → why it did not train (a refused refinement and what hangs on it)
         self.eval_digests = {file_digest(p) for p in split.eval}
 
     # ---- data ----
@@ -509,13 +515,34 @@ class Runner:
 
     # ---- one arm ----
 
-    def run(self, arm: Arm) -> dict:
+    def skip_reason(self, arm: Arm) -> str | None:
+        """Why a targeted / untargeted arm cannot be paired: its pair or the arm it starts from was skipped."""
+        if arm.kind not in EXTRA_KINDS:
+            return None
+        pair = f"{TARGETED_OF[arm.kind]}-s{arm.seed}"
+        if pair != arm.id and pair in self.skipped:
+            return f"its pair {pair} was skipped"
+        start = self.start_arm(arm).id if arm.start_seed is not None else None
+        return f"it starts from {start}, which was skipped" if start in self.skipped else None
+
+    def run(self, arm: Arm) -> dict | None:
+        """The arm's result (trained or cached, then evaluated); None when it was skipped (self.skipped says why)."""
+        why = self.skip_reason(arm)
+        if why:
+            self.skipped[arm.id] = why
+            self.log(f"[{arm.id}] skipped: {why}")
+            return None
         adir = self.out / "arms" / arm.id
         record_file = adir / "arm.json"
         h = self.arm_hash(arm)
         record = json.loads(record_file.read_text()) if record_file.exists() else None
         if record is None or record.get("hash") != h or not Path(record["weights"]).is_file():
-            record = self.train_arm(arm, adir, h)
+            try:
+                record = self.train_arm(arm, adir, h)
+            except Refused as err:
+                self.skipped[arm.id] = f"refine refused: {err}"
+                self.log(f"[{arm.id}] skipped: refine refused: {err}")
+                return None
             atomic_write(record_file, json.dumps(record, indent=2))
         else:
             self.log(f"[{arm.id}] trained already (cached)")
@@ -596,7 +623,10 @@ class Runner:
             adir.mkdir(parents=True, exist_ok=True)
             refined.unlink(missing_ok=True)  # an interrupted run's: made again
             self.log(f"[{arm.id}] refining {source} from {diag_dir}")
-            self.refine(source, diag_dir, refined, images=M)  # the one refine step of this round
+            try:
+                self.refine(source, diag_dir, refined, images=M)  # the one refine step of this round
+            except BadInput as err:
+                raise Refused(str(err)) from None
             dcfg, provenance = load_refined(refined)
             info.update(refined_config=str(refined), diagnosis=str(diag_dir), provenance=provenance,
                         aimed=aimed_slices(provenance))
@@ -700,7 +730,8 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
     runner = Runner(cfg, budget, out, split, gold, synthetic, synth_hash, names, log, arms, base, refine)
     order = {"synthetic": 0, "real": 1, "converged": 2, "mixed": 3, "finetune": 4, "targeted": 5, "untargeted": 6,
              "targeted2": 7, "untargeted2": 8}
-    results = sorted((runner.run(arm) for arm in arms), key=lambda r: (order[r["kind"]], r["k"] or 0, r["seed"]))
+    ran = [runner.run(arm) for arm in arms]
+    results = sorted((r for r in ran if r), key=lambda r: (order[r["kind"]], r["k"] or 0, r["seed"]))
     report = {
         "command": command or f"synthscene benchmark {cfg.source}",
         "config": cfg.source,
@@ -723,6 +754,7 @@ def run_benchmark(config, *, out=None, eval_gold=None, profile: str | None = Non
         "arms": results,
         "groups": group_summary(results),
         "targeted": targeted_summary(results),
+        "skipped": runner.skipped,
     }
     return write_report(out, report)
 
