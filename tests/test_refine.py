@@ -199,6 +199,27 @@ def test_occlusion_blur_viewpoint_and_border_slices_move_their_keys(tmp_path):
     assert cfg.randomizers.occlusion.occluders[0] >= 1
 
 
+def test_a_key_already_at_the_value_a_rule_wants_is_a_note_not_a_change(tmp_path):
+    """Round 2 often finds the slice round 1 aimed at: setting the key to the value it has is no change,
+    and the benchmark must not count that slice as aimed by this round's images."""
+    images = []
+    for k in range(12):
+        miss = _image(f"s{k}", (0, 100, 200, 300), "duck", False)
+        miss["gold"][0].update(visibility=0.95, elevation=10.0)
+        hit = _image(f"b{k}", BIG, "duck", True)
+        hit["gold"][0].update(visibility=0.95, elevation=45.0)
+        images += [miss, hit]
+    synthetic = [{"class": "duck", "area": 4e4, "visibility": 1.0, "elevation": 45.0, "border": 0.2}] * 20
+    diag = _diagnosis(tmp_path, images, synthetic, synthetic_images=synthetic)
+    fresh = refine(_write(tmp_path, tiny_config()), diag, tmp_path / "a.yaml")
+    assert _by_key(fresh)["randomizers.camera.elevation_deg"][0]["to"] == [5.0, 30.0]
+    cfg = tiny_config()
+    cfg["randomizers"]["camera"]["elevation_deg"] = [5.0, 30.0]
+    again = refine(_write(tmp_path, cfg, "b.yaml"), diag, tmp_path / "b-new.yaml")
+    assert "randomizers.camera.elevation_deg" not in _by_key(again)
+    assert any("elevation_deg is [5.0, 30.0] already" in n for n in again["notes"])
+
+
 def test_the_benchmark_reads_the_slices_refine_aimed_at():
     from synthscene.benchmark.run import aimed_slices
 

@@ -158,6 +158,10 @@ class _Plan:
         return (self._synthetic.get(stat) or {}).get("median")
 
     def change(self, key: str, old, new, finding: dict | None, why: str) -> None:
+        if finding and key not in self.values and json.dumps(old, default=list) == json.dumps(new, default=list):
+            # the config aims there already: not a change, and not a slice this round's images aim at
+            self.notes.append(f"{finding['slice']}: {key} is {json.dumps(new, default=list)} already; nothing to change")
+            return
         self.values[key] = new
         self.changes.append({"round": self.round, "key": key, "from": copy.deepcopy(old), "to": copy.deepcopy(new),
                              "slice": finding and finding["slice"], "dimension": finding and finding["dim"],
