@@ -188,9 +188,9 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
     def seeds_of(group: str) -> list[int]:
         return seeds if group in budget.seeded_arms else seeds[:1]
 
-    def add(kind: str, k: int | None, label: str, n: int, legacy: int) -> None:
+    def add(kind: str, k: int | None, label: str, n: int, legacy: int, b: Budget = budget) -> None:
         probe = Arm(kind, k, label, 0)
-        epochs, want, note = epochs_for(budget, n, legacy)
+        epochs, want, note = epochs_for(b, n, legacy)
         if kind in budget.converge:
             c = budget.converged
             epochs, want, note = c.max_epochs, None, converged_note(c)
@@ -231,14 +231,14 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
                         start = s if s in (ft if rnd == 1 else seeds_of(ROUND2[kind])) else seeds[0]
                         arms.append(Arm(kind, k, label, epochs, s, n, want, note, start, f"finetune-k{label}"))
         return arms
-    if budget.targeted_images_seen:  # continuing the synthetic detector: its own budget, not a second full one
-        budget = budget.model_copy(update={"images_seen": budget.targeted_images_seen})
+    # Continuing the synthetic detector: targeted_images_seen when set, not a second full budget.
+    loop = budget.model_copy(update={"images_seen": budget.targeted_images_seen or budget.images_seen})
     for kind in ("targeted", "untargeted"):
         if kind in cfg.arms:
-            add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic)
+            add(kind, None, "0", n_synth + budget.targeted_images, budget.epochs.synthetic, loop)
     for kind in ROUND2:  # base + round 1's M + round 2's M
         if kind in cfg.arms:
-            add(kind, None, "0", n_synth + 2 * budget.targeted_images, budget.epochs.synthetic)
+            add(kind, None, "0", n_synth + 2 * budget.targeted_images, budget.epochs.synthetic, loop)
     return arms
 
 
@@ -525,13 +525,15 @@ class Runner:
         start = self.start_arm(arm).id if arm.start_seed is not None else None
         return f"it starts from {start}, which was skipped" if start in self.skipped else None
 
+    def _skip(self, arm: Arm, why: str) -> None:
+        self.skipped[arm.id] = why
+        self.log(f"[{arm.id}] skipped: {why}")
+
     def run(self, arm: Arm) -> dict | None:
         """The arm's result (trained or cached, then evaluated); None when it was skipped (self.skipped says why)."""
         why = self.skip_reason(arm)
         if why:
-            self.skipped[arm.id] = why
-            self.log(f"[{arm.id}] skipped: {why}")
-            return None
+            return self._skip(arm, why)
         adir = self.out / "arms" / arm.id
         record_file = adir / "arm.json"
         h = self.arm_hash(arm)
@@ -540,9 +542,7 @@ class Runner:
             try:
                 record = self.train_arm(arm, adir, h)
             except Refused as err:
-                self.skipped[arm.id] = f"refine refused: {err}"
-                self.log(f"[{arm.id}] skipped: refine refused: {err}")
-                return None
+                return self._skip(arm, f"refine refused: {err}")
             atomic_write(record_file, json.dumps(record, indent=2))
         else:
             self.log(f"[{arm.id}] trained already (cached)")
