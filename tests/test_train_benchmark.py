@@ -107,6 +107,25 @@ def test_loop_from_the_synthetic_detector_trains_its_own_budget():
         assert t.start_kind == "synthetic" and t.start_seed == s
 
 
+def test_each_arm_kind_trains_with_its_own_arguments_on_top_of_args():
+    """finetune_args for fine-tunes and the loop built on them, real_args for the references,
+    continue_args for the loop arms continuing the synthetic detector; the synthetic arm args alone."""
+    from synthscene.benchmark.run import plan_arms, train_args
+
+    cfg = lmo()
+    steer = cfg.budget("steer")
+    assert steer.continue_args["lr0"] < steer.args["lr0"]
+    for start in ("synthetic", "finetune"):
+        b = steer.model_copy(update={"targeted_from": start})
+        arms = {a.id: a for a in plan_arms(cfg, b, 80, 1800)}
+        assert train_args(b, arms["synthetic-s0"]) == b.args
+        assert train_args(b, arms["finetune-k10-s0"]) == {**b.args, **b.finetune_args}
+        assert train_args(b, arms["real-k10-s0"]) == {**b.args, **b.real_args}
+        loop = {**b.args, **(b.continue_args if start == "synthetic" else b.finetune_args)}
+        for arm in ("targeted-s1", "untargeted-s0", "targeted2-s0", "untargeted2-s1"):
+            assert train_args(b, arms[arm]) == loop, (start, arm)
+
+
 def test_lmo_config_profiles():
     cfg = lmo()
     assert {"cpu", "gpu", "toy"} <= set(cfg.profiles) and cfg.profile == "cpu"

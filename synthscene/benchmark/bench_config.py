@@ -57,6 +57,9 @@ class Budget(StrictModel):
     args: dict[str, Scalar] = {}  # further Ultralytics train arguments, every arm
     finetune_args: dict[str, Scalar] = {}  # ... and for the fine-tuning arms on top (e.g. a lower lr0)
     real_args: dict[str, Scalar] = {}  # ... and for the real-only arms and the converged reference
+    # ... and for the targeted / untargeted arms that continue the synthetic detector: its learning
+    # rate had decayed to lr0 × lrf, and starting again at lr0 unsettles it (docs/RESULTS.md, steer).
+    continue_args: dict[str, Scalar] = {}
     # Fair arms: every arm trains this many image presentations (epochs = ceil(images_seen / its
     # training images), ≤ max_epochs; an arm whose epochs × images differs is reported unequal).
     # Unset: the epochs table above and the floors (the old, unequal-budget protocol).

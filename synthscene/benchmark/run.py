@@ -242,6 +242,19 @@ def plan_arms(cfg: BenchConfig, budget: Budget, n_train: int, n_synth: int = 0) 
     return arms
 
 
+def train_args(b: Budget, arm: Arm) -> dict:
+    """The profile's Ultralytics arguments for one arm: `args`, then the keys of its kind on top."""
+    if arm.kind in ("real", "converged"):
+        extra = b.real_args
+    elif arm.kind == "finetune" or arm.on_finetune:
+        extra = b.finetune_args
+    elif arm.kind in EXTRA_KINDS:  # continuing the synthetic detector, whose schedule had decayed
+        extra = b.continue_args
+    else:
+        extra = {}
+    return {**b.args, **extra}
+
+
 def converged_note(c) -> str:
     return f"until val mAP on the diagnosis split plateaus (patience {c.patience}, ≤ {c.max_epochs} epochs)"
 
@@ -456,10 +469,7 @@ class Runner:
     # ---- specs and hashes ----
 
     def args_of(self, arm: Arm) -> dict:
-        b = self.budget
-        if arm.kind in ("real", "converged"):
-            return {**b.args, **b.real_args}
-        return {**b.args, **(b.finetune_args if arm.kind == "finetune" or arm.on_finetune else {})}
+        return train_args(self.budget, arm)
 
     def synth_arm(self, seed: int) -> Arm:
         return self.planned.get(f"synthetic-s{seed}") or Arm("synthetic", None, "0", self.budget.epochs.synthetic, seed)
