@@ -127,3 +127,29 @@ def test_diagnose_cli_end_to_end(tmp_path, shared):
     assert (out / "errors.png").stat().st_size > 1000 and (out / "slice_coco_size.png").is_file()
     assert (out / "worst_missed.png").is_file()
     assert (out / "worst_false_positives.png").is_file() == bool(rep["worst_false_positives"])
+
+
+def test_report_findings_split_clear_failures_from_slices_refine_leaves():
+    """A slice the detector finds as well as the rest (an under-covered bin at recall 1.00) is listed
+    apart from the clear failures refine acts on, with the guard's reason, not as a failure."""
+    from synthscene.diagnosis.run import render_markdown
+
+    def bin_(label, n, recall, verdict, share=0.01):
+        return {"label": label, "n_gold": n, "recall": recall, "precision": 0.8, "gold_share": 0.3,
+                "synthetic_share": share, "verdict": verdict}
+
+    r = {"weights": "best.pt", "gold": "gold", "dataset": "ds", "images": 50, "gold_instances": 370, "predictions": 300,
+         "conf_threshold": 0.25, "recall": 0.6, "precision": 0.8, "synthetic_instances": 1000,
+         "tide": {"counts": {e: 0 for e in ("classification", "localisation", "both", "duplicate", "background",
+                                             "missed")}, "true_positives": 222},
+         "false_positives": {"background": 1, "by_class": {}},
+         "thresholds": {"min_instances": 10, "under_covered": 0.5, "failing_margin": 0.1},
+         "confusion": {"rows": [], "cols": [], "counts": []}, "plots": [],
+         "slices": {"visibility": {"per": "instance", "bins": [bin_("[0, 0.3)", 40, 0.05, "under-covered")]},
+                    "brightness": {"per": "instance", "bins": [bin_("[78, 90.4)", 120, 1.0, "under-covered")]},
+                    "class": {"per": "instance", "bins": [bin_("can", 50, 0.48, "covered-failing", 0.13)]}}}
+    md = render_markdown(r)
+    clear, left = md.split("## Findings")[1].split("Not clearly failing")
+    assert "visibility [0, 0.3)" in clear and "brightness" not in clear and "class can" not in clear
+    assert "brightness [78, 90.4)" in left and "at or above the overall 0.60: not a failure" in left
+    assert "class can" in left and "not clearly below the overall 0.60" in left
