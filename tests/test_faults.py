@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -130,3 +133,53 @@ def test_ctrl_c_stops_cleanly_and_resumes(reference, tmp_path):
     res = cli("generate", str(cfg), "--out", str(out), "--workers", "2", "--resume")
     assert res.returncode == 0, res.stderr
     assert dataset_files(out) == ref
+
+
+BENCH_CHILD = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from synthscene.benchmark.run import die_with_parent
+
+def work(path):
+    open(path, "w").write(str(os.getpid()))
+    time.sleep(300)
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
+        pool.submit(work, sys.argv[1]).result()
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper that may never come in a container."""
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_benchmark_takes_its_render_child_with_it(tmp_path):
+    """The benchmark renders in a child process (Mesa and Triton cannot share one); killing the benchmark
+    by PID used to leave that child rendering the whole dataset."""
+    script, marker = tmp_path / "bench.py", tmp_path / "child.pid"
+    script.write_text(BENCH_CHILD)
+    proc = subprocess.Popen([sys.executable, str(script), str(marker)], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the benchmark stand-in ended early"
+            time.sleep(0.2)
+        child = int(marker.read_text())
+        assert _alive(child)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(child), "the render child outlived the killed benchmark"
+    finally:
+        proc.kill()
+        if marker.exists() and marker.read_text() and _alive(int(marker.read_text())):
+            os.kill(int(marker.read_text()), signal.SIGKILL)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import multiprocessing
+import os
 import platform
 import shutil
 import sys
@@ -292,6 +293,23 @@ def versions() -> dict:
     return out
 
 
+def die_with_parent(parent: int) -> None:
+    """Linux: end this process (SIGTERM) when `parent` does. A benchmark killed while its render child
+    runs would otherwise leave the child rendering the whole dataset; the child's own render workers
+    stop once it is gone (generation/executors/local.py)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _generate(dcfg, ds: Path, workers: int) -> float:
     """Render `dcfg` into `ds` unless it holds all its images already; returns the seconds it took."""
     from ..generation.pipeline import generate
@@ -301,7 +319,7 @@ def _generate(dcfg, ds: Path, workers: int) -> float:
     if not (done.exists() and sum(1 for _ in done.open()) == dcfg.count):
         # In a process of its own: Mesa's LLVM (EGL) and Triton's cannot share one (segfault).
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             pool.submit(generate, dcfg, ds, workers=workers, resume=True).result()
     return time.perf_counter() - start
 
