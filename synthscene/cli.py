@@ -119,15 +119,13 @@ def diagnose(
 
     with chatter_to_stderr():
         rep = _diagnose(weights, gold, dataset, out, conf=conf, imgsz=imgsz, device=device)
-    from .diagnosis.guard import clearly_failing
+    from .diagnosis.guard import flagged
 
     t = rep["tide"]["counts"]
     typer.echo("errors: " + ", ".join(f"{k} {v}" for k, v in t.items()))
-    for d, s in rep["slices"].items():
-        for b in s["bins"]:
-            if b["verdict"] in ("under-covered", "covered-failing"):
-                left = "" if clearly_failing(b, rep["recall"])[0] else "; not clearly below the overall: refine leaves it"
-                typer.echo(f"{b['verdict']}: {d} {b['label']} (gold {b['n_gold']}, recall {b['recall']:.2f}{left})")
+    for d, _, b, act, _ in flagged(rep):
+        left = "" if act else "; not clearly below the overall: refine leaves it"
+        typer.echo(f"{b['verdict']}: {d} {b['label']} (gold {b['n_gold']}, recall {b['recall']:.2f}{left})")
     typer.echo(f"report → {out / 'report.md'}")
 
 

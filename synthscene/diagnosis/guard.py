@@ -64,6 +64,22 @@ def clearly_failing(b: dict, overall: float | None) -> tuple[bool, str]:
     return True, f"recall {rec:.2f} (95% interval {lo:.2f}–{hi:.2f}) clearly below the overall {overall:.2f}"
 
 
+FLAGGED = ("under-covered", "covered-failing")  # the verdicts a diagnosis reports as findings
+
+
+def flagged(report: dict, dims: tuple[str, ...] | None = None):
+    """Every finding of a diagnosis report (a FLAGGED bin with enough gold instances), judged by rule 1:
+    (dim, bin index, bin, act, why), in the report's order. What refine acts on and what diagnose
+    lists as a clear failure are one judgement."""
+    min_n = report.get("thresholds", {}).get("min_instances", 10)
+    for dim, s in report["slices"].items():
+        if dims is not None and dim not in dims:
+            continue
+        for i, b in enumerate(s["bins"]):
+            if b["verdict"] in FLAGGED and b["n_gold"] >= min_n:
+                yield (dim, i, b, *clearly_failing(b, report.get("recall")))
+
+
 # ---- 2. bounded steps ---------------------------------------------------------------------------------
 
 def bound(old: float, new: float, floor: float | None = None, ceil: float | None = None,

@@ -29,7 +29,6 @@ from ..core.schema import MAX_ASSET_COUNT
 from ..randomizers.layout import LMO_MEDIAN_EXTENT, DenseConfig
 from . import guard
 
-ACTING = ("under-covered", "covered-failing")
 SIZE_DIMS = ("coco_size", "area_quartile")
 MIN_ELEVATION = 5.0  # degrees: a camera below the ground plane sees nothing
 NOT_MAPPED = {"aspect": "box shape follows viewpoint and resting pose (randomizers.pose.per_asset)",
@@ -89,21 +88,15 @@ def read_report(diagnosis_dir: str | os.PathLike) -> dict:
 def findings(report: dict, dim: str, held_back: list | None = None) -> list[dict]:
     """Bins of `dim` to act on: verdict under-covered / covered-failing, with enough gold instances, and
     a recall clearly below the overall recall (guard.clearly_failing); the others go to `held_back`."""
-    s = report["slices"].get(dim)
-    if not s:
-        return []
-    min_n = report.get("thresholds", {}).get("min_instances", 10)
-    edges = s.get("edges")
+    edges = (report["slices"].get(dim) or {}).get("edges")
     out = []
-    for i, b in enumerate(s["bins"]):
-        if b["verdict"] in ACTING and b["n_gold"] >= min_n:
-            act, why = guard.clearly_failing(b, report.get("recall"))
-            if not act:
-                if held_back is not None:
-                    held_back.append((f"{dim} {b['label']}", b["verdict"], why))
-                continue
-            lo, hi = (edges[i], edges[i + 1]) if edges else (None, None)
-            out.append({**b, "dim": dim, "lo": lo, "hi": hi, "slice": f"{dim} {b['label']}"})
+    for _, i, b, act, why in guard.flagged(report, (dim,)):
+        if not act:
+            if held_back is not None:
+                held_back.append((f"{dim} {b['label']}", b["verdict"], why))
+            continue
+        lo, hi = (edges[i], edges[i + 1]) if edges else (None, None)
+        out.append({**b, "dim": dim, "lo": lo, "hi": hi, "slice": f"{dim} {b['label']}"})
     return out
 
 

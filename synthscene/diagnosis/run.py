@@ -16,7 +16,7 @@ from ..core.errors import BadInput
 from ..core.files import atomic_write, check_out_folder, save_figure
 from .composition import add_bop, composition, markdown as composition_md, to_json, write_figure
 from .core import diagnose_sets
-from .guard import clearly_failing
+from .guard import flagged
 from .stats import IMAGE_STATS, MAX_IMAGES, pick_images, image_stats, set_image_stats, summarise
 from .tide import ERRORS, iou_matrix
 
@@ -208,17 +208,19 @@ def render_markdown(r: dict) -> str:
              "| " + " | ".join(str(t[e]) for e in ERRORS) + f" | {r['tide']['true_positives']} |", "",
              "False positives by what they hit: " + ", ".join(
                  f"{k.replace('_', ' ')} {v}" for k, v in r["false_positives"].items() if k != "by_class") + ".", ""]
-    findings = [(d, b) for d, s in r["slices"].items() for b in s["bins"] if b["verdict"] in ("under-covered", "covered-failing")]
+    findings = sorted(flagged(r), key=lambda f: (f[2]["verdict"], f[2]["recall"] if f[2]["recall"] is not None else 1))
     lines += ["## Findings", ""]
-    # Split as refine reads them (guard.clearly_failing): a slice the detector finds as well as the rest
-    # is a coverage gap, not a failure, and should not be read as one.
+    # Split as refine reads them (guard.flagged): a slice the detector finds as well as the rest is a
+    # coverage gap, not a failure, and should not be read as one.
     acted, left = [], []
-    for d, b in sorted(findings, key=lambda f: (f[1]["verdict"], f[1]["recall"] if f[1]["recall"] is not None else 1)):
-        act, why = clearly_failing(b, r["recall"])
+    for d, _, b, act, why in findings:
         line = (f"- **{b['verdict']}** — {d} {b['label']}: {b['n_gold']} gold instances ({_pct(b['gold_share'])} "
                 f"of the gold set), recall {_pct(b['recall'])} (overall {_pct(r['recall'])}); "
-                f"{_pct(b['synthetic_share'])} of the synthetic instances.")
-        (acted if act else left).append(line if act else f"{line[:-1]}: {why}.")
+                f"{_pct(b['synthetic_share'])} of the synthetic instances")
+        if act:
+            acted.append(line + ".")
+        else:
+            left.append(f"{line}: {why}.")
     if acted:
         lines += ["Clear failures (recall's 95% interval below the overall recall: what `synthscene refine` acts on where it has a rule):", "",
                   *acted, ""]
