@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -152,10 +151,11 @@ if __name__ == "__main__":
 
 
 def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting for a reaper that may never come in a container."""
+    """Running, not a zombie waiting for a reaper that may never come in a container (as above)."""
     try:
-        return " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
-    except FileNotFoundError:
+        p = psutil.Process(pid)
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
